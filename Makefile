@@ -1,0 +1,131 @@
+# rill - one non-recursive Makefile.
+#   make                  library (build/librill.a, build/librill.so) and CLI (build/rill)
+#   make SAN=address,undefined [test]   sanitizer build in build/san-address-undefined/
+#   make test             every unit, fault, fuzz-replay and integration test under a timeout
+#   make run              build and show the embedded log at work
+#   make bench            storage benchmark (rill bench log) against raw disk
+#   make fuzz             libFuzzer (clang) on every fuzz target for FUZZ_SECONDS each
+#   make format | format-check | tidy | clean | install PREFIX=/usr/local
+
+comma := ,
+SAN ?=
+ifeq ($(SAN),)
+BUILD := build
+else
+BUILD := build/san-$(subst $(comma),-,$(SAN))
+endif
+OBJ := $(BUILD)/obj
+
+# Install missing -dev packages before pkg-config is asked (scripts/deps.sh explains).
+NODEPS_GOALS := clean format format-check help
+ifneq ($(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
+DEPS_STATUS := $(shell scripts/deps.sh >&2 && echo ok)
+ifneq ($(DEPS_STATUS),ok)
+$(error missing build dependencies; see the message above)
+endif
+endif
+
+PKGS := liburing liblz4 libxxhash msgpack
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CC ?= cc
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
+        -Wvla -Wundef -fno-common
+CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) -Iinclude -I. $(PKG_CFLAGS) -MMD -MP
+ifneq ($(SAN),)
+CFLAGS_BASE += -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all -DRILL_DEBUG
+LDFLAGS_SAN := -fsanitize=$(SAN)
+endif
+CFLAGS_LIB := $(CFLAGS_BASE) -fPIC -fvisibility=hidden
+LDLIBS := $(PKG_LIBS) -lpthread -lm
+
+LIB_SRCS := $(sort $(wildcard common/*.c log/*.c))
+LIB_OBJS := $(LIB_SRCS:%.c=$(OBJ)/%.o)
+CLI_SRCS := $(sort $(wildcard tools/*.c bench/*.c))
+CLI_OBJS := $(CLI_SRCS:%.c=$(OBJ)/%.o)
+TEST_SRCS := $(sort $(wildcard tests/unit/test_*.c tests/fault/test_*.c))
+TEST_BINS := $(patsubst %.c,$(BUILD)/tests/%,$(notdir $(TEST_SRCS)))
+FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_REPLAY_BINS := $(patsubst %.c,$(BUILD)/tests/%_replay,$(notdir $(FUZZ_SRCS)))
+
+.PHONY: all test run bench fuzz format format-check tidy clean install help
+all: $(BUILD)/librill.a $(BUILD)/librill.so $(BUILD)/rill
+
+$(OBJ)/common/%.o $(OBJ)/log/%.o: CFLAGS_USE = $(CFLAGS_LIB)
+$(OBJ)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(or $(CFLAGS_USE),$(CFLAGS_BASE)) -c $< -o $@
+
+$(BUILD)/librill.a: $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/librill.so: $(LIB_OBJS) common/rill.map
+	$(CC) -shared -o $@ $(LIB_OBJS) -Wl,--version-script=common/rill.map -Wl,-z,defs \
+		-Wl,-soname,librill.so.0 $(LDFLAGS_SAN) $(LDLIBS)
+
+$(BUILD)/rill: $(CLI_OBJS) $(BUILD)/librill.a
+	$(CC) -o $@ $(CLI_OBJS) $(BUILD)/librill.a $(LDFLAGS_SAN) $(LDLIBS)
+
+$(BUILD)/tests/%: $(OBJ)/tests/unit/%.o $(BUILD)/librill.a
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $< $(BUILD)/librill.a $(LDFLAGS_SAN) $(LDLIBS)
+$(BUILD)/tests/%: $(OBJ)/tests/fault/%.o $(BUILD)/librill.a
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $< $(BUILD)/librill.a $(LDFLAGS_SAN) $(LDLIBS)
+$(BUILD)/tests/%_replay: $(OBJ)/tests/fuzz/%.o $(OBJ)/tests/fuzz/replay.o $(BUILD)/librill.a
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $< $(OBJ)/tests/fuzz/replay.o $(BUILD)/librill.a $(LDFLAGS_SAN) $(LDLIBS)
+
+test: all $(TEST_BINS) $(FUZZ_REPLAY_BINS)
+	@scripts/run-tests.sh $(BUILD)
+
+run: all
+	@scripts/demo.sh $(BUILD)/rill
+
+bench: all
+	$(BUILD)/rill bench log
+
+# libFuzzer needs clang; objects are rebuilt with coverage instrumentation in build/fuzz/.
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -O1 -g -Iinclude -I. $(PKG_CFLAGS) \
+               -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+fuzz:
+	@scripts/deps.sh fuzz
+	@mkdir -p build/fuzz
+	@set -e; for src in $(FUZZ_SRCS); do \
+		name=$$(basename $$src .c); \
+		clang $(FUZZ_CFLAGS) -o build/fuzz/$$name $$src $(LIB_SRCS) $(LDLIBS); \
+		mkdir -p build/fuzz/corpus-$$name; \
+		cp -n tests/fuzz/corpus/$$name/* build/fuzz/corpus-$$name/ 2>/dev/null || true; \
+		echo "fuzz: $$name for $(FUZZ_SECONDS)s"; \
+		build/fuzz/$$name -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+			build/fuzz/corpus-$$name tests/fuzz/corpus/$$name; \
+	done
+
+ALL_C := $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+format:
+	clang-format -i $(ALL_C)
+format-check:
+	clang-format --dry-run --Werror $(ALL_C)
+tidy:
+	clang-tidy --quiet -checks='-*,readability-braces-around-statements,bugprone-*,-bugprone-easily-swappable-parameters,-bugprone-reserved-identifier' \
+		$(LIB_SRCS) -- -std=c11 -D_GNU_SOURCE -Iinclude -I. $(PKG_CFLAGS)
+
+PREFIX ?= /usr/local
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include
+	install -m 755 $(BUILD)/rill $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 $(BUILD)/librill.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(BUILD)/librill.so $(DESTDIR)$(PREFIX)/lib/librill.so.0
+	ln -sf librill.so.0 $(DESTDIR)$(PREFIX)/lib/librill.so
+	install -m 644 include/rill.h $(DESTDIR)$(PREFIX)/include/
+
+clean:
+	rm -rf build
+
+help:
+	@sed -n '2,9p' Makefile
+
+-include $(shell find $(OBJ) -name '*.d' 2>/dev/null)

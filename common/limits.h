@@ -1,0 +1,58 @@
+/*
+ * limits.h - every compile-time bound of rill in one place, each with its reason. Runtime
+ * configuration may lower a limit, never raise it past the bound here.
+ */
+#ifndef RILL_COMMON_LIMITS_H
+#define RILL_COMMON_LIMITS_H
+
+#include <stdint.h>
+
+/* Largest record batch (header included) accepted anywhere. Kafka's default is 1 MiB; we allow
+ * up to 16 MiB so that large records are possible, the staging buffers are sized from it. */
+#define RILL_BATCH_BYTES_MAX (16u * 1024 * 1024)
+
+/* Default max.batch.bytes of a log. */
+#define RILL_BATCH_BYTES_DEFAULT (1u * 1024 * 1024)
+
+/* Records in one batch: bounded so that offset deltas and per-record loops stay bounded. A
+ * record takes at least 7 bytes, so a maximal batch cannot hold more than this anyway. */
+#define RILL_BATCH_RECORDS_MAX (RILL_BATCH_BYTES_MAX / 7)
+
+/* Headers per record. */
+#define RILL_RECORD_HEADERS_MAX 1024
+
+/* A segment's positions are stored in 4 bytes in the offset index. */
+#define RILL_SEGMENT_BYTES_MAX ((uint64_t)UINT32_MAX)
+#define RILL_SEGMENT_BYTES_MIN (64u * 1024)
+#define RILL_SEGMENT_BYTES_DEFAULT (1024ull * 1024 * 1024)
+
+/* Offsets in the index are 4 bytes relative to the segment base: a segment rolls before its
+ * relative offsets would overflow. */
+#define RILL_SEGMENT_OFFSETS_MAX ((int64_t)INT32_MAX)
+
+/* Staging buffer of a partition log: appends are copied here and written with one write. Two
+ * of them alternate (one filling while the other is in flight). Must hold a maximal batch. */
+#define RILL_LOG_STAGING_BYTES (RILL_BATCH_BYTES_MAX + 1024 * 1024)
+
+/* Sparse index spacing bounds. */
+#define RILL_INDEX_INTERVAL_BYTES_MIN 256u
+#define RILL_INDEX_INTERVAL_BYTES_DEFAULT 4096u
+
+/* Segments in one partition log: bounds the segment table and the open-time scan. */
+#define RILL_SEGMENTS_MAX 65536u
+
+/* io_uring submission queue depth of one ring. */
+#define RILL_RING_ENTRIES 256u
+
+/* Paths built from a directory and a file name. */
+#define RILL_PATH_BYTES_MAX 4096u
+
+/* Configuration: number of keys and bytes of a value. */
+#define RILL_CONF_ENTRIES_MAX 128u
+#define RILL_CONF_VALUE_BYTES_MAX 4096u
+
+_Static_assert(RILL_LOG_STAGING_BYTES > RILL_BATCH_BYTES_MAX, "staging must hold a batch");
+_Static_assert(RILL_SEGMENT_BYTES_MAX <= UINT32_MAX, "index positions are 4 bytes");
+_Static_assert(RILL_BATCH_BYTES_MAX < RILL_SEGMENT_BYTES_MIN * 1024, "batch fits a segment");
+
+#endif

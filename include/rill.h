@@ -1,0 +1,342 @@
+/*
+ * rill.h - the one public header of rill: the embedded partition log API (this file's first
+ * part) and, later, the client library.
+ *
+ * Conventions that hold for every call:
+ *   - Fallible calls return rill_err: RILL_OK (0) or a negative code from the table below.
+ *     Out-parameters are written only on success.
+ *   - Pointer arguments are borrowed for the duration of the call unless documented otherwise.
+ *   - Objects made by a _create/_open call are released by the matching _destroy/_close
+ *     call, which accepts NULL.
+ *   - A handle is not thread-safe: use one handle from one thread at a time. Distinct handles
+ *     may be used from distinct threads concurrently.
+ */
+#ifndef RILL_H
+#define RILL_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <stdbool.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define RILL_VERSION_MAJOR 0
+#define RILL_VERSION_MINOR 1
+#define RILL_VERSION_PATCH 0
+#define RILL_VERSION_STR   "0.1.0"
+
+#if defined(__GNUC__)
+#define RILL_API        __attribute__((visibility("default")))
+#define RILL_MUST_CHECK __attribute__((warn_unused_result))
+#else
+#define RILL_API
+#define RILL_MUST_CHECK
+#endif
+
+/* ---------------------------------------------------------------------------------------- */
+/* Errors                                                                                     */
+/* ---------------------------------------------------------------------------------------- */
+
+/*
+ * One error table for the library, the broker and the wire. Numbers are stable: new codes are
+ * appended, never renumbered. X(name, value, description).
+ */
+#define RILL_ERR_TABLE(X)                                                                      \
+    X(OK, 0, "success")                                                                        \
+    X(ERR_INVALID, -1, "invalid argument")                                                     \
+    X(ERR_NOMEM, -2, "out of memory")                                                          \
+    X(ERR_IO, -3, "input/output error")                                                        \
+    X(ERR_NOSPC, -4, "no space left on device")                                                \
+    X(ERR_CORRUPT, -5, "corrupt data")                                                         \
+    X(ERR_CRC, -6, "checksum mismatch")                                                        \
+    X(ERR_NOT_FOUND, -7, "not found")                                                          \
+    X(ERR_EXISTS, -8, "already exists")                                                        \
+    X(ERR_OFFLINE, -9, "log is offline after a failed write or sync")                          \
+    X(ERR_OFFSET_OUT_OF_RANGE, -10, "offset out of range")                                     \
+    X(ERR_TOO_LARGE, -11, "record or batch too large")                                         \
+    X(ERR_AGAIN, -12, "operation would block, retry later")                                    \
+    X(ERR_FULL, -13, "bounded queue or buffer is full")                                        \
+    X(ERR_END, -14, "end of log")                                                              \
+    X(ERR_UNSUPPORTED, -15, "unsupported feature or format")                                   \
+    X(ERR_CONFIG_KEY, -16, "unknown configuration key")                                        \
+    X(ERR_CONFIG_VALUE, -17, "invalid configuration value")                                    \
+    X(ERR_PERM, -18, "permission denied")                                                      \
+    X(ERR_BUSY, -19, "resource busy (log locked by another process?)")                        \
+    X(ERR_TIMEOUT, -20, "timed out")                                                           \
+    X(ERR_CLOSED, -21, "handle closed")                                                        \
+    X(ERR_BAD_BATCH, -22, "invalid record batch")                                              \
+    X(ERR_CRASHED, -23, "simulated crash (test backend)")
+
+typedef enum rill_err {
+#define RILL_ERR_ENUM_(name, value, text) RILL_##name = value,
+    RILL_ERR_TABLE(RILL_ERR_ENUM_)
+#undef RILL_ERR_ENUM_
+} rill_err;
+
+/** Human-readable description of err; never NULL, static storage. */
+RILL_API const char *rill_err_str(rill_err err);
+
+/** Symbolic name of err without the RILL_ prefix ("ERR_CRC"); never NULL, static storage. */
+RILL_API const char *rill_err_name(rill_err err);
+
+/** The library version as "MAJOR.MINOR.PATCH"; static storage. */
+RILL_API const char *rill_version(void);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Configuration                                                                              */
+/* ---------------------------------------------------------------------------------------- */
+
+/*
+ * A configuration is a set of string key/value pairs, validated when set. Keys understood by
+ * rill_log_open() (defaults in brackets):
+ *   flush                 always | interval:<ms> | os                         [always]
+ *   segment.bytes         roll the active segment past this size             [1073741824]
+ *   segment.ms            roll the active segment when its first record is older [604800000]
+ *   retention.bytes       delete old segments while the log exceeds this; -1 = off [-1]
+ *   retention.ms          delete segments whose newest record is older; -1 = off [604800000]
+ *   index.interval.bytes  bytes of batches between two sparse index entries  [4096]
+ *   compression           none | lz4: codec rill_log_append() uses          [none]
+ *   max.batch.bytes       largest batch accepted by an append                [1048576]
+ * Sizes accept the suffixes k, m, g (powers of 1024).
+ */
+typedef struct rill_conf rill_conf_t;
+
+/** A new empty configuration, or NULL when out of memory. */
+RILL_API rill_conf_t *rill_conf_create(void);
+
+/** Releases conf; NULL is allowed. */
+RILL_API void rill_conf_destroy(rill_conf_t *conf);
+
+/**
+ * Sets key to value after validating both.
+ * @param errstr  buffer for a one-line explanation on failure (may be NULL)
+ * @return RILL_OK, RILL_ERR_CONFIG_KEY (unknown key) or RILL_ERR_CONFIG_VALUE (bad value).
+ */
+RILL_API RILL_MUST_CHECK rill_err rill_conf_set(rill_conf_t *conf,
+                                                const char *key,
+                                                const char *value,
+                                                char *errstr,
+                                                size_t errstr_bytes);
+
+/** The value set for key, or NULL if unset. Valid until the next rill_conf_set or destroy. */
+RILL_API const char *rill_conf_get(const rill_conf_t *conf, const char *key);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Records                                                                                    */
+/* ---------------------------------------------------------------------------------------- */
+
+/** A record header as input: name is UTF-8; value NULL means a null value. */
+typedef struct rill_header {
+    const char *name;
+    size_t name_bytes;
+    const void *value;
+    size_t value_bytes;
+} rill_header_t;
+
+/** A record as input to an append. All pointers are borrowed for the call. */
+typedef struct rill_record {
+    const void *key; /* NULL: null key (distinct from an empty key) */
+    size_t key_bytes;
+    const void *value; /* NULL: null value (a tombstone in compacted topics) */
+    size_t value_bytes;
+    const rill_header_t *headers; /* header_count entries, may be NULL when 0 */
+    size_t header_count;
+    int64_t timestamp_ms; /* creation time in ms since the epoch; < 0 means "now" */
+} rill_record_t;
+
+/**
+ * A record read from a log: a view into a buffer owned by the reader that produced it, valid
+ * until the next call on that reader (or its destruction). Never free it.
+ */
+typedef struct rill_record_view rill_record_view_t;
+
+RILL_API int64_t rill_record_offset(const rill_record_view_t *rec);
+RILL_API int64_t rill_record_timestamp(const rill_record_view_t *rec);
+/** The key and its size; NULL for a null key (then *out_bytes is 0). out_bytes may be NULL. */
+RILL_API const void *rill_record_key(const rill_record_view_t *rec, size_t *out_bytes);
+/** The value and its size; NULL for a null value. out_bytes may be NULL. */
+RILL_API const void *rill_record_value(const rill_record_view_t *rec, size_t *out_bytes);
+RILL_API size_t rill_record_header_count(const rill_record_view_t *rec);
+/**
+ * The header at index (0 <= index < header_count). Pointers are views like the record's.
+ * @return RILL_OK, RILL_ERR_INVALID for a bad index, RILL_ERR_CORRUPT for a damaged record.
+ */
+RILL_API RILL_MUST_CHECK rill_err rill_record_header(const rill_record_view_t *rec,
+                                                     size_t index,
+                                                     const char **out_name,
+                                                     size_t *out_name_bytes,
+                                                     const void **out_value,
+                                                     size_t *out_value_bytes);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Embedded partition log                                                                     */
+/* ---------------------------------------------------------------------------------------- */
+
+/*
+ * A partition log is a directory of segment files. rill_log_open() recovers it (validating the
+ * tail after the last recovery checkpoint) and takes an exclusive lock on it. Appends assign
+ * consecutive offsets. The log has two ends: the end offset (next offset to be assigned; every
+ * record below it is written to the OS) and the durable offset (every record below it is on
+ * stable storage). With flush=always an append returns once its records are durable.
+ */
+typedef struct rill_log rill_log_t;
+
+/**
+ * Opens (creating if needed) the partition log in dir.
+ * @param conf  borrowed; NULL means all defaults. Unknown keys were refused by rill_conf_set.
+ * @return RILL_OK; RILL_ERR_CORRUPT when data below the recovery checkpoint is damaged (the
+ *         log refuses to open rather than drop it); RILL_ERR_BUSY when another process holds it;
+ *         RILL_ERR_IO / RILL_ERR_PERM / RILL_ERR_NOSPC for the file system.
+ */
+RILL_API RILL_MUST_CHECK rill_err rill_log_open(const char *dir,
+                                                const rill_conf_t *conf,
+                                                rill_log_t **out_log);
+
+/**
+ * Flushes, writes a recovery checkpoint, and closes. Always releases log (NULL allowed).
+ * @return the first error of the final flush, if any (then the data past the durable offset may
+ *         be lost), else RILL_OK.
+ */
+RILL_API rill_err rill_log_close(rill_log_t *log);
+
+/**
+ * Appends records as one batch (compressed per the "compression" setting).
+ * Blocks until the batch is written, and with flush=always until it is durable.
+ * @param out_offset_first  offset of records[0] (the rest follow consecutively); may be NULL
+ * @return RILL_OK; RILL_ERR_TOO_LARGE if the batch exceeds max.batch.bytes; RILL_ERR_OFFLINE
+ *         (or the I/O error that caused it) after a failed write or sync - nothing is
+ *         acknowledged then and the log accepts nothing more until reopened.
+ */
+RILL_API RILL_MUST_CHECK rill_err rill_log_append(rill_log_t *log,
+                                                  const rill_record_t *records,
+                                                  size_t record_count,
+                                                  int64_t *out_offset_first);
+
+/**
+ * Appends one already-encoded RecordBatch v2 (magic 2). The batch is validated (length, magic,
+ * CRC-32C, record count) without decompressing; its base offset and partition leader epoch
+ * fields are overwritten in place (they lie outside the CRC), so batch must be writable.
+ * @return as rill_log_append; RILL_ERR_BAD_BATCH / RILL_ERR_CRC for an invalid batch.
+ */
+RILL_API RILL_MUST_CHECK rill_err rill_log_append_batch(rill_log_t *log,
+                                                        void *batch,
+                                                        size_t batch_bytes,
+                                                        int64_t *out_offset_base);
+
+/** Makes everything appended so far durable (one fdatasync covers all of it). */
+RILL_API RILL_MUST_CHECK rill_err rill_log_flush(rill_log_t *log);
+
+/** Lowest offset still in the log (advances with retention and truncation from the front). */
+RILL_API int64_t rill_log_start_offset(const rill_log_t *log);
+/** Next offset to be assigned: every record below it has been written. */
+RILL_API int64_t rill_log_end_offset(const rill_log_t *log);
+/** Every record below this offset is on stable storage. Never exceeds the end offset. */
+RILL_API int64_t rill_log_durable_offset(const rill_log_t *log);
+
+/**
+ * Resolves a timestamp to the offset of the first record whose timestamp is >= timestamp_ms
+ * (per record, not per batch).
+ * @return RILL_OK; RILL_ERR_END if no such record exists (then the answer is the end offset).
+ */
+RILL_API RILL_MUST_CHECK rill_err rill_log_offset_for_time(rill_log_t *log,
+                                                           int64_t timestamp_ms,
+                                                           int64_t *out_offset);
+
+/**
+ * Reads raw batches starting with the one containing offset, up to max_bytes - but always at
+ * least one whole batch, even if it is larger than max_bytes.
+ * @param out_buf   on success a malloc'd buffer the caller frees with free()
+ * @return RILL_OK; RILL_ERR_END when offset == end offset; RILL_ERR_OFFSET_OUT_OF_RANGE when
+ *         offset is below the start offset or past the end offset.
+ */
+RILL_API RILL_MUST_CHECK rill_err rill_log_read(rill_log_t *log,
+                                                int64_t offset,
+                                                size_t max_bytes,
+                                                void **out_buf,
+                                                size_t *out_bytes);
+
+/**
+ * Deletes whole segments per retention.bytes / retention.ms now (it also runs after rolls).
+ * @param out_segments_deleted  may be NULL
+ */
+RILL_API RILL_MUST_CHECK rill_err rill_log_enforce_retention(rill_log_t *log,
+                                                             size_t *out_segments_deleted);
+
+/**
+ * Removes every record at or after offset (replication uses this to drop a divergent tail).
+ * The end offset becomes offset. offset must be within [start offset, end offset].
+ */
+RILL_API RILL_MUST_CHECK rill_err rill_log_truncate(rill_log_t *log, int64_t offset);
+
+/** Rolls to a new active segment now (normally done by segment.bytes / segment.ms). */
+RILL_API RILL_MUST_CHECK rill_err rill_log_roll(rill_log_t *log);
+
+/* A reader walks records of one log in offset order. */
+typedef struct rill_log_reader rill_log_reader_t;
+
+/** A reader positioned at offset (clamped up to the start offset). Borrow log; keep it open. */
+RILL_API RILL_MUST_CHECK rill_err rill_log_reader_create(rill_log_t *log,
+                                                         int64_t offset,
+                                                         rill_log_reader_t **out_reader);
+RILL_API void rill_log_reader_destroy(rill_log_reader_t *reader);
+
+/** Repositions the reader at offset; the next record returned has an offset >= offset. */
+RILL_API RILL_MUST_CHECK rill_err rill_log_reader_seek(rill_log_reader_t *reader, int64_t offset);
+
+/**
+ * The next record. *out_rec is valid until the next call on this reader.
+ * @return RILL_OK; RILL_ERR_END at the end of the log (call again after more appends);
+ *         RILL_ERR_CORRUPT / RILL_ERR_CRC if a stored batch is damaged.
+ */
+RILL_API RILL_MUST_CHECK rill_err rill_log_reader_next(rill_log_reader_t *reader,
+                                                       const rill_record_view_t **out_rec);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Offline inspection (rill log dump)                                                         */
+/* ---------------------------------------------------------------------------------------- */
+
+typedef enum rill_dump_kind {
+    RILL_DUMP_SEGMENT = 1, /* a segment file begins: path, offset_base, bytes */
+    RILL_DUMP_BATCH = 2,   /* one batch: all batch fields; err set if it failed verification */
+    RILL_DUMP_INDEX = 3,   /* an index file was checked: path, entry_count, err */
+    RILL_DUMP_PROBLEM = 4, /* anything else wrong: path, position, err, message */
+    RILL_DUMP_CHECKPOINT = 5, /* the recovery checkpoint: offset_base = checkpoint offset */
+} rill_dump_kind_t;
+
+/** One item reported by rill_log_dump(). Strings are valid during the callback only. */
+typedef struct rill_dump_item {
+    rill_dump_kind_t kind;
+    const char *path;       /* file concerned */
+    uint64_t position;      /* byte position in the file */
+    uint64_t bytes;         /* batch total bytes, or file bytes for segments */
+    int64_t offset_base;    /* batch base offset, or segment base offset */
+    int64_t offset_last;    /* last offset in the batch */
+    int32_t record_count;
+    int32_t leader_epoch;
+    int codec;              /* 0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd */
+    int64_t timestamp_first;
+    int64_t timestamp_max;
+    int64_t producer_id;
+    uint32_t crc_stored;
+    uint32_t crc_computed;
+    uint64_t entry_count;   /* index entries */
+    rill_err err;           /* RILL_OK when this item verified cleanly */
+    const char *message;    /* explanation when err != RILL_OK, else "" */
+} rill_dump_item_t;
+
+typedef void rill_dump_cb(const rill_dump_item_t *item, void *opaque);
+
+/**
+ * Reads a log directory or a single segment file without modifying it, verifies every batch
+ * checksum and every index, and reports each item to cb.
+ * @return RILL_OK if everything verified; RILL_ERR_CORRUPT if any item failed; an I/O error if
+ *         the path could not be read.
+ */
+RILL_API RILL_MUST_CHECK rill_err rill_log_dump(const char *path, rill_dump_cb *cb, void *opaque);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* RILL_H */
