@@ -1,0 +1,345 @@
+/*
+ * cmd_log_read.c - `rill log read`: prints the records of a partition log through a format
+ * string, kcat style.
+ *
+ * The format is checked once before the log is opened, so a bad format is a usage error and
+ * never a half-printed output. Printing walks the format per record, writing literal runs with
+ * one fwrite each.
+ */
+#include "tools/cli.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static const char read_usage[] =
+    "usage: rill log read DIR [options]\n"
+    "\n"
+    "Prints the records of the partition log in DIR, from the start (or --from) to the end.\n"
+    "\n"
+    "Options:\n"
+    "  --from OFFSET       first offset to print; negative counts back from the end\n"
+    "                      (--from -10: the last 10 records)\n"
+    "  --from-time MS      start at the first record with a timestamp >= MS (ms since epoch)\n"
+    "  --count N           print at most N records\n"
+    "  --format FORMAT     how to print each record (default '%v\\n'):\n"
+    "                        %o offset   %k key   %v value   %T timestamp (ms)\n"
+    "                        %h headers as name=value pairs separated by ','\n"
+    "                        %% a percent sign   \\n newline   \\t tab   \\r return   \\\\ "
+    "backslash\n"
+    "                      a null key or value prints as nothing\n"
+    "  -h, --help          show this help\n"
+    "\n"
+    "Example:\n"
+    "  rill log read ./data --from 2 --count 3 --format '%o %k=%v\\n'\n";
+
+enum read_option_index {
+    READ_FROM,
+    READ_FROM_TIME,
+    READ_COUNT,
+    READ_FORMAT,
+};
+
+static const struct cli_option read_options[] = {
+    [READ_FROM] = { "from", 0, true },
+    [READ_FROM_TIME] = { "from-time", 0, true },
+    [READ_COUNT] = { "count", 0, true },
+    [READ_FORMAT] = { "format", 0, true },
+    { NULL, 0, false },
+};
+
+struct read_settings {
+    bool has_from;
+    int64_t from_offset;
+    bool has_from_time;
+    int64_t from_time_ms;
+    int64_t count_max; /* -1: no limit */
+    const char *format;
+    char problem[128];
+};
+
+/* NULL when format is valid, else what is wrong with it (in settings->problem). */
+static const char *read_check_format(struct read_settings *settings, const char *format)
+{
+    for (const char *cursor = format; *cursor != '\0'; cursor++) {
+        if ((*cursor == '%' || *cursor == '\\') && cursor[1] == '\0') {
+            snprintf(settings->problem, sizeof(settings->problem), "ends with a lone '%c'",
+                     *cursor);
+            return settings->problem;
+        }
+        if (*cursor == '%' && strchr("okvTh%", cursor[1]) == NULL) {
+            snprintf(settings->problem, sizeof(settings->problem),
+                     "unknown directive '%%%.1s' (known: %%o %%k %%v %%T %%h %%%%)", cursor + 1);
+            return settings->problem;
+        }
+        if (*cursor == '\\' && strchr("ntr\\", cursor[1]) == NULL) {
+            snprintf(settings->problem, sizeof(settings->problem),
+                     "unknown escape '\\%.1s' (known: \\n \\t \\r \\\\)", cursor + 1);
+            return settings->problem;
+        }
+        if (*cursor == '%' || *cursor == '\\') {
+            cursor++;
+        }
+    }
+    return NULL;
+}
+
+static const char *read_option(int option_index, const char *value, void *context)
+{
+    struct read_settings *settings = context;
+
+    switch (option_index) {
+    case READ_FROM:
+        if (!cli_parse_int64(value, &settings->from_offset)) {
+            return "expected an offset (a whole number)";
+        }
+        settings->has_from = true;
+        return NULL;
+    case READ_FROM_TIME:
+        if (!cli_parse_int64(value, &settings->from_time_ms) || settings->from_time_ms < 0) {
+            return "expected a timestamp in milliseconds since the epoch";
+        }
+        settings->has_from_time = true;
+        return NULL;
+    case READ_COUNT:
+        if (!cli_parse_int64(value, &settings->count_max) || settings->count_max < 0) {
+            return "expected a record count (a whole number >= 0)";
+        }
+        return NULL;
+    case READ_FORMAT:
+        settings->format = value;
+        return read_check_format(settings, value);
+    default:
+        return "unhandled option";
+    }
+}
+
+static void read_print_bytes(const void *bytes, size_t byte_count)
+{
+    if (bytes != NULL && byte_count > 0) {
+        fwrite(bytes, 1, byte_count, stdout);
+    }
+}
+
+/* Headers as name=value pairs joined by ','. */
+static rill_err read_print_headers(const rill_record_view_t *rec)
+{
+    size_t count = rill_record_header_count(rec);
+    for (size_t index = 0; index < count; index++) {
+        const char *name = NULL;
+        const void *value = NULL;
+        size_t name_bytes = 0;
+        size_t value_bytes = 0;
+        rill_err err = rill_record_header(rec, index, &name, &name_bytes, &value, &value_bytes);
+        if (err != RILL_OK) {
+            return err;
+        }
+        if (index > 0) {
+            fputc(',', stdout);
+        }
+        read_print_bytes(name, name_bytes);
+        fputc('=', stdout);
+        read_print_bytes(value, value_bytes);
+    }
+    return RILL_OK;
+}
+
+/* Prints the field or character named by directive, the character after a '%'. */
+static rill_err read_print_directive(char directive, const rill_record_view_t *rec)
+{
+    const void *bytes = NULL;
+    size_t byte_count = 0;
+
+    switch (directive) {
+    case 'o':
+        printf("%" PRId64, rill_record_offset(rec));
+        return RILL_OK;
+    case 'T':
+        printf("%" PRId64, rill_record_timestamp(rec));
+        return RILL_OK;
+    case 'k':
+        bytes = rill_record_key(rec, &byte_count);
+        read_print_bytes(bytes, byte_count);
+        return RILL_OK;
+    case 'v':
+        bytes = rill_record_value(rec, &byte_count);
+        read_print_bytes(bytes, byte_count);
+        return RILL_OK;
+    case 'h':
+        return read_print_headers(rec);
+    default:
+        fputc(directive, stdout);
+        return RILL_OK;
+    }
+}
+
+static char read_escape(char escape)
+{
+    switch (escape) {
+    case 'n':
+        return '\n';
+    case 't':
+        return '\t';
+    case 'r':
+        return '\r';
+    default:
+        return escape;
+    }
+}
+
+/* format has passed read_check_format. */
+static rill_err read_print_record(const char *format, const rill_record_view_t *rec)
+{
+    const char *cursor = format;
+    while (*cursor != '\0') {
+        size_t literal_bytes = strcspn(cursor, "%\\");
+        fwrite(cursor, 1, literal_bytes, stdout);
+        cursor += literal_bytes;
+        if (*cursor == '\0') {
+            break;
+        }
+        if (cursor[1] == '\0') {
+            fputc(*cursor, stdout); /* a lone trailing '%' or '\' prints as itself */
+            break;
+        }
+        if (*cursor == '%') {
+            rill_err err = read_print_directive(cursor[1], rec);
+            if (err != RILL_OK) {
+                return err;
+            }
+        } else {
+            fputc(read_escape(cursor[1]), stdout);
+        }
+        cursor += 2;
+    }
+    return RILL_OK;
+}
+
+/* The offset to start reading at, from --from / --from-time. Reports its own errors. */
+static rill_err
+read_start_offset(rill_log_t *log, const struct read_settings *settings, int64_t *out_offset)
+{
+    int64_t start = rill_log_start_offset(log);
+    int64_t end = rill_log_end_offset(log);
+    int64_t offset = start;
+
+    if (settings->has_from_time) {
+        rill_err err = rill_log_offset_for_time(log, settings->from_time_ms, &offset);
+        if (err == RILL_ERR_END) {
+            offset = end;
+        } else if (err != RILL_OK) {
+            cli_fail(err, "log read: finding the offset for time %" PRId64, settings->from_time_ms);
+            return err;
+        }
+    } else if (settings->has_from && settings->from_offset < 0) {
+        offset = end + settings->from_offset < start ? start : end + settings->from_offset;
+    } else if (settings->has_from) {
+        offset = settings->from_offset;
+    }
+    if (offset > end) {
+        cli_fail(RILL_ERR_OFFSET_OUT_OF_RANGE,
+                 "log read: --from %" PRId64 " is past the end of the log (next offset %" PRId64
+                 ")",
+                 offset, end);
+        return RILL_ERR_OFFSET_OUT_OF_RANGE;
+    }
+    *out_offset = offset;
+    return RILL_OK;
+}
+
+/* Prints records from the reader until the end of the log or count_max records. */
+static rill_err read_records(rill_log_reader_t *reader, const struct read_settings *settings)
+{
+    const char *format = settings->format != NULL ? settings->format : "%v\\n";
+    int64_t printed = 0;
+
+    while (settings->count_max < 0 || printed < settings->count_max) {
+        const rill_record_view_t *rec = NULL;
+        rill_err err = rill_log_reader_next(reader, &rec);
+        if (err == RILL_ERR_END) {
+            break;
+        }
+        if (err == RILL_OK) {
+            err = read_print_record(format, rec);
+        }
+        if (err != RILL_OK) {
+            fflush(stdout);
+            cli_fail(err, "log read: reading after %" PRId64 " records", printed);
+            return err;
+        }
+        printed++;
+    }
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        cli_fail_message("log read: writing to stdout: %s", strerror(errno));
+        return RILL_ERR_IO;
+    }
+    return RILL_OK;
+}
+
+static int read_run(const char *dir, const struct read_settings *settings)
+{
+    struct stat status;
+    rill_log_t *log = NULL;
+    rill_log_reader_t *reader = NULL;
+    int64_t offset = 0;
+    rill_err err;
+
+    /* rill_log_open creates a missing log: reading must not. */
+    if (stat(dir, &status) != 0 || !S_ISDIR(status.st_mode)) {
+        cli_fail_message("log read: %s: no such log directory", dir);
+        return CLI_EXIT_FAILURE;
+    }
+    err = rill_log_open(dir, NULL, &log);
+    if (err != RILL_OK) {
+        cli_fail(err, "log read: opening log %s", dir);
+        return CLI_EXIT_FAILURE;
+    }
+    err = read_start_offset(log, settings, &offset);
+    if (err == RILL_OK) {
+        err = rill_log_reader_create(log, offset, &reader);
+        if (err != RILL_OK) {
+            cli_fail(err, "log read: positioning at offset %" PRId64, offset);
+        }
+    }
+    if (err == RILL_OK) {
+        err = read_records(reader, settings);
+    }
+    rill_log_reader_destroy(reader);
+    rill_err close_err = rill_log_close(log);
+    if (close_err != RILL_OK) {
+        cli_fail(close_err, "log read: closing log %s", dir);
+    }
+    return err == RILL_OK && close_err == RILL_OK ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
+}
+
+int cmd_log_read_main(int argc, char **argv)
+{
+    static char output_buffer[64 * 1024];
+    struct read_settings settings = { .count_max = -1 };
+    const struct cli_command command = {
+        .name = "log read",
+        .usage = read_usage,
+        .options = read_options,
+        .handler = read_option,
+        .context = &settings,
+        .positional_names = "DIR",
+        .positional_min = 1,
+        .positional_max = 1,
+    };
+    const char *dir = NULL;
+    size_t positional_count = 0;
+    int exit_code = CLI_EXIT_OK;
+
+    if (!cli_parse(&command, argc, argv, &dir, &positional_count, &exit_code)) {
+        return exit_code;
+    }
+    if (settings.has_from && settings.has_from_time) {
+        cli_usage_error(&command, "--from and --from-time exclude each other");
+        return CLI_EXIT_USAGE;
+    }
+    setvbuf(stdout, output_buffer, _IOFBF, sizeof(output_buffer));
+    return read_run(dir, &settings);
+}
