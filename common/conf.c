@@ -1,0 +1,285 @@
+/*
+ * conf.c - string key/value configuration, validated against one table of known keys.
+ */
+#include "common/conf.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/assert.h"
+#include "common/limits.h"
+
+enum conf_kind {
+    CONF_KIND_SIZE,          /* bytes, suffixes k/m/g */
+    CONF_KIND_SIZE_OR_OFF,   /* bytes or -1 */
+    CONF_KIND_MS,            /* milliseconds */
+    CONF_KIND_MS_OR_OFF,     /* milliseconds or -1 */
+    CONF_KIND_FLUSH,         /* always | interval:<ms> | os */
+    CONF_KIND_COMPRESSION,   /* none | lz4 */
+};
+
+struct conf_key {
+    const char *name;
+    enum conf_kind kind;
+    const char *value_default;
+    int64_t value_min; /* for sizes and durations */
+    int64_t value_max;
+};
+
+static const struct conf_key conf_keys[] = {
+    { "flush", CONF_KIND_FLUSH, "always", 0, 0 },
+    { "segment.bytes", CONF_KIND_SIZE, "1g", RILL_SEGMENT_BYTES_MIN,
+      (int64_t)RILL_SEGMENT_BYTES_MAX },
+    { "segment.ms", CONF_KIND_MS, "604800000", 1, INT64_MAX / 2 },
+    { "retention.bytes", CONF_KIND_SIZE_OR_OFF, "-1", 0, INT64_MAX / 2 },
+    { "retention.ms", CONF_KIND_MS_OR_OFF, "604800000", 0, INT64_MAX / 2 },
+    { "index.interval.bytes", CONF_KIND_SIZE, "4096", RILL_INDEX_INTERVAL_BYTES_MIN,
+      RILL_BATCH_BYTES_MAX },
+    { "compression", CONF_KIND_COMPRESSION, "none", 0, 0 },
+    { "max.batch.bytes", CONF_KIND_SIZE, "1m", 1024, RILL_BATCH_BYTES_MAX },
+};
+
+struct conf_entry {
+    const struct conf_key *key;
+    char *value;
+};
+
+struct rill_conf {
+    struct conf_entry entries[RILL_ARRAY_COUNT(conf_keys)];
+};
+
+_Static_assert(RILL_ARRAY_COUNT(conf_keys) <= RILL_CONF_ENTRIES_MAX, "conf table bound");
+
+static const struct conf_key *conf_key_find(const char *name)
+{
+    for (size_t i = 0; i < RILL_ARRAY_COUNT(conf_keys); i++) {
+        if (strcmp(conf_keys[i].name, name) == 0) {
+            return &conf_keys[i];
+        }
+    }
+    return NULL;
+}
+
+rill_err conf_parse_size(const char *text, bool allow_negative_one, int64_t *out)
+{
+    if (allow_negative_one && strcmp(text, "-1") == 0) {
+        *out = -1;
+        return RILL_OK;
+    }
+    if (text[0] < '0' || text[0] > '9') {
+        return RILL_ERR_CONFIG_VALUE;
+    }
+    errno = 0;
+    char *end = NULL;
+    unsigned long long value = strtoull(text, &end, 10);
+    if (errno != 0 || end == text) {
+        return RILL_ERR_CONFIG_VALUE;
+    }
+    unsigned shift = 0;
+    switch (*end) {
+    case '\0':
+        break;
+    case 'k':
+    case 'K':
+        shift = 10;
+        break;
+    case 'm':
+    case 'M':
+        shift = 20;
+        break;
+    case 'g':
+    case 'G':
+        shift = 30;
+        break;
+    default:
+        return RILL_ERR_CONFIG_VALUE;
+    }
+    if (shift != 0 && end[1] != '\0') {
+        return RILL_ERR_CONFIG_VALUE;
+    }
+    if (value > ((unsigned long long)INT64_MAX >> shift)) {
+        return RILL_ERR_CONFIG_VALUE;
+    }
+    *out = (int64_t)(value << shift);
+    return RILL_OK;
+}
+
+rill_err conf_parse_ms(const char *text, bool allow_negative_one, int64_t *out)
+{
+    if (allow_negative_one && strcmp(text, "-1") == 0) {
+        *out = -1;
+        return RILL_OK;
+    }
+    if (text[0] < '0' || text[0] > '9') {
+        return RILL_ERR_CONFIG_VALUE;
+    }
+    errno = 0;
+    char *end = NULL;
+    long long value = strtoll(text, &end, 10);
+    if (errno != 0 || *end != '\0') {
+        return RILL_ERR_CONFIG_VALUE;
+    }
+    *out = value;
+    return RILL_OK;
+}
+
+static void conf_error(char *errstr, size_t errstr_bytes, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void conf_error(char *errstr, size_t errstr_bytes, const char *fmt, ...)
+{
+    if (errstr == NULL || errstr_bytes == 0) {
+        return;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(errstr, errstr_bytes, fmt, ap);
+    va_end(ap);
+}
+
+static rill_err conf_validate_number(const struct conf_key *key, const char *value)
+{
+    int64_t number = 0;
+    rill_err err;
+    switch (key->kind) {
+    case CONF_KIND_SIZE:
+    case CONF_KIND_SIZE_OR_OFF:
+        err = conf_parse_size(value, key->kind == CONF_KIND_SIZE_OR_OFF, &number);
+        break;
+    default:
+        err = conf_parse_ms(value, key->kind == CONF_KIND_MS_OR_OFF, &number);
+        break;
+    }
+    if (err != RILL_OK) {
+        return err;
+    }
+    if (number == -1 && (key->kind == CONF_KIND_SIZE_OR_OFF || key->kind == CONF_KIND_MS_OR_OFF)) {
+        return RILL_OK;
+    }
+    return number < key->value_min || number > key->value_max ? RILL_ERR_CONFIG_VALUE : RILL_OK;
+}
+
+static rill_err conf_validate(const struct conf_key *key, const char *value)
+{
+    int64_t interval_ms = 0;
+    switch (key->kind) {
+    case CONF_KIND_FLUSH:
+        if (strcmp(value, "always") == 0 || strcmp(value, "os") == 0) {
+            return RILL_OK;
+        }
+        if (strncmp(value, "interval:", 9) == 0 &&
+            conf_parse_ms(value + 9, false, &interval_ms) == RILL_OK && interval_ms >= 1) {
+            return RILL_OK;
+        }
+        return RILL_ERR_CONFIG_VALUE;
+    case CONF_KIND_COMPRESSION:
+        return strcmp(value, "none") == 0 || strcmp(value, "lz4") == 0 ? RILL_OK
+                                                                         : RILL_ERR_CONFIG_VALUE;
+    default:
+        return conf_validate_number(key, value);
+    }
+}
+
+static const char *conf_kind_hint(enum conf_kind kind)
+{
+    switch (kind) {
+    case CONF_KIND_SIZE:
+        return "a size in bytes (suffix k, m or g allowed)";
+    case CONF_KIND_SIZE_OR_OFF:
+        return "a size in bytes (suffix k, m or g allowed) or -1";
+    case CONF_KIND_MS:
+        return "milliseconds";
+    case CONF_KIND_MS_OR_OFF:
+        return "milliseconds or -1";
+    case CONF_KIND_FLUSH:
+        return "always, os or interval:<ms>";
+    case CONF_KIND_COMPRESSION:
+        return "none or lz4";
+    }
+    return "";
+}
+
+rill_conf_t *rill_conf_create(void)
+{
+    return calloc(1, sizeof(struct rill_conf));
+}
+
+void rill_conf_destroy(rill_conf_t *conf)
+{
+    if (conf == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < RILL_ARRAY_COUNT(conf_keys); i++) {
+        free(conf->entries[i].value);
+    }
+    free(conf);
+}
+
+rill_err rill_conf_set(rill_conf_t *conf,
+                       const char *key,
+                       const char *value,
+                       char *errstr,
+                       size_t errstr_bytes)
+{
+    if (conf == NULL || key == NULL || value == NULL) {
+        conf_error(errstr, errstr_bytes, "missing configuration key or value");
+        return RILL_ERR_INVALID;
+    }
+    const struct conf_key *entry_key = conf_key_find(key);
+    if (entry_key == NULL) {
+        conf_error(errstr, errstr_bytes, "unknown configuration key \"%s\"", key);
+        return RILL_ERR_CONFIG_KEY;
+    }
+    if (strlen(value) >= RILL_CONF_VALUE_BYTES_MAX || conf_validate(entry_key, value) != RILL_OK) {
+        conf_error(errstr, errstr_bytes, "invalid value \"%.64s\" for %s: expected %s", value, key,
+                   conf_kind_hint(entry_key->kind));
+        return RILL_ERR_CONFIG_VALUE;
+    }
+    char *copy = strdup(value);
+    if (copy == NULL) {
+        return RILL_ERR_NOMEM;
+    }
+    struct conf_entry *entry = &conf->entries[entry_key - conf_keys];
+    free(entry->value);
+    entry->key = entry_key;
+    entry->value = copy;
+    return RILL_OK;
+}
+
+const char *rill_conf_get(const rill_conf_t *conf, const char *key)
+{
+    const struct conf_key *entry_key = key != NULL ? conf_key_find(key) : NULL;
+    if (conf == NULL || entry_key == NULL) {
+        return NULL;
+    }
+    return conf->entries[entry_key - conf_keys].value;
+}
+
+const char *conf_value(const rill_conf_t *conf, const char *key)
+{
+    const struct conf_key *entry_key = conf_key_find(key);
+    if (entry_key == NULL) {
+        return NULL;
+    }
+    const char *value = conf != NULL ? conf->entries[entry_key - conf_keys].value : NULL;
+    return value != NULL ? value : entry_key->value_default;
+}
+
+int64_t conf_int64(const rill_conf_t *conf, const char *key)
+{
+    const struct conf_key *entry_key = conf_key_find(key);
+    RILL_ASSERT(entry_key != NULL);
+    const char *value = conf_value(conf, key);
+    int64_t number = 0;
+    rill_err err;
+    if (entry_key->kind == CONF_KIND_SIZE || entry_key->kind == CONF_KIND_SIZE_OR_OFF) {
+        err = conf_parse_size(value, true, &number);
+    } else {
+        err = conf_parse_ms(value, true, &number);
+    }
+    RILL_ASSERT(err == RILL_OK);
+    return number;
+}

@@ -1,0 +1,862 @@
+/*
+ * partition.c - the partition log: append pipeline with group commit, reads, roll, retention,
+ * truncation. The pipeline is described in partition.h; recovery lives in recovery.c.
+ */
+#include "log/partition.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/assert.h"
+#include "common/clock.h"
+#include "common/conf.h"
+#include "common/diag.h"
+#include "common/err.h"
+#include "common/limits.h"
+
+/* Completion cookies: the staging buffer index, or this for a sync without a write. */
+#define LOG_COOKIE_SYNC_ONLY 2u
+
+void log_config_from_conf(struct log_config *cfg, const rill_conf_t *conf)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    const char *flush = conf_value(conf, "flush");
+    if (strcmp(flush, "os") == 0) {
+        cfg->flush = LOG_FLUSH_OS;
+    } else if (strncmp(flush, "interval:", 9) == 0) {
+        cfg->flush = LOG_FLUSH_INTERVAL;
+        RILL_ASSERT(conf_parse_ms(flush + 9, false, &cfg->flush_interval_ms) == RILL_OK);
+    } else {
+        cfg->flush = LOG_FLUSH_ALWAYS;
+    }
+    cfg->segment_bytes = (uint64_t)conf_int64(conf, "segment.bytes");
+    cfg->segment_ms = conf_int64(conf, "segment.ms");
+    cfg->retention_bytes = conf_int64(conf, "retention.bytes");
+    cfg->retention_ms = conf_int64(conf, "retention.ms");
+    cfg->index_interval_bytes = (uint32_t)conf_int64(conf, "index.interval.bytes");
+    cfg->batch_bytes_max = (uint32_t)conf_int64(conf, "max.batch.bytes");
+    cfg->codec = strcmp(conf_value(conf, "compression"), "lz4") == 0 ? 3 : 0;
+}
+
+static int64_t mono_ms(void)
+{
+    return rill_clock_mono_ns() / 1000000;
+}
+
+static struct log_segment *active_segment(struct log_partition *part)
+{
+    RILL_ASSERT(part->segment_count > 0);
+    return part->segments[part->segment_count - 1];
+}
+
+/* Takes the partition offline for good; only the first cause is kept. */
+static void partition_fail(struct log_partition *part, rill_err err, int errno_value)
+{
+    RILL_ASSERT(err != RILL_OK);
+    if (part->failed == RILL_OK) {
+        part->failed = err;
+        part->failed_errno = errno_value;
+        DIAG_ERROR("log", "partition offline dir=%s err=%s errno=%d durable=%lld written=%lld",
+                   part->dir, rill_err_name(err), errno_value, (long long)part->offset_durable,
+                   (long long)part->offset_written);
+    }
+}
+
+static bool write_in_flight(const struct log_partition *part)
+{
+    return part->staging[0].in_flight || part->staging[1].in_flight || part->sync_only_in_flight;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Open and close                                                                             */
+/* ---------------------------------------------------------------------------------------- */
+
+static rill_err partition_lock(struct log_partition *part)
+{
+    char path[RILL_PATH_BYTES_MAX];
+    int used = snprintf(path, sizeof(path), "%s/.lock", part->dir);
+    if (used < 0 || (size_t)used >= sizeof(path)) {
+        return RILL_ERR_TOO_LARGE;
+    }
+    /* The lock file holds no data; it is outside the I/O backend on purpose. */
+    part->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (part->lock_fd < 0) {
+        return rill_err_from_errno(errno);
+    }
+    if (flock(part->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        return errno == EWOULDBLOCK ? RILL_ERR_BUSY : rill_err_from_errno(errno);
+    }
+    return RILL_OK;
+}
+
+rill_err log_partition_open(const char *dir,
+                            const struct log_config *cfg,
+                            struct log_io *io,
+                            struct log_partition **out_part)
+{
+    RILL_ASSERT(cfg->segment_bytes >= RILL_SEGMENT_BYTES_MIN);
+    RILL_ASSERT(cfg->batch_bytes_max <= RILL_BATCH_BYTES_MAX);
+    if (strlen(dir) + 32 >= RILL_PATH_BYTES_MAX) {
+        return RILL_ERR_TOO_LARGE;
+    }
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+        return rill_err_from_errno(errno);
+    }
+    struct log_partition *part = calloc(1, sizeof(*part));
+    if (part == NULL) {
+        return RILL_ERR_NOMEM;
+    }
+    part->lock_fd = -1;
+    part->io = io;
+    part->cfg = *cfg;
+    part->sync_last_ms = mono_ms();
+    part->dir = strdup(dir);
+    rill_err err = part->dir == NULL ? RILL_ERR_NOMEM : partition_lock(part);
+    if (err == RILL_OK) {
+        err = log_partition_recover(part);
+    }
+    if (err != RILL_OK) {
+        for (uint32_t i = 0; i < part->segment_count; i++) {
+            log_segment_destroy(part, part->segments[i]);
+        }
+        free(part->segments);
+        if (part->lock_fd >= 0) {
+            close(part->lock_fd);
+        }
+        free(part->dir);
+        free(part);
+        return err;
+    }
+    RILL_ASSERT(part->offset_durable <= part->offset_written);
+    *out_part = part;
+    return RILL_OK;
+}
+
+/* Waits for every in-flight operation, whatever the state, so buffers can be freed. */
+static void partition_drain(struct log_partition *part)
+{
+    while (write_in_flight(part)) {
+        if (log_partition_poll(part, true) != RILL_OK) {
+            break;
+        }
+    }
+}
+
+rill_err log_partition_close(struct log_partition *part)
+{
+    if (part == NULL) {
+        return RILL_OK;
+    }
+    rill_err err = part->failed;
+    if (err == RILL_OK) {
+        err = log_partition_wait(part, part->offset_next, true);
+    }
+    partition_drain(part);
+    if (err == RILL_OK) {
+        struct log_segment *seg = active_segment(part);
+        err = log_segment_write_indexes(part, seg);
+        if (err == RILL_OK) {
+            struct log_checkpoint ckpt = { part->offset_next, seg->offset_base, seg->bytes };
+            err = log_checkpoint_write(part, &ckpt);
+        }
+    }
+    for (uint32_t i = 0; i < part->segment_count; i++) {
+        log_segment_destroy(part, part->segments[i]);
+    }
+    for (unsigned i = 0; i < 2; i++) {
+        free(part->staging[i].buf);
+    }
+    free(part->segments);
+    if (part->lock_fd >= 0) {
+        close(part->lock_fd);
+    }
+    free(part->dir);
+    free(part);
+    return err;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Append pipeline                                                                            */
+/* ---------------------------------------------------------------------------------------- */
+
+static bool roll_needed(const struct log_partition *part,
+                        const struct log_segment *seg,
+                        const struct log_batch_header *hdr,
+                        size_t batch_bytes)
+{
+    if (seg->bytes == 0) {
+        return false;
+    }
+    if (seg->bytes + batch_bytes > part->cfg.segment_bytes) {
+        return true;
+    }
+    int64_t relative_end = part->offset_next + hdr->last_offset_delta - seg->offset_base;
+    if (relative_end >= RILL_SEGMENT_OFFSETS_MAX) {
+        return true;
+    }
+    return seg->created_ms >= 0 && rill_clock_wall_ms() - seg->created_ms >= part->cfg.segment_ms;
+}
+
+static rill_err staging_reserve(struct log_partition *part, size_t batch_bytes)
+{
+    struct log_staging *stage = &part->staging[part->staging_filling];
+    RILL_ASSERT(!stage->in_flight);
+    if (stage->buf == NULL) {
+        /* Allocated on first use: idle partitions cost no staging memory. */
+        size_t capacity = part->cfg.batch_bytes_max < (1u << 20) ? (1u << 20)
+                                                                  : part->cfg.batch_bytes_max;
+        for (unsigned i = 0; i < 2; i++) {
+            if (part->staging[i].buf == NULL) {
+                part->staging[i].buf = malloc(capacity);
+                if (part->staging[i].buf == NULL) {
+                    return RILL_ERR_NOMEM;
+                }
+                part->staging[i].capacity_bytes = capacity;
+            }
+        }
+    }
+    if (stage->used_bytes + batch_bytes <= stage->capacity_bytes) {
+        return RILL_OK;
+    }
+    /* The filling buffer is full: hand it to the disk, then fill the other one. */
+    if (write_in_flight(part)) {
+        return RILL_ERR_AGAIN;
+    }
+    rill_err err = log_partition_commit(part, false);
+    if (err != RILL_OK) {
+        return err;
+    }
+    stage = &part->staging[part->staging_filling];
+    RILL_ASSERT(stage->used_bytes == 0);
+    return RILL_OK;
+}
+
+rill_err log_partition_append(struct log_partition *part,
+                              uint8_t *batch,
+                              size_t batch_bytes,
+                              int64_t *out_offset_base)
+{
+    if (part->failed != RILL_OK) {
+        return part->failed;
+    }
+    if (batch_bytes > part->cfg.batch_bytes_max) {
+        return RILL_ERR_TOO_LARGE;
+    }
+    struct log_batch_header hdr;
+    rill_err err = log_batch_validate(batch, batch_bytes, true, &hdr);
+    if (err != RILL_OK) {
+        return err;
+    }
+    if (roll_needed(part, active_segment(part), &hdr, batch_bytes)) {
+        err = log_partition_roll(part);
+        if (err != RILL_OK) {
+            return err;
+        }
+    }
+    err = staging_reserve(part, batch_bytes);
+    if (err != RILL_OK) {
+        return err;
+    }
+    struct log_segment *seg = active_segment(part);
+    struct log_staging *stage = &part->staging[part->staging_filling];
+    if (stage->used_bytes == 0) {
+        stage->seg = seg;
+        stage->position = seg->bytes;
+    }
+    RILL_ASSERT(stage->seg == seg && stage->position + stage->used_bytes == seg->bytes);
+    int64_t offset_base = part->offset_next;
+    err = log_segment_index_batch(part, seg, offset_base, hdr.timestamp_max, seg->bytes,
+                                  (uint32_t)batch_bytes);
+    if (err != RILL_OK) {
+        return err;
+    }
+    log_batch_set_offset(batch, offset_base, part->leader_epoch);
+    memcpy(stage->buf + stage->used_bytes, batch, batch_bytes);
+    stage->used_bytes += batch_bytes;
+    part->offset_next = offset_base + hdr.last_offset_delta + 1;
+    stage->offset_end = part->offset_next;
+    seg->bytes += batch_bytes;
+    seg->offset_next = part->offset_next;
+    if (seg->created_ms < 0) {
+        seg->created_ms = rill_clock_wall_ms();
+    }
+    if (out_offset_base != NULL) {
+        *out_offset_base = offset_base;
+    }
+    return RILL_OK;
+}
+
+static bool sync_due(struct log_partition *part)
+{
+    if (part->offset_sync_requested > part->offset_durable) {
+        return true;
+    }
+    switch (part->cfg.flush) {
+    case LOG_FLUSH_ALWAYS:
+        return true;
+    case LOG_FLUSH_INTERVAL:
+        return mono_ms() - part->sync_last_ms >= part->cfg.flush_interval_ms;
+    case LOG_FLUSH_OS:
+        return false;
+    }
+    RILL_UNREACHABLE();
+}
+
+static rill_err submit_staged(struct log_partition *part, bool sync)
+{
+    unsigned index = part->staging_filling;
+    struct log_staging *stage = &part->staging[index];
+    RILL_ASSERT(stage->used_bytes > 0 && !stage->in_flight);
+    rill_err err = part->io->ops->submit_write(part->io, stage->seg->fd, stage->buf,
+                                               (uint32_t)stage->used_bytes, stage->position, sync,
+                                               part, index);
+    if (err != RILL_OK) {
+        return err;
+    }
+    stage->in_flight = true;
+    stage->sync_in_flight = sync;
+    if (sync) {
+        part->sync_last_ms = mono_ms();
+    }
+    /* New appends go to the other buffer; it is free because only one write is in flight. */
+    part->staging_filling = 1 - index;
+    RILL_ASSERT(part->staging[part->staging_filling].used_bytes == 0);
+    return RILL_OK;
+}
+
+rill_err log_partition_commit(struct log_partition *part, bool want_sync)
+{
+    if (part->failed != RILL_OK) {
+        return part->failed;
+    }
+    if (want_sync && part->offset_sync_requested < part->offset_next) {
+        part->offset_sync_requested = part->offset_next;
+    }
+    if (write_in_flight(part)) {
+        return RILL_OK; /* the completion will submit what accumulated meanwhile */
+    }
+    struct log_staging *stage = &part->staging[part->staging_filling];
+    if (stage->used_bytes > 0) {
+        rill_err err = submit_staged(part, sync_due(part));
+        return err == RILL_ERR_FULL ? RILL_ERR_AGAIN : err;
+    }
+    if (part->offset_durable < part->offset_written && sync_due(part) &&
+        (part->offset_sync_requested > part->offset_durable || part->cfg.flush != LOG_FLUSH_OS)) {
+        rill_err err = part->io->ops->submit_sync(part->io, active_segment(part)->fd, part,
+                                                  LOG_COOKIE_SYNC_ONLY);
+        if (err != RILL_OK) {
+            return err == RILL_ERR_FULL ? RILL_ERR_AGAIN : err;
+        }
+        part->sync_only_in_flight = true;
+        part->sync_only_offset_end = part->offset_written;
+        part->sync_last_ms = mono_ms();
+    }
+    return RILL_OK;
+}
+
+static void complete_write(struct log_partition *part,
+                           struct log_staging *stage,
+                           const struct log_io_completion *c)
+{
+    if (c->err != RILL_OK || c->bytes != stage->used_bytes) {
+        partition_fail(part, c->err != RILL_OK ? c->err : RILL_ERR_IO, c->errno_value);
+    } else if (part->failed == RILL_OK) {
+        stage->seg->bytes_written = stage->position + stage->used_bytes;
+        RILL_ASSERT(stage->offset_end >= part->offset_written);
+        part->offset_written = stage->offset_end;
+    }
+    if (!stage->sync_in_flight) {
+        stage->in_flight = false;
+        stage->used_bytes = 0;
+    }
+}
+
+static void complete_sync(struct log_partition *part,
+                          int64_t offset_end,
+                          const struct log_io_completion *c)
+{
+    if (c->err != RILL_OK) {
+        /* Never retried: after a failed fsync the kernel may have dropped the dirty pages. */
+        partition_fail(part, c->err, c->errno_value);
+    } else if (part->failed == RILL_OK) {
+        RILL_ASSERT(offset_end <= part->offset_written);
+        if (offset_end > part->offset_durable) {
+            part->offset_durable = offset_end;
+        }
+    }
+}
+
+void log_partition_on_completion(struct log_partition *part, const struct log_io_completion *c)
+{
+    RILL_ASSERT(c->owner == part);
+    if (c->cookie == LOG_COOKIE_SYNC_ONLY) {
+        RILL_ASSERT(c->op == LOG_IO_OP_SYNC && part->sync_only_in_flight);
+        part->sync_only_in_flight = false;
+        complete_sync(part, part->sync_only_offset_end, c);
+    } else {
+        RILL_ASSERT(c->cookie < 2);
+        struct log_staging *stage = &part->staging[c->cookie];
+        RILL_ASSERT(stage->in_flight);
+        if (c->op == LOG_IO_OP_WRITE) {
+            complete_write(part, stage, c);
+        } else {
+            RILL_ASSERT(stage->sync_in_flight);
+            complete_sync(part, stage->offset_end, c);
+            stage->sync_in_flight = false;
+            stage->in_flight = false;
+            stage->used_bytes = 0;
+        }
+    }
+    /* Group commit: whatever was staged while this ran goes out now, under one sync. */
+    if (part->failed == RILL_OK && !write_in_flight(part)) {
+        rill_err err = log_partition_commit(part, false);
+        if (err != RILL_OK && err != RILL_ERR_AGAIN) {
+            partition_fail(part, err, 0);
+        }
+    }
+}
+
+rill_err log_partition_poll(struct log_partition *part, bool wait)
+{
+    struct log_io_completion completions[16];
+    unsigned count = 0;
+    rill_err err = part->io->ops->reap(part->io, completions, RILL_ARRAY_COUNT(completions), wait,
+                                       &count);
+    if (err != RILL_OK) {
+        partition_fail(part, err, 0);
+        return err;
+    }
+    for (unsigned i = 0; i < count; i++) {
+        log_partition_on_completion(part, &completions[i]);
+    }
+    return RILL_OK;
+}
+
+rill_err log_partition_wait(struct log_partition *part, int64_t offset, bool durable)
+{
+    RILL_ASSERT(offset <= part->offset_next);
+    for (;;) {
+        if (part->failed != RILL_OK) {
+            return part->failed;
+        }
+        if (part->offset_written >= offset && (!durable || part->offset_durable >= offset)) {
+            return RILL_OK;
+        }
+        rill_err err = log_partition_commit(part, durable);
+        if (err != RILL_OK && err != RILL_ERR_AGAIN) {
+            return err;
+        }
+        if (!write_in_flight(part)) {
+            /* Nothing can advance the ends: a bookkeeping bug, not an I/O condition. */
+            RILL_ASSERT(err == RILL_ERR_AGAIN);
+        }
+        err = log_partition_poll(part, true);
+        if (err != RILL_OK) {
+            return err;
+        }
+    }
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Reads                                                                                      */
+/* ---------------------------------------------------------------------------------------- */
+
+/* Index of the segment holding offset: the last one whose base is <= offset. */
+static uint32_t segment_find(const struct log_partition *part, int64_t offset)
+{
+    uint32_t low = 0, high = part->segment_count;
+    while (low < high) {
+        uint32_t middle = low + (high - low) / 2;
+        if (part->segments[middle]->offset_base <= offset) {
+            low = middle + 1;
+        } else {
+            high = middle;
+        }
+    }
+    return low == 0 ? 0 : low - 1;
+}
+
+/* Finds the position of the batch holding offset (or the first batch after it, for gaps). */
+static rill_err locate_batch(struct log_partition *part,
+                             int64_t offset,
+                             uint32_t *out_index,
+                             uint64_t *out_position)
+{
+    for (uint32_t i = segment_find(part, offset); i < part->segment_count; i++) {
+        struct log_segment *seg = part->segments[i];
+        uint64_t position = 0;
+        if (offset > seg->offset_base) {
+            position = log_index_lookup(&seg->idx, (uint32_t)(offset - seg->offset_base));
+        }
+        /* Bounded: each step moves forward by a validated batch length within the segment. */
+        while (position < seg->bytes_written) {
+            struct log_batch_header hdr;
+            rill_err err = log_segment_read_header(part, seg, position, seg->bytes_written, &hdr);
+            if (err != RILL_OK) {
+                return err;
+            }
+            if (log_batch_offset_last(&hdr) >= offset) {
+                *out_index = i;
+                *out_position = position;
+                return RILL_OK;
+            }
+            position += log_batch_total_bytes(&hdr);
+        }
+    }
+    return RILL_ERR_END;
+}
+
+/* Length of the whole batches at the front of buf (at least the first one). */
+static size_t whole_batches_bytes(const uint8_t *buf, size_t buf_bytes)
+{
+    size_t used = 0;
+    while (buf_bytes - used >= LOG_BATCH_PREFIX_BYTES) {
+        uint32_t total = log_be32(buf + used + LOG_BATCH_LENGTH_OFFSET) + LOG_BATCH_PREFIX_BYTES;
+        if (total < LOG_BATCH_HEADER_BYTES || total > buf_bytes - used) {
+            break;
+        }
+        used += total;
+    }
+    return used;
+}
+
+rill_err log_partition_read(struct log_partition *part,
+                            int64_t offset,
+                            size_t max_bytes,
+                            uint8_t **out_buf,
+                            size_t *out_bytes)
+{
+    if (offset < part->offset_start || offset > part->offset_written) {
+        return RILL_ERR_OFFSET_OUT_OF_RANGE;
+    }
+    if (offset == part->offset_written) {
+        return RILL_ERR_END;
+    }
+    uint32_t index = 0;
+    uint64_t position = 0;
+    rill_err err = locate_batch(part, offset, &index, &position);
+    if (err != RILL_OK) {
+        return err;
+    }
+    struct log_segment *seg = part->segments[index];
+    struct log_batch_header first;
+    err = log_segment_read_header(part, seg, position, seg->bytes_written, &first);
+    if (err != RILL_OK) {
+        return err;
+    }
+    uint64_t available = seg->bytes_written - position;
+    size_t want = max_bytes < log_batch_total_bytes(&first) ? log_batch_total_bytes(&first)
+                                                            : max_bytes;
+    if (want > available) {
+        want = (size_t)available;
+    }
+    uint8_t *buf = malloc(want);
+    if (buf == NULL) {
+        return RILL_ERR_NOMEM;
+    }
+    size_t read_bytes = 0;
+    err = part->io->ops->pread(part->io, seg->fd, buf, want, position, &read_bytes);
+    size_t whole = err == RILL_OK ? whole_batches_bytes(buf, read_bytes) : 0;
+    if (err == RILL_OK && whole < log_batch_total_bytes(&first)) {
+        err = RILL_ERR_CORRUPT;
+    }
+    if (err != RILL_OK) {
+        free(buf);
+        return err;
+    }
+    *out_buf = buf;
+    *out_bytes = whole;
+    return RILL_OK;
+}
+
+/* Offset of the first record with timestamp >= timestamp in the batch at position, if any. */
+static rill_err batch_find_time(struct log_partition *part,
+                                struct log_segment *seg,
+                                uint64_t position,
+                                uint32_t total_bytes,
+                                int64_t timestamp,
+                                int64_t *out_offset)
+{
+    uint8_t *buf = malloc(total_bytes);
+    if (buf == NULL) {
+        return RILL_ERR_NOMEM;
+    }
+    size_t read_bytes = 0;
+    struct log_record_iter it;
+    log_record_iter_init(&it);
+    rill_err err = part->io->ops->pread(part->io, seg->fd, buf, total_bytes, position, &read_bytes);
+    if (err == RILL_OK && read_bytes != total_bytes) {
+        err = RILL_ERR_CORRUPT;
+    }
+    if (err == RILL_OK) {
+        err = log_batch_validate(buf, total_bytes, false, NULL);
+    }
+    if (err == RILL_OK) {
+        err = log_record_iter_start(&it, buf, total_bytes);
+    }
+    struct log_record rec;
+    while (err == RILL_OK && (err = log_record_iter_next(&it, &rec)) == RILL_OK) {
+        if (rec.timestamp >= timestamp) {
+            *out_offset = rec.offset;
+            break;
+        }
+    }
+    log_record_iter_deinit(&it);
+    free(buf);
+    return err;
+}
+
+rill_err log_partition_offset_for_time(struct log_partition *part,
+                                       int64_t timestamp,
+                                       int64_t *out_offset)
+{
+    for (uint32_t i = 0; i < part->segment_count; i++) {
+        struct log_segment *seg = part->segments[i];
+        if (seg->timestamp_max < timestamp) {
+            continue;
+        }
+        uint32_t relative = log_index_time_lookup(&seg->idx, timestamp);
+        uint64_t position = log_index_lookup(&seg->idx, relative);
+        while (position < seg->bytes_written) {
+            struct log_batch_header hdr;
+            rill_err err = log_segment_read_header(part, seg, position, seg->bytes_written, &hdr);
+            if (err != RILL_OK) {
+                return err;
+            }
+            if (hdr.timestamp_max >= timestamp) {
+                err = batch_find_time(part, seg, position, log_batch_total_bytes(&hdr), timestamp,
+                                      out_offset);
+                if (err != RILL_ERR_END) {
+                    return err;
+                }
+            }
+            position += log_batch_total_bytes(&hdr);
+        }
+    }
+    return RILL_ERR_END;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Roll, retention, truncation                                                                */
+/* ---------------------------------------------------------------------------------------- */
+
+static rill_err segments_push(struct log_partition *part, struct log_segment *seg)
+{
+    if (part->segment_count == part->segment_capacity) {
+        if (part->segment_capacity >= RILL_SEGMENTS_MAX) {
+            return RILL_ERR_FULL;
+        }
+        uint32_t capacity = part->segment_capacity == 0 ? 16 : part->segment_capacity * 2;
+        struct log_segment **grown = realloc(part->segments, capacity * sizeof(*grown));
+        if (grown == NULL) {
+            return RILL_ERR_NOMEM;
+        }
+        part->segments = grown;
+        part->segment_capacity = capacity;
+    }
+    part->segments[part->segment_count++] = seg;
+    return RILL_OK;
+}
+
+rill_err log_partition_add_segment(struct log_partition *part, struct log_segment *seg)
+{
+    return segments_push(part, seg);
+}
+
+rill_err log_partition_roll(struct log_partition *part)
+{
+    if (part->failed != RILL_OK) {
+        return part->failed;
+    }
+    struct log_segment *seg = active_segment(part);
+    if (seg->bytes == 0) {
+        return RILL_OK;
+    }
+    /* The sealed segment is synced before the checkpoint moves past it. */
+    rill_err err = log_partition_wait(part, part->offset_next, true);
+    if (err != RILL_OK) {
+        return err;
+    }
+    partition_drain(part);
+    struct log_segment *next = NULL;
+    err = log_segment_write_indexes(part, seg);
+    if (err == RILL_OK) {
+        err = log_segment_create(part, part->offset_next, true, &next);
+    }
+    if (err == RILL_OK) {
+        err = part->io->ops->sync_dir(part->io, part->dir);
+    }
+    if (err == RILL_OK) {
+        err = segments_push(part, next);
+    }
+    if (err != RILL_OK) {
+        log_segment_destroy(part, next);
+        partition_fail(part, err, 0);
+        return err;
+    }
+    seg->sealed = true;
+    struct log_checkpoint ckpt = { part->offset_next, next->offset_base, 0 };
+    err = log_checkpoint_write(part, &ckpt);
+    if (err != RILL_OK) {
+        partition_fail(part, err, 0);
+        return err;
+    }
+    DIAG_DEBUG("log", "rolled dir=%s offset=%lld", part->dir, (long long)part->offset_next);
+    return RILL_OK;
+}
+
+static bool retention_expired(const struct log_partition *part,
+                              const struct log_segment *seg,
+                              uint64_t total_bytes,
+                              int64_t now_ms)
+{
+    if (part->cfg.retention_bytes >= 0 &&
+        total_bytes - seg->bytes >= (uint64_t)part->cfg.retention_bytes) {
+        return true;
+    }
+    return part->cfg.retention_ms >= 0 && seg->timestamp_max >= 0 &&
+           now_ms - seg->timestamp_max > part->cfg.retention_ms;
+}
+
+rill_err log_partition_retention(struct log_partition *part, int64_t now_ms, size_t *out_deleted)
+{
+    if (part->failed != RILL_OK) {
+        return part->failed;
+    }
+    uint64_t total_bytes = 0;
+    for (uint32_t i = 0; i < part->segment_count; i++) {
+        total_bytes += part->segments[i]->bytes;
+    }
+    size_t deleted = 0;
+    rill_err err = RILL_OK;
+    /* Whole segments only, oldest first, never the active one. */
+    while (part->segment_count > 1 &&
+           retention_expired(part, part->segments[0], total_bytes, now_ms)) {
+        struct log_segment *seg = part->segments[0];
+        total_bytes -= seg->bytes;
+        part->offset_start = part->segments[1]->offset_base;
+        memmove(part->segments, part->segments + 1,
+                (part->segment_count - 1) * sizeof(*part->segments));
+        part->segment_count--;
+        int64_t offset_base = seg->offset_base;
+        log_segment_destroy(part, seg);
+        err = log_segment_unlink(part, offset_base);
+        if (err != RILL_OK) {
+            break;
+        }
+        deleted++;
+    }
+    if (deleted > 0 && err == RILL_OK) {
+        err = part->io->ops->sync_dir(part->io, part->dir);
+    }
+    if (out_deleted != NULL) {
+        *out_deleted = deleted;
+    }
+    return err;
+}
+
+/* Position of the batch holding offset in seg (== seg->bytes_written when offset is the end). */
+static rill_err truncate_position(struct log_partition *part,
+                                  struct log_segment *seg,
+                                  int64_t offset,
+                                  uint64_t *out_position)
+{
+    uint64_t position = 0;
+    if (offset > seg->offset_base) {
+        position = log_index_lookup(&seg->idx, (uint32_t)(offset - seg->offset_base));
+    }
+    while (position < seg->bytes_written) {
+        struct log_batch_header hdr;
+        rill_err err = log_segment_read_header(part, seg, position, seg->bytes_written, &hdr);
+        if (err != RILL_OK) {
+            return err;
+        }
+        if (log_batch_offset_last(&hdr) >= offset) {
+            break;
+        }
+        position += log_batch_total_bytes(&hdr);
+    }
+    *out_position = position;
+    return RILL_OK;
+}
+
+static rill_err truncate_segment_tail(struct log_partition *part,
+                                      struct log_segment *seg,
+                                      uint64_t position)
+{
+    struct log_io *io = part->io;
+    rill_err err = io->ops->ftruncate(io, seg->fd, position);
+    if (err == RILL_OK) {
+        err = io->ops->fdatasync(io, seg->fd);
+    }
+    if (err == RILL_OK) {
+        err = log_segment_rescan(part, seg, position);
+    }
+    if (err == RILL_OK) {
+        /* Its index files now describe bytes that are gone. */
+        char path[RILL_PATH_BYTES_MAX];
+        err = log_segment_path(part->dir, seg->offset_base, ".index", path, sizeof(path));
+        if (err == RILL_OK && (err = io->ops->unlink(io, path)) == RILL_ERR_NOT_FOUND) {
+            err = RILL_OK;
+        }
+        err = err == RILL_OK ? log_segment_path(part->dir, seg->offset_base, ".timeindex", path,
+                                                sizeof(path))
+                             : err;
+        if (err == RILL_OK && (err = io->ops->unlink(io, path)) == RILL_ERR_NOT_FOUND) {
+            err = RILL_OK;
+        }
+    }
+    seg->sealed = false;
+    return err;
+}
+
+rill_err log_partition_truncate(struct log_partition *part, int64_t offset)
+{
+    if (part->failed != RILL_OK) {
+        return part->failed;
+    }
+    if (offset < part->offset_start || offset > part->offset_next) {
+        return RILL_ERR_OFFSET_OUT_OF_RANGE;
+    }
+    rill_err err = log_partition_wait(part, part->offset_next, false);
+    if (err != RILL_OK || offset == part->offset_next) {
+        return err;
+    }
+    partition_drain(part);
+    uint32_t keep = segment_find(part, offset);
+    if (keep > 0 && part->segments[keep]->offset_base == offset) {
+        keep--; /* the whole segment goes; the previous one becomes active */
+    }
+    while (part->segment_count > keep + 1) {
+        struct log_segment *seg = part->segments[--part->segment_count];
+        int64_t offset_base = seg->offset_base;
+        log_segment_destroy(part, seg);
+        err = log_segment_unlink(part, offset_base);
+        if (err != RILL_OK) {
+            partition_fail(part, err, 0);
+            return err;
+        }
+    }
+    struct log_segment *seg = active_segment(part);
+    uint64_t position = 0;
+    err = truncate_position(part, seg, offset, &position);
+    if (err == RILL_OK) {
+        err = truncate_segment_tail(part, seg, position);
+    }
+    if (err == RILL_OK) {
+        part->offset_next = part->offset_written = part->offset_durable = seg->offset_next;
+        part->offset_sync_requested = part->offset_next;
+        struct log_checkpoint ckpt = { part->offset_next, seg->offset_base, seg->bytes };
+        err = log_checkpoint_write(part, &ckpt);
+    }
+    if (err != RILL_OK) {
+        partition_fail(part, err, 0);
+    }
+    return err;
+}

@@ -1,0 +1,227 @@
+/*
+ * partition.h - one partition log: a directory of segments, the append pipeline with group
+ * commit, reads by offset and timestamp, roll, retention, truncation and recovery.
+ *
+ * Append pipeline. An append validates the batch, assigns its offsets (overwriting base offset
+ * and leader epoch, outside the CRC) and copies it into the filling staging buffer. Staged bytes
+ * are written by log_partition_commit(): one io_uring write per staging buffer at an explicit
+ * file position, and when durability is wanted an fdatasync linked behind it (IOSQE_IO_LINK).
+ * At most one write (with its sync) is in flight per partition, while the other staging buffer
+ * fills: every batch staged while a sync runs is covered by the next single sync. That is the
+ * group commit; because writes never overlap, a sync linked behind write N covers writes 1..N.
+ *
+ * Three ends: offset_next (assigned), offset_written (every record below has been written to
+ * the OS; reads stop here) and offset_durable (every record below is on stable storage).
+ * offset_durable <= offset_written <= offset_next always.
+ *
+ * A failed write or sync sets `failed` for good: the partition is offline, nothing past
+ * offset_durable is ever reported durable and every later call returns the error.
+ *
+ * Not thread-safe: one owner thread (one core) drives a partition.
+ */
+#ifndef RILL_LOG_PARTITION_H
+#define RILL_LOG_PARTITION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rill.h"
+#include "log/batch.h"
+#include "log/index.h"
+#include "log/io.h"
+
+enum log_flush_policy {
+    LOG_FLUSH_ALWAYS,   /* sync before an append counts as done */
+    LOG_FLUSH_INTERVAL, /* sync at most every flush_interval_ms */
+    LOG_FLUSH_OS,       /* leave it to the OS (sync only at roll and close) */
+};
+
+struct log_config {
+    enum log_flush_policy flush;
+    int64_t flush_interval_ms;
+    uint64_t segment_bytes;      /* roll past this size */
+    int64_t segment_ms;          /* roll when the active segment's first batch is this old */
+    int64_t retention_bytes;     /* -1: no size limit */
+    int64_t retention_ms;        /* -1: no age limit */
+    uint32_t index_interval_bytes;
+    uint32_t batch_bytes_max;
+    int codec;                   /* used by the embedded API's builder */
+};
+
+struct log_segment {
+    int64_t offset_base;         /* first offset it may hold; its file name */
+    int64_t offset_next;         /* one past the last assigned offset in it */
+    uint64_t bytes;              /* assigned (staged or written) bytes */
+    uint64_t bytes_written;      /* bytes whose write completed: reads stop here */
+    int64_t timestamp_max;       /* largest record timestamp (-1 when empty) */
+    int64_t created_ms;          /* wall time of its first append, for segment.ms (-1 empty) */
+    uint32_t bytes_since_index;  /* batch bytes since the last offset index entry */
+    int fd;
+    bool sealed;                 /* no longer active: its index files are on disk */
+    struct log_index idx;
+};
+
+struct log_staging {
+    uint8_t *buf;                /* RILL owns; untouched while in_flight */
+    size_t used_bytes;
+    size_t capacity_bytes;
+    struct log_segment *seg;     /* segment the staged bytes belong to */
+    uint64_t position;           /* file position of buf[0] */
+    int64_t offset_end;          /* offset_next after the last staged batch */
+    bool in_flight;              /* write submitted, completion not reaped */
+    bool sync_in_flight;         /* a linked sync follows the write */
+};
+
+struct log_partition {
+    char *dir;
+    struct log_io *io;           /* borrowed */
+    struct log_config cfg;
+    int lock_fd;
+    int32_t leader_epoch;        /* stamped into appended batches */
+
+    struct log_segment **segments; /* sorted by offset_base; the last one is active */
+    uint32_t segment_count;
+    uint32_t segment_capacity;
+
+    int64_t offset_start;
+    int64_t offset_next;
+    int64_t offset_written;
+    int64_t offset_durable;
+    int64_t offset_sync_requested; /* a caller wants durability up to here */
+    int64_t sync_last_ms;          /* monotonic ms of the last sync submission */
+
+    struct log_staging staging[2];
+    unsigned staging_filling;      /* index of the buffer appends go into */
+    bool sync_only_in_flight;      /* an fdatasync without a write is in flight */
+    int64_t sync_only_offset_end;  /* what that sync covers */
+
+    rill_err failed;               /* sticky: RILL_OK until a write or sync fails */
+    int failed_errno;
+};
+
+/* Fills cfg with defaults overridden by conf (NULL allowed); conf values are pre-validated. */
+void log_config_from_conf(struct log_config *cfg, const rill_conf_t *conf);
+
+/*
+ * Opens or creates the partition log in dir (created if missing), running recovery. io is
+ * borrowed and must outlive the partition. Takes an exclusive lock on the directory.
+ */
+RILL_MUST_CHECK rill_err log_partition_open(const char *dir,
+                                            const struct log_config *cfg,
+                                            struct log_io *io,
+                                            struct log_partition **out_part);
+/* Drains I/O, syncs, writes the index files and a checkpoint, frees. Returns the first error. */
+rill_err log_partition_close(struct log_partition *part);
+
+/*
+ * Stages one batch (validated strictly) and assigns its offsets; returns at once. The bytes are
+ * written by the next commit. RILL_ERR_AGAIN: both staging buffers are busy - reap and retry.
+ */
+RILL_MUST_CHECK rill_err log_partition_append(struct log_partition *part,
+                                              uint8_t *batch,
+                                              size_t batch_bytes,
+                                              int64_t *out_offset_base);
+/*
+ * Submits staged bytes if no write is in flight, with a linked sync when the flush policy or an
+ * earlier request wants one. want_sync asks for durability up to offset_next. Never blocks.
+ */
+RILL_MUST_CHECK rill_err log_partition_commit(struct log_partition *part, bool want_sync);
+/* Feeds one completion whose owner is part; advances the ends or takes the partition offline. */
+void log_partition_on_completion(struct log_partition *part, const struct log_io_completion *c);
+/* Reaps completions (blocking when wait) and dispatches them; only for a private io. */
+RILL_MUST_CHECK rill_err log_partition_poll(struct log_partition *part, bool wait);
+/* Commits and waits until offset_written >= offset (and offset_durable when durable). */
+RILL_MUST_CHECK rill_err log_partition_wait(struct log_partition *part,
+                                            int64_t offset,
+                                            bool durable);
+
+/*
+ * Reads whole batches starting with the one containing offset, at most max_bytes unless the
+ * first batch alone is larger. out_buf is malloc'd (free()). Only written bytes are read.
+ */
+RILL_MUST_CHECK rill_err log_partition_read(struct log_partition *part,
+                                            int64_t offset,
+                                            size_t max_bytes,
+                                            uint8_t **out_buf,
+                                            size_t *out_bytes);
+RILL_MUST_CHECK rill_err log_partition_offset_for_time(struct log_partition *part,
+                                                       int64_t timestamp,
+                                                       int64_t *out_offset);
+
+RILL_MUST_CHECK rill_err log_partition_roll(struct log_partition *part);
+RILL_MUST_CHECK rill_err log_partition_retention(struct log_partition *part,
+                                                 int64_t now_ms,
+                                                 size_t *out_deleted);
+RILL_MUST_CHECK rill_err log_partition_truncate(struct log_partition *part, int64_t offset);
+
+/* ---- shared between partition.c, segment.c and recovery.c ---- */
+
+/* Builds "<dir>/<offset:020><suffix>"; RILL_ERR_TOO_LARGE when it does not fit. */
+RILL_MUST_CHECK rill_err log_segment_path(const char *dir,
+                                          int64_t offset_base,
+                                          const char *suffix,
+                                          char *out,
+                                          size_t out_bytes);
+RILL_MUST_CHECK rill_err log_segment_create(struct log_partition *part,
+                                            int64_t offset_base,
+                                            bool create,
+                                            struct log_segment **out_seg);
+void log_segment_destroy(struct log_partition *part, struct log_segment *seg);
+/* Writes the .index and .timeindex files of seg (derived data: not synced). */
+RILL_MUST_CHECK rill_err log_segment_write_indexes(struct log_partition *part,
+                                                   struct log_segment *seg);
+/* Loads both index files; RILL_OK only if they are intact and match the segment's size. */
+RILL_MUST_CHECK rill_err log_segment_load_indexes(struct log_partition *part,
+                                                  struct log_segment *seg,
+                                                  uint64_t file_bytes);
+/* Removes the segment's files. */
+RILL_MUST_CHECK rill_err log_segment_unlink(struct log_partition *part, int64_t offset_base);
+/* Records index entries for a batch of total_bytes at position in seg. */
+RILL_MUST_CHECK rill_err log_segment_index_batch(struct log_partition *part,
+                                                 struct log_segment *seg,
+                                                 int64_t offset_base,
+                                                 int64_t timestamp_max,
+                                                 uint64_t position,
+                                                 uint32_t total_bytes);
+/* Reads and decodes the batch header at position; checks it lies within limit_bytes. */
+RILL_MUST_CHECK rill_err log_segment_read_header(struct log_partition *part,
+                                                 struct log_segment *seg,
+                                                 uint64_t position,
+                                                 uint64_t limit_bytes,
+                                                 struct log_batch_header *out_hdr);
+
+/* Recovery checkpoint: all data below (segment_base, position) == offset_next is durable. */
+struct log_checkpoint {
+    int64_t offset_next;
+    int64_t segment_base;
+    uint64_t position;
+};
+#define LOG_CHECKPOINT_FILE "recovery-checkpoint"
+#define LOG_CHECKPOINT_BYTES 48u
+RILL_MUST_CHECK rill_err log_checkpoint_write(struct log_partition *part,
+                                              const struct log_checkpoint *ckpt);
+/* RILL_ERR_NOT_FOUND when absent, RILL_ERR_CORRUPT / RILL_ERR_CRC when damaged. */
+RILL_MUST_CHECK rill_err log_checkpoint_read(struct log_io *io,
+                                             const char *dir,
+                                             struct log_checkpoint *out_ckpt);
+void log_checkpoint_encode(const struct log_checkpoint *ckpt, uint8_t *buf);
+RILL_MUST_CHECK rill_err log_checkpoint_decode(const uint8_t *buf,
+                                               size_t buf_bytes,
+                                               struct log_checkpoint *out_ckpt);
+
+/* Appends seg to the segment table (bounded by RILL_SEGMENTS_MAX). */
+RILL_MUST_CHECK rill_err log_partition_add_segment(struct log_partition *part,
+                                                   struct log_segment *seg);
+/*
+ * Rebuilds seg's in-memory state (indexes, offset_next, timestamp_max, sizes) from its first
+ * `bytes` bytes, which must hold valid batches (RILL_ERR_CORRUPT otherwise).
+ */
+RILL_MUST_CHECK rill_err log_segment_rescan(struct log_partition *part,
+                                            struct log_segment *seg,
+                                            uint64_t bytes);
+
+/* Runs recovery over the segments found in part->dir (recovery.c). */
+RILL_MUST_CHECK rill_err log_partition_recover(struct log_partition *part);
+
+#endif
