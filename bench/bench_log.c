@@ -142,8 +142,8 @@ static const char *bench_parse_policies(struct bench_settings *settings, const c
     for (char *item = strtok_r(copy, ",", &save); item != NULL; item = strtok_r(NULL, ",", &save)) {
         if (settings->policy_count == BENCH_LIST_MAX || strlen(item) >= BENCH_POLICY_BYTES_MAX ||
             rill_conf_set(conf, "flush", item, errstr, sizeof(errstr)) != RILL_OK) {
-            snprintf(settings->problem, sizeof(settings->problem),
-                     "bad policy '%s' (expected always, interval:MS or os) %s", item, errstr);
+            snprintf(settings->problem, sizeof(settings->problem), "bad policy '%s': %s", item,
+                     errstr[0] != '\0' ? errstr : "expected always, interval:MS or os");
             rill_conf_destroy(conf);
             return settings->problem;
         }

@@ -14,8 +14,17 @@ say() {
     printf '\n%s# %s%s\n' "$bold" "$*" "$plain"
 }
 
+# Shows a command as one would type it (quoted where needed, "rill" for the binary), runs it.
 run() {
-    printf '$ %s\n' "$*"
+    line='$'
+    for word in "$@"; do
+        case $word in
+        "$rill") word=rill ;;
+        *[!A-Za-z0-9_./:=-]*) word="'$word'" ;;
+        esac
+        line="$line $word"
+    done
+    printf '%s\n' "$line"
     "$@"
 }
 
@@ -39,4 +48,4 @@ run "$rill" log read "$dir" --from 2
 say "Inspect and verify the files on disk (every batch checksum, every index)"
 run "$rill" log dump "$dir"
 
-say "More: $rill --help, $rill log read --help, $rill bench log --bytes 64m"
+say "More: rill --help, rill log read --help, rill bench log --bytes 64m ($rill)"

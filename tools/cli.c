@@ -163,8 +163,9 @@ bool cli_parse(const struct cli_command *command,
 
 void cli_usage_error(const struct cli_command *command, const char *message)
 {
-    fprintf(stderr, "rill %s: %s\n\n", command->name, message);
-    fputs(command->usage, stderr);
+    size_t synopsis_bytes = strcspn(command->usage, "\n");
+    fprintf(stderr, "rill %s: %s\n%.*s\nRun 'rill %s --help' for the options.\n", command->name,
+            message, (int)synopsis_bytes, command->usage, command->name);
 }
 
 void cli_fail(rill_err err, const char *what_format, ...)

@@ -6,7 +6,7 @@
  * is the command's own name ("append") and the result is the process exit code:
  *   0  success (and --help)
  *   1  the work failed (I/O error, corrupt log, ...); a message went to stderr
- *   2  the command line was wrong; a message and the usage went to stderr
+ *   2  the command line was wrong; a message and the usage synopsis went to stderr
  * Scripts may rely on these three values.
  *
  * The parser wraps getopt_long with permutation, so options may follow positional arguments
@@ -68,7 +68,10 @@ bool cli_parse(const struct cli_command *command,
                size_t *out_positional_count,
                int *out_exit_code);
 
-/* Prints "rill <command>: <message>" then the command's usage to stderr, for usage errors. */
+/*
+ * For usage errors: prints "rill <command>: <message>", the usage synopsis (the first line of
+ * command->usage) and a pointer to --help, to stderr.
+ */
 void cli_usage_error(const struct cli_command *command, const char *message);
 
 /* Prints "rill: <what>: <rill_err_str(err)>" to stderr. */

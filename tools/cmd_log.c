@@ -116,8 +116,12 @@ append_conf_set(struct append_settings *settings, const char *key, const char *v
     if (err == RILL_OK) {
         return NULL;
     }
-    snprintf(settings->problem, sizeof(settings->problem), "%s=%s: %s%s%s", key, value,
-             rill_err_str(err), errstr[0] != '\0' ? ": " : "", errstr);
+    if (errstr[0] != '\0') {
+        snprintf(settings->problem, sizeof(settings->problem), "%s", errstr);
+    } else {
+        snprintf(settings->problem, sizeof(settings->problem), "%s=%s: %s", key, value,
+                 rill_err_str(err));
+    }
     return settings->problem;
 }
 
@@ -405,8 +409,10 @@ static int append_run(const char *dir, const struct append_settings *settings)
     }
     pending_batch_deinit(&batch);
     if (err != RILL_OK || close_err != RILL_OK) {
-        fputs("rill: log append: before the error, ", stderr);
-        append_print_progress(stderr, &progress);
+        if (progress.record_count > 0) {
+            fputs("rill: log append: before the error, ", stderr);
+            append_print_progress(stderr, &progress);
+        }
         return CLI_EXIT_FAILURE;
     }
     append_print_progress(stdout, &progress);
