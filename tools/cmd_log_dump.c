@@ -73,7 +73,9 @@ static const char *dump_message(const rill_dump_item_t *item)
 static void dump_print_failure(const rill_dump_item_t *item)
 {
     const char *message = dump_message(item);
-    printf("CORRUPT: %s%s%s\n", rill_err_str(item->err), message[0] != '\0' ? ": " : "", message);
+    const char *text = rill_err_str(item->err);
+    bool say_message = message[0] != '\0' && strcmp(message, text) != 0;
+    printf("CORRUPT: %s%s%s\n", text, say_message ? ": " : "", say_message ? message : "");
 }
 
 /* "!! " starts every line about a problem; batches and indexes are indented under segments. */

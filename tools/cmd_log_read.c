@@ -250,8 +250,9 @@ read_start_offset(rill_log_t *log, const struct read_settings *settings, int64_t
     return RILL_OK;
 }
 
-/* Prints records from the reader until the end of the log or count_max records. */
-static rill_err read_records(rill_log_reader_t *reader, const struct read_settings *settings)
+/* Prints records from offset on until the end of the log or count_max records. */
+static rill_err
+read_records(rill_log_reader_t *reader, int64_t offset, const struct read_settings *settings)
 {
     const char *format = settings->format != NULL ? settings->format : "%v\\n";
     int64_t printed = 0;
@@ -263,13 +264,16 @@ static rill_err read_records(rill_log_reader_t *reader, const struct read_settin
             break;
         }
         if (err == RILL_OK) {
+            offset = rill_record_offset(rec);
             err = read_print_record(format, rec);
         }
         if (err != RILL_OK) {
             fflush(stdout);
-            cli_fail(err, "log read: reading after %" PRId64 " records", printed);
+            cli_fail(err, "log read: reading at offset %" PRId64 " (after %" PRId64 " records)",
+                     offset, printed);
             return err;
         }
+        offset++;
         printed++;
     }
     if (fflush(stdout) != 0 || ferror(stdout)) {
@@ -305,7 +309,7 @@ static int read_run(const char *dir, const struct read_settings *settings)
         }
     }
     if (err == RILL_OK) {
-        err = read_records(reader, settings);
+        err = read_records(reader, offset, settings);
     }
     rill_log_reader_destroy(reader);
     rill_err close_err = rill_log_close(log);

@@ -89,6 +89,14 @@ check_exit "--from past the end fails with 1" 1 "$RILL" log read "$log" --from 5
 check "format escapes and %%" "$(printf '1000%%\ta\\')" \
     "$("$RILL" log read "$log" --from 1000 --count 1 --format '%o%%\t%v\\\n')"
 
+check "--from-time 0 starts at offset 0" "0" \
+    "$("$RILL" log read "$log" --from-time 0 --count 1 --format '%o')"
+time_ms=$("$RILL" log read "$log" --from 1000 --count 1 --format '%T')
+check "--from-time finds the first record at that time" "$time_ms" \
+    "$("$RILL" log read "$log" --from-time "$time_ms" --count 1 --format '%T')"
+check "--from-time in the future prints nothing" "" \
+    "$("$RILL" log read "$log" --from-time 99999999999999)"
+
 # --- keys -----------------------------------------------------------------------------------
 keyed=$work/keyed
 printf 'user1:hello\nuser2:wor:ld\nno key here\n:empty key\n' >"$work/keyed-input"
