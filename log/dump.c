@@ -146,7 +146,7 @@ static bool dump_batch(struct dump *dump, int fd, struct dump_segment *ds, uint6
     rill_dump_item_t item = { .path = ds->path, .position = position };
     dump_fill_batch(&item, &hdr);
     item.crc_computed = log_batch_crc_compute(dump->buf, total);
-    item.err = log_batch_validate(dump->buf, total, false, NULL);
+    item.err = log_batch_validate(dump->buf, total, false, &hdr);
     item.message = item.err == RILL_ERR_CRC ? "checksum mismatch"
                    : item.err != RILL_OK    ? "invalid batch"
                                             : "";

@@ -595,7 +595,8 @@ static rill_err batch_find_time(struct log_partition *part,
         err = RILL_ERR_CORRUPT;
     }
     if (err == RILL_OK) {
-        err = log_batch_validate(buf, total_bytes, false, NULL);
+        struct log_batch_header hdr;
+        err = log_batch_validate(buf, total_bytes, false, &hdr);
     }
     if (err == RILL_OK) {
         err = log_record_iter_start(&it, buf, total_bytes);
