@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -275,8 +276,14 @@ read_records(rill_log_reader_t *reader, int64_t offset, const struct read_settin
         }
         offset++;
         printed++;
+        if (ferror(stdout)) {
+            break;
+        }
     }
     if (fflush(stdout) != 0 || ferror(stdout)) {
+        if (errno == EPIPE) {
+            return RILL_OK; /* the reader of the output stopped early (| head): not a failure */
+        }
         cli_fail_message("log read: writing to stdout: %s", strerror(errno));
         return RILL_ERR_IO;
     }
@@ -345,5 +352,7 @@ int cmd_log_read_main(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     setvbuf(stdout, output_buffer, _IOFBF, sizeof(output_buffer));
+    /* A closed pipe becomes EPIPE, so the log is still closed cleanly after `| head`. */
+    signal(SIGPIPE, SIG_IGN);
     return read_run(dir, &settings);
 }

@@ -97,6 +97,17 @@ check "--from-time finds the first record at that time" "$time_ms" \
 check "--from-time in the future prints nothing" "" \
     "$("$RILL" log read "$log" --from-time 99999999999999)"
 
+{
+    "$RILL" log read "$log"
+    echo $? >"$work/status"
+} | head -n 1 >/dev/null
+check "read into a pipe closed early exits 0" 0 "$(cat "$work/status")"
+if [ -w /dev/full ]; then
+    # shellcheck disable=SC2016 # $1 and $2 are expanded by the inner sh
+    check_exit "read onto a full device fails with 1" 1 sh -c '"$1" log read "$2" >/dev/full' \
+        sh "$RILL" "$log"
+fi
+
 # --- keys -----------------------------------------------------------------------------------
 keyed=$work/keyed
 printf 'user1:hello\nuser2:wor:ld\nno key here\n:empty key\n' >"$work/keyed-input"
