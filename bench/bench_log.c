@@ -42,10 +42,12 @@ static const char bench_log_usage[] =
     "  --bytes N          record value bytes per run; suffixes k, m, g (default 256m)\n"
     "  --sizes LIST       record value sizes in bytes, comma separated (default 100,1024)\n"
     "  --policies LIST    flush policies, comma separated (default os,interval:5,always)\n"
+    "  --repeat N         alternate rill and raw runs N times, report medians (default 3)\n"
     "  --json             print a JSON array of results instead of a table\n"
     "  -h, --help         show this help\n";
 
 #define BENCH_LIST_MAX           16
+#define BENCH_REPEAT_MAX         15
 #define BENCH_BATCH_BYTES_TARGET (64 * 1024)
 #define BENCH_RECORD_BYTES_MAX   (512 * 1024) /* one record per batch stays below max.batch.bytes */
 #define BENCH_READ_BYTES_MAX     (1024 * 1024)
@@ -64,12 +66,14 @@ enum bench_option_index {
     BENCH_SIZES,
     BENCH_POLICIES,
     BENCH_JSON,
+    BENCH_REPEAT,
 };
 
 static const struct cli_option bench_options[] = {
     [BENCH_DIR] = { "dir", 0, true },     [BENCH_BYTES] = { "bytes", 0, true },
     [BENCH_SIZES] = { "sizes", 0, true }, [BENCH_POLICIES] = { "policies", 0, true },
-    [BENCH_JSON] = { "json", 0, false },  { NULL, 0, false },
+    [BENCH_JSON] = { "json", 0, false },  [BENCH_REPEAT] = { "repeat", 0, true },
+    { NULL, 0, false },
 };
 
 struct bench_settings {
@@ -80,6 +84,7 @@ struct bench_settings {
     char policies[BENCH_LIST_MAX][BENCH_POLICY_BYTES_MAX];
     size_t policy_count;
     bool json;
+    unsigned repeat; /* alternating rill/raw repetitions; medians are reported */
     char problem[256];
 };
 
@@ -173,6 +178,15 @@ static const char *bench_option(int option_index, const char *value, void *conte
     case BENCH_JSON:
         settings->json = true;
         return NULL;
+    case BENCH_REPEAT: {
+        char *end = NULL;
+        unsigned long repeat = strtoul(value, &end, 10);
+        if (*end != '\0' || repeat < 1 || repeat > BENCH_REPEAT_MAX) {
+            return "expected a repetition count from 1 to 15";
+        }
+        settings->repeat = (unsigned)repeat;
+        return NULL;
+    }
     default:
         return "unhandled option";
     }
@@ -423,6 +437,32 @@ static void bench_remove_tree(const char *path)
     }
 }
 
+/*
+ * Writes back everything dirty on the file system first, so that each timed phase starts from
+ * the same state: otherwise the writeback of one run throttles the next one.
+ */
+static void bench_settle(const char *work_dir)
+{
+    int fd = open(work_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        (void)syncfs(fd);
+        close(fd);
+    }
+}
+
+static int bench_compare_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double bench_median(double *values, unsigned count)
+{
+    qsort(values, count, sizeof(*values), bench_compare_double);
+    return values[count / 2];
+}
+
+/* settings->repeat alternating rill and raw runs; result holds the medians. */
 static rill_err bench_run(const char *work_dir,
                           const struct bench_settings *settings,
                           const char *value,
@@ -430,20 +470,36 @@ static rill_err bench_run(const char *work_dir,
 {
     char log_dir[BENCH_PATH_BYTES_MAX];
     char raw_path[BENCH_PATH_BYTES_MAX];
+    double rill_seconds[BENCH_REPEAT_MAX], raw_seconds[BENCH_REPEAT_MAX];
+    double read_seconds[BENCH_REPEAT_MAX];
+    unsigned repeat = settings->repeat == 0 ? 3 : settings->repeat;
+    rill_err err = RILL_OK;
 
     snprintf(log_dir, sizeof(log_dir), "%s/log", work_dir);
     snprintf(raw_path, sizeof(raw_path), "%s/raw", work_dir);
-    if (isatty(STDERR_FILENO)) {
-        fprintf(stderr, "\rrill bench log: record %zu bytes, flush %s ...   ", result->record_bytes,
-                result->policy);
+    for (unsigned round = 0; round < repeat && err == RILL_OK; round++) {
+        if (isatty(STDERR_FILENO)) {
+            fprintf(stderr, "\rrill bench log: record %zu bytes, flush %s, round %u/%u ...   ",
+                    result->record_bytes, result->policy, round + 1, repeat);
+        }
+        bench_settle(work_dir);
+        err = bench_run_rill(log_dir, settings, value, result);
+        bench_remove_tree(log_dir);
+        bench_settle(work_dir);
+        if (err == RILL_OK) {
+            err = bench_run_raw(raw_path, value, result);
+        }
+        rill_seconds[round] = result->rill_seconds;
+        raw_seconds[round] = result->raw_seconds;
+        read_seconds[round] = result->read_seconds;
     }
-    rill_err err = bench_run_rill(log_dir, settings, value, result);
-    bench_remove_tree(log_dir);
     if (err == RILL_OK) {
-        err = bench_run_raw(raw_path, value, result);
+        result->rill_seconds = bench_median(rill_seconds, repeat);
+        result->raw_seconds = bench_median(raw_seconds, repeat);
+        result->read_seconds = bench_median(read_seconds, repeat);
     }
     if (isatty(STDERR_FILENO)) {
-        fprintf(stderr, "\r%70s\r", "");
+        fprintf(stderr, "\r%78s\r", "");
     }
     return err;
 }

@@ -177,9 +177,15 @@ RILL_API RILL_MUST_CHECK rill_err rill_record_header(const rill_record_view_t *r
 /*
  * A partition log is a directory of segment files. rill_log_open() recovers it (validating the
  * tail after the last recovery checkpoint) and takes an exclusive lock on it. Appends assign
- * consecutive offsets. The log has two ends: the end offset (next offset to be assigned; every
- * record below it is written to the OS) and the durable offset (every record below it is on
- * stable storage). With flush=always an append returns once its records are durable.
+ * consecutive offsets. The log has three ends:
+ *   end offset      next offset to be assigned: every appended record is below it and readable;
+ *   written offset  every record below it has been written to the OS (survives a crash of this
+ *                   process, not a power loss);
+ *   durable offset  every record below it is on stable storage (survives a power loss).
+ * durable <= written <= end. With flush=always an append returns once its records are durable.
+ * With flush=os or interval:<ms> it returns once the batch is queued: the write to the OS
+ * follows without further calls, overlapping the caller's next batch, and rill_log_flush() or
+ * rill_log_close() make everything durable.
  */
 typedef struct rill_log rill_log_t;
 
@@ -203,7 +209,8 @@ RILL_API rill_err rill_log_close(rill_log_t *log);
 
 /**
  * Appends records as one batch (compressed per the "compression" setting).
- * Blocks until the batch is written, and with flush=always until it is durable.
+ * With flush=always, blocks until the batch is durable; otherwise until it is queued for
+ * writing (blocking only while earlier writes still occupy both staging buffers).
  * @param out_offset_first  offset of records[0] (the rest follow consecutively); may be NULL
  * @return RILL_OK; RILL_ERR_TOO_LARGE if the batch exceeds max.batch.bytes; RILL_ERR_OFFLINE
  *         (or the I/O error that caused it) after a failed write or sync - nothing is
@@ -230,9 +237,11 @@ RILL_API RILL_MUST_CHECK rill_err rill_log_flush(rill_log_t *log);
 
 /** Lowest offset still in the log (advances with retention and truncation from the front). */
 RILL_API int64_t rill_log_start_offset(const rill_log_t *log);
-/** Next offset to be assigned: every record below it has been written. */
+/** Next offset to be assigned: every appended record is below it (and readable). */
 RILL_API int64_t rill_log_end_offset(const rill_log_t *log);
-/** Every record below this offset is on stable storage. Never exceeds the end offset. */
+/** Every record below this offset has been written to the OS. Never exceeds the end offset. */
+RILL_API int64_t rill_log_written_offset(const rill_log_t *log);
+/** Every record below this offset is on stable storage. Never exceeds the written offset. */
 RILL_API int64_t rill_log_durable_offset(const rill_log_t *log);
 
 /**
@@ -266,7 +275,9 @@ RILL_API RILL_MUST_CHECK rill_err rill_log_enforce_retention(rill_log_t *log,
 
 /**
  * Removes every record at or after offset (replication uses this to drop a divergent tail).
- * The end offset becomes offset. offset must be within [start offset, end offset].
+ * Whole batches are removed: the end offset becomes the base offset of the batch holding
+ * offset, which is offset itself when offset starts a batch (as replication always asks).
+ * offset must be within [start offset, end offset]; the result is durable on return.
  */
 RILL_API RILL_MUST_CHECK rill_err rill_log_truncate(rill_log_t *log, int64_t offset);
 

@@ -74,30 +74,58 @@ rill_err rill_log_close(rill_log_t *log)
     return err;
 }
 
-/* Stages a batch, retrying while both staging buffers are busy, then waits per the policy. */
+/*
+ * Stages a batch and hands it to the disk. With flush=always it waits until the batch is
+ * durable. Otherwise it returns once the batch is staged: the write is submitted at once when
+ * no other write is in flight, else when that one completes, so building the next batch
+ * overlaps the kernel's copy of this one (ext4 serves io_uring buffered writes from a worker
+ * thread, and waiting for each one costs more than the copy). It blocks only when both
+ * staging buffers are busy.
+ */
 static rill_err log_append_and_wait(rill_log_t *log,
                                     uint8_t *batch,
                                     size_t batch_bytes,
                                     int64_t *out_offset_base)
 {
     struct log_partition *part = log->part;
+    struct log_batch_builder *bld = &log->builder;
     int64_t offset_base = 0;
-    rill_err err;
-    while ((err = log_partition_append(part, batch, batch_bytes, &offset_base)) ==
-           RILL_ERR_AGAIN) {
-        err = log_partition_poll(part, true);
-        if (err != RILL_OK) {
-            return err;
+    rill_err err = log_partition_poll(part, false);
+    /* A batch from our builder is handed over by exchanging buffers, without a copy. */
+    uint8_t **own = batch == bld->buf ? &bld->buf : batch == bld->out ? &bld->out : NULL;
+    size_t *own_capacity = own == &bld->buf ? &bld->buf_capacity_bytes : &bld->out_capacity_bytes;
+    while (err == RILL_OK) {
+        err = own != NULL
+                  ? log_partition_append_exchange(part, own, own_capacity, batch_bytes, &offset_base)
+                  : log_partition_append(part, batch, batch_bytes, &offset_base);
+        if (err != RILL_ERR_AGAIN) {
+            break;
         }
+        err = log_partition_poll(part, true);
     }
     if (err != RILL_OK) {
         return err;
     }
-    err = log_partition_wait(part, part->offset_next, part->cfg.flush == LOG_FLUSH_ALWAYS);
+    if (part->cfg.flush == LOG_FLUSH_ALWAYS) {
+        err = log_partition_wait(part, part->offset_next, true);
+    } else {
+        err = log_partition_commit(part, false);
+        err = err == RILL_ERR_AGAIN ? RILL_OK : err; /* submitted on the next completion */
+    }
     if (err == RILL_OK && out_offset_base != NULL) {
         *out_offset_base = offset_base;
     }
     return err;
+}
+
+/* Reads see only written bytes: first let everything appended reach the OS. */
+static rill_err log_settle(rill_log_t *log)
+{
+    struct log_partition *part = log->part;
+    if (part->offset_written == part->offset_next) {
+        return part->failed;
+    }
+    return log_partition_wait(part, part->offset_next, false);
 }
 
 rill_err rill_log_append(rill_log_t *log,
@@ -154,6 +182,11 @@ int64_t rill_log_start_offset(const rill_log_t *log)
 
 int64_t rill_log_end_offset(const rill_log_t *log)
 {
+    return log->part->offset_next;
+}
+
+int64_t rill_log_written_offset(const rill_log_t *log)
+{
     return log->part->offset_written;
 }
 
@@ -167,7 +200,10 @@ rill_err rill_log_offset_for_time(rill_log_t *log, int64_t timestamp_ms, int64_t
     if (log == NULL || out_offset == NULL) {
         return RILL_ERR_INVALID;
     }
-    rill_err err = log_partition_offset_for_time(log->part, timestamp_ms, out_offset);
+    rill_err err = log_settle(log);
+    if (err == RILL_OK) {
+        err = log_partition_offset_for_time(log->part, timestamp_ms, out_offset);
+    }
     if (err == RILL_ERR_END) {
         *out_offset = log->part->offset_written;
     }
@@ -184,7 +220,10 @@ rill_err rill_log_read(rill_log_t *log,
         return RILL_ERR_INVALID;
     }
     uint8_t *buf = NULL;
-    rill_err err = log_partition_read(log->part, offset, max_bytes, &buf, out_bytes);
+    rill_err err = log_settle(log);
+    if (err == RILL_OK) {
+        err = log_partition_read(log->part, offset, max_bytes, &buf, out_bytes);
+    }
     if (err == RILL_OK) {
         *out_buf = buf;
     }
@@ -273,6 +312,10 @@ static rill_err reader_fill(rill_log_reader_t *reader)
 {
     reader_drop_buffer(reader);
     struct log_partition *part = reader->log->part;
+    rill_err err = log_settle(reader->log);
+    if (err != RILL_OK) {
+        return err;
+    }
     if (reader->offset_next < part->offset_start) {
         reader->offset_next = part->offset_start;
     }

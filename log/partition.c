@@ -224,6 +224,16 @@ static rill_err staging_reserve(struct log_partition *part, size_t batch_bytes)
     if (stage->used_bytes + batch_bytes <= stage->capacity_bytes) {
         return RILL_OK;
     }
+    if (stage->used_bytes == 0) {
+        /* An exchanged buffer can be smaller than this batch: grow it while it is idle. */
+        uint8_t *grown = realloc(stage->buf, batch_bytes);
+        if (grown == NULL) {
+            return RILL_ERR_NOMEM;
+        }
+        stage->buf = grown;
+        stage->capacity_bytes = batch_bytes;
+        return RILL_OK;
+    }
     /* The filling buffer is full: hand it to the disk, then fill the other one. */
     if (write_in_flight(part)) {
         return RILL_ERR_AGAIN;
@@ -232,8 +242,66 @@ static rill_err staging_reserve(struct log_partition *part, size_t batch_bytes)
     if (err != RILL_OK) {
         return err;
     }
-    stage = &part->staging[part->staging_filling];
-    RILL_ASSERT(stage->used_bytes == 0);
+    return staging_reserve(part, batch_bytes);
+}
+
+/*
+ * Stages a batch whose header was checked: assigns its offsets, indexes it, and copies it into
+ * the filling buffer - or, when exchange_buf is given and that buffer is empty, swaps the two
+ * buffers instead of copying.
+ */
+static rill_err partition_stage(struct log_partition *part,
+                                uint8_t *batch,
+                                size_t batch_bytes,
+                                const struct log_batch_header *hdr,
+                                uint8_t **exchange_buf,
+                                size_t *exchange_capacity,
+                                int64_t *out_offset_base)
+{
+    rill_err err = RILL_OK;
+    if (roll_needed(part, active_segment(part), hdr, batch_bytes)) {
+        err = log_partition_roll(part);
+    }
+    if (err == RILL_OK) {
+        err = staging_reserve(part, batch_bytes);
+    }
+    if (err != RILL_OK) {
+        return err;
+    }
+    struct log_segment *seg = active_segment(part);
+    struct log_staging *stage = &part->staging[part->staging_filling];
+    if (stage->used_bytes == 0) {
+        stage->seg = seg;
+        stage->position = seg->bytes;
+    }
+    RILL_ASSERT(stage->seg == seg && stage->position + stage->used_bytes == seg->bytes);
+    int64_t offset_base = part->offset_next;
+    err = log_segment_index_batch(part, seg, offset_base, hdr->timestamp_max, seg->bytes,
+                                  (uint32_t)batch_bytes);
+    if (err != RILL_OK) {
+        return err;
+    }
+    log_batch_set_offset(batch, offset_base, part->leader_epoch);
+    if (exchange_buf != NULL && stage->used_bytes == 0) {
+        RILL_ASSERT(*exchange_buf == batch);
+        uint8_t *buf = stage->buf;
+        size_t capacity = stage->capacity_bytes;
+        stage->buf = *exchange_buf;
+        stage->capacity_bytes = *exchange_capacity;
+        *exchange_buf = buf;
+        *exchange_capacity = capacity;
+    } else {
+        memcpy(stage->buf + stage->used_bytes, batch, batch_bytes);
+    }
+    stage->used_bytes += batch_bytes;
+    part->offset_next = offset_base + hdr->last_offset_delta + 1;
+    stage->offset_end = part->offset_next;
+    seg->bytes += batch_bytes;
+    seg->offset_next = part->offset_next;
+    if (seg->created_ms < 0) {
+        seg->created_ms = rill_clock_wall_ms();
+    }
+    *out_offset_base = offset_base;
     return RILL_OK;
 }
 
@@ -253,43 +321,37 @@ rill_err log_partition_append(struct log_partition *part,
     if (err != RILL_OK) {
         return err;
     }
-    if (roll_needed(part, active_segment(part), &hdr, batch_bytes)) {
-        err = log_partition_roll(part);
-        if (err != RILL_OK) {
-            return err;
-        }
-    }
-    err = staging_reserve(part, batch_bytes);
-    if (err != RILL_OK) {
-        return err;
-    }
-    struct log_segment *seg = active_segment(part);
-    struct log_staging *stage = &part->staging[part->staging_filling];
-    if (stage->used_bytes == 0) {
-        stage->seg = seg;
-        stage->position = seg->bytes;
-    }
-    RILL_ASSERT(stage->seg == seg && stage->position + stage->used_bytes == seg->bytes);
-    int64_t offset_base = part->offset_next;
-    err = log_segment_index_batch(part, seg, offset_base, hdr.timestamp_max, seg->bytes,
-                                  (uint32_t)batch_bytes);
-    if (err != RILL_OK) {
-        return err;
-    }
-    log_batch_set_offset(batch, offset_base, part->leader_epoch);
-    memcpy(stage->buf + stage->used_bytes, batch, batch_bytes);
-    stage->used_bytes += batch_bytes;
-    part->offset_next = offset_base + hdr.last_offset_delta + 1;
-    stage->offset_end = part->offset_next;
-    seg->bytes += batch_bytes;
-    seg->offset_next = part->offset_next;
-    if (seg->created_ms < 0) {
-        seg->created_ms = rill_clock_wall_ms();
-    }
-    if (out_offset_base != NULL) {
+    int64_t offset_base = 0;
+    err = partition_stage(part, batch, batch_bytes, &hdr, NULL, NULL, &offset_base);
+    if (err == RILL_OK && out_offset_base != NULL) {
         *out_offset_base = offset_base;
     }
-    return RILL_OK;
+    return err;
+}
+
+rill_err log_partition_append_exchange(struct log_partition *part,
+                                       uint8_t **buf,
+                                       size_t *buf_capacity,
+                                       size_t batch_bytes,
+                                       int64_t *out_offset_base)
+{
+    if (part->failed != RILL_OK) {
+        return part->failed;
+    }
+    if (batch_bytes > part->cfg.batch_bytes_max) {
+        return RILL_ERR_TOO_LARGE;
+    }
+    struct log_batch_header hdr;
+    /* Built by this process: the header is decoded, the full check runs in debug builds. */
+    RILL_DASSERT(log_batch_validate(*buf, batch_bytes, true, &hdr) == RILL_OK);
+    rill_err err = log_batch_header_decode(*buf, batch_bytes, &hdr);
+    RILL_ASSERT(err == RILL_OK && log_batch_total_bytes(&hdr) == batch_bytes);
+    int64_t offset_base = 0;
+    err = partition_stage(part, *buf, batch_bytes, &hdr, buf, buf_capacity, &offset_base);
+    if (err == RILL_OK && out_offset_base != NULL) {
+        *out_offset_base = offset_base;
+    }
+    return err;
 }
 
 static bool sync_due(struct log_partition *part)

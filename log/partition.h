@@ -123,6 +123,17 @@ RILL_MUST_CHECK rill_err log_partition_append(struct log_partition *part,
                                               size_t batch_bytes,
                                               int64_t *out_offset_base);
 /*
+ * log_partition_append for a batch this process built (not re-validated outside debug builds)
+ * held in *buf of *buf_capacity bytes. When the filling staging buffer is empty the buffers are
+ * exchanged instead of copied: *buf and *buf_capacity then describe the former staging buffer,
+ * which the caller owns from then on.
+ */
+RILL_MUST_CHECK rill_err log_partition_append_exchange(struct log_partition *part,
+                                                       uint8_t **buf,
+                                                       size_t *buf_capacity,
+                                                       size_t batch_bytes,
+                                                       int64_t *out_offset_base);
+/*
  * Submits staged bytes if no write is in flight, with a linked sync when the flush policy or an
  * earlier request wants one. want_sync asks for durability up to offset_next. Never blocks.
  */
