@@ -150,9 +150,9 @@ static bool dump_batch(struct dump *dump, int fd, struct dump_segment *ds, uint6
     item.message = item.err == RILL_ERR_CRC ? "checksum mismatch"
                    : item.err != RILL_OK    ? "invalid batch"
                                             : "";
-    if (item.err == RILL_OK && hdr.offset_base < ds->offset_next) {
+    if (item.err == RILL_OK && hdr.offset_base != ds->offset_next) {
         item.err = RILL_ERR_CORRUPT;
-        item.message = "offsets go backwards";
+        item.message = "offsets do not continue the previous batch";
     }
     dump_emit(dump, &item);
     if (dump_remember(dump, &hdr, position) != RILL_OK) {
@@ -262,7 +262,11 @@ static void dump_index(struct dump *dump, const struct dump_segment *ds, const c
     log_index_deinit(&idx);
 }
 
-static rill_err dump_segment(struct dump *dump, const char *path, int64_t offset_base, bool active)
+static rill_err dump_segment(struct dump *dump,
+                             const char *path,
+                             int64_t offset_base,
+                             bool active,
+                             int64_t *out_offset_next)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -286,6 +290,7 @@ static rill_err dump_segment(struct dump *dump, const char *path, int64_t offset
         position = ds.valid_bytes;
     }
     close(fd);
+    *out_offset_next = ds.offset_next;
     if (ds.valid_bytes == ds.file_bytes) {
         dump_index(dump, &ds, ".index", LOG_INDEX_KIND_OFFSET, active);
         dump_index(dump, &ds, ".timeindex", LOG_INDEX_KIND_TIME, active);
@@ -367,11 +372,16 @@ static rill_err dump_directory(struct dump *dump, const char *dir)
         qsort(offsets, count, sizeof(*offsets), compare_int64);
     }
     dump_checkpoint(dump, dir);
+    int64_t offset_next = -1;
     for (size_t i = 0; err == RILL_OK && i < count; i++) {
         char path[RILL_PATH_BYTES_MAX];
         err = log_segment_path(dir, offsets[i], ".log", path, sizeof(path));
+        if (err == RILL_OK && i > 0 && offsets[i] != offset_next) {
+            dump_problem(dump, path, 0, RILL_ERR_CORRUPT,
+                         "segment does not continue the previous one");
+        }
         if (err == RILL_OK) {
-            err = dump_segment(dump, path, offsets[i], i + 1 == count);
+            err = dump_segment(dump, path, offsets[i], i + 1 == count, &offset_next);
         }
     }
     free(offsets);
@@ -397,7 +407,8 @@ rill_err rill_log_dump(const char *path, rill_dump_cb *cb, void *opaque)
         if (!segment_name(base, &offset)) {
             return RILL_ERR_INVALID;
         }
-        err = dump_segment(&dump, path, offset, true);
+        int64_t offset_next = 0;
+        err = dump_segment(&dump, path, offset, true, &offset_next);
     }
     free(dump.refs);
     free(dump.buf);

@@ -59,6 +59,7 @@ struct log_segment {
     uint32_t bytes_since_index;  /* batch bytes since the last offset index entry */
     int fd;
     bool sealed;                 /* no longer active: its index files are on disk */
+    bool index_files_stale;      /* recovery rebuilt the indexes; files rewritten at its end */
     struct log_index idx;
 };
 

@@ -110,9 +110,14 @@ static rill_err scan_one(struct log_partition *part,
         state->problem = err == RILL_ERR_CRC ? "batch checksum mismatch" : "invalid batch";
         return RILL_OK;
     }
-    if (hdr.offset_base < seg->offset_next ||
+    /*
+     * The base offset lies outside the CRC, so continuity is its only check: each batch starts
+     * where the previous one ended (the first at the segment's base offset). Compaction, when
+     * it comes, will have to mark segments where gaps are legitimate.
+     */
+    if (hdr.offset_base != seg->offset_next ||
         log_batch_offset_last(&hdr) - seg->offset_base >= RILL_SEGMENT_OFFSETS_MAX) {
-        state->problem = "batch offsets out of order";
+        state->problem = "batch offsets do not continue the previous batch";
         return RILL_OK;
     }
     err = log_segment_index_batch(part, seg, hdr.offset_base, hdr.timestamp_max, position, total);
@@ -280,7 +285,8 @@ static rill_err recover_sealed(struct recovery *rec, struct log_segment *seg, ui
     if (state.problem != NULL) {
         return recover_corrupt(rec, seg, state.problem);
     }
-    return log_segment_write_indexes(part, seg);
+    seg->index_files_stale = true; /* rewritten only once the whole open has succeeded */
+    return RILL_OK;
 }
 
 /* The checkpoint segment and later ones; *out_torn tells that later segments must go. */
@@ -335,6 +341,10 @@ static rill_err recover_segment(struct recovery *rec, uint32_t index, bool *out_
         log_segment_destroy(part, seg);
         return err;
     }
+    /* Checked before anything is repaired: a refused open must leave every file as it was. */
+    if (index > 0 && part->segments[index - 1]->offset_next != seg->offset_base) {
+        return recover_corrupt(rec, seg, "segment does not continue the previous one");
+    }
     uint64_t file_bytes = 0;
     err = part->io->ops->file_bytes(part->io, seg->fd, &file_bytes);
     if (err == RILL_OK && file_bytes > RILL_SEGMENT_BYTES_MAX) {
@@ -346,12 +356,7 @@ static rill_err recover_segment(struct recovery *rec, uint32_t index, bool *out_
     } else if (err == RILL_OK) {
         err = recover_tail(rec, seg, index, file_bytes, out_torn);
         seg->sealed = index + 1 < rec->count && !*out_torn;
-        if (err == RILL_OK && seg->sealed) {
-            err = log_segment_write_indexes(part, seg); /* rolled after the checkpoint */
-        }
-    }
-    if (err == RILL_OK && index > 0 && part->segments[index - 1]->offset_next > seg->offset_base) {
-        err = recover_corrupt(rec, seg, "segment overlaps the previous one");
+        seg->index_files_stale = seg->sealed; /* rolled after the checkpoint */
     }
     return err;
 }
@@ -441,6 +446,15 @@ rill_err log_partition_recover(struct log_partition *part)
     free(offsets);
     if (err != RILL_OK) {
         return err;
+    }
+    for (uint32_t i = 0; i + 1 < part->segment_count; i++) {
+        if (part->segments[i]->index_files_stale) {
+            err = log_segment_write_indexes(part, part->segments[i]);
+            if (err != RILL_OK) {
+                return err;
+            }
+            part->segments[i]->index_files_stale = false;
+        }
     }
     struct log_segment *active = part->segments[part->segment_count - 1];
     active->sealed = false;
