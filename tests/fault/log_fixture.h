@@ -135,6 +135,9 @@ static inline void fx_model_deinit(struct fx_model *m)
 static inline void fx_model_set(struct fx_model *m, int64_t from, int64_t end, uint8_t gen)
 {
     T_ASSERT(from >= 0 && from <= end);
+    if (from == end) {
+        return;
+    }
     if (end > m->capacity) {
         int64_t capacity = m->capacity == 0 ? 1024 : m->capacity;
         while (capacity < end) {
@@ -696,6 +699,33 @@ static inline void fx_dir_clear(const char *dir)
         fx_unlink(path);
     }
     fx_names_free(names, count);
+}
+
+/*
+ * Removes dir and the files in it (a log directory is flat), without t_rmdir_all's shell: the
+ * sweeps remove hundreds of directories.
+ */
+static inline void fx_rmdir(const char *dir)
+{
+    DIR *handle = opendir(dir);
+    if (handle == NULL) {
+        return;
+    }
+    struct dirent *entry;
+    while ((entry = readdir(handle)) != NULL) {
+        if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0) {
+            continue;
+        }
+        char path[RILL_PATH_BYTES_MAX];
+        fx_path(path, sizeof(path), dir, entry->d_name);
+        if (unlink(path) != 0) {
+            fprintf(stderr, "  warning: could not remove %s: %s\n", path, strerror(errno));
+        }
+    }
+    closedir(handle);
+    if (rmdir(dir) != 0) {
+        fprintf(stderr, "  warning: could not remove %s: %s\n", dir, strerror(errno));
+    }
 }
 
 /* Makes dst (an existing directory) an exact copy of the files of src. */

@@ -122,8 +122,8 @@ static void test_log_init(struct test_log *tl, uint64_t tag, uint64_t segment_by
 
 static void test_log_done(struct test_log *tl)
 {
-    t_rmdir_all(tl->dir);
-    t_rmdir_all(tl->work);
+    fx_rmdir(tl->dir);
+    fx_rmdir(tl->work);
     munmap(tl->table, sizeof(*tl->table));
     fx_context_clear();
     rill_conf_destroy(tl->conf);
