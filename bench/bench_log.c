@@ -70,9 +70,12 @@ enum bench_option_index {
 };
 
 static const struct cli_option bench_options[] = {
-    [BENCH_DIR] = { "dir", 0, true },     [BENCH_BYTES] = { "bytes", 0, true },
-    [BENCH_SIZES] = { "sizes", 0, true }, [BENCH_POLICIES] = { "policies", 0, true },
-    [BENCH_JSON] = { "json", 0, false },  [BENCH_REPEAT] = { "repeat", 0, true },
+    [BENCH_DIR] = { "dir", 0, true },
+    [BENCH_BYTES] = { "bytes", 0, true },
+    [BENCH_SIZES] = { "sizes", 0, true },
+    [BENCH_POLICIES] = { "policies", 0, true },
+    [BENCH_JSON] = { "json", 0, false },
+    [BENCH_REPEAT] = { "repeat", 0, true },
     { NULL, 0, false },
 };
 

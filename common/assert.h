@@ -9,11 +9,11 @@
 
 _Noreturn void rill_assert_fail(const char *expr, const char *file, int line, const char *func);
 
-#define RILL_ASSERT(x)                                                                         \
-    do {                                                                                       \
-        if (__builtin_expect(!(x), 0)) {                                                       \
-            rill_assert_fail(#x, __FILE__, __LINE__, __func__);                                \
-        }                                                                                      \
+#define RILL_ASSERT(x)                                          \
+    do {                                                        \
+        if (__builtin_expect(!(x), 0)) {                        \
+            rill_assert_fail(#x, __FILE__, __LINE__, __func__); \
+        }                                                       \
     } while (0)
 
 #if defined(RILL_DEBUG)

@@ -13,12 +13,12 @@
 #include "common/limits.h"
 
 enum conf_kind {
-    CONF_KIND_SIZE,          /* bytes, suffixes k/m/g */
-    CONF_KIND_SIZE_OR_OFF,   /* bytes or -1 */
-    CONF_KIND_MS,            /* milliseconds */
-    CONF_KIND_MS_OR_OFF,     /* milliseconds or -1 */
-    CONF_KIND_FLUSH,         /* always | interval:<ms> | os */
-    CONF_KIND_COMPRESSION,   /* none | lz4 */
+    CONF_KIND_SIZE,        /* bytes, suffixes k/m/g */
+    CONF_KIND_SIZE_OR_OFF, /* bytes or -1 */
+    CONF_KIND_MS,          /* milliseconds */
+    CONF_KIND_MS_OR_OFF,   /* milliseconds or -1 */
+    CONF_KIND_FLUSH,       /* always | interval:<ms> | os */
+    CONF_KIND_COMPRESSION, /* none | lz4 */
 };
 
 struct conf_key {
@@ -177,7 +177,7 @@ static rill_err conf_validate(const struct conf_key *key, const char *value)
         return RILL_ERR_CONFIG_VALUE;
     case CONF_KIND_COMPRESSION:
         return strcmp(value, "none") == 0 || strcmp(value, "lz4") == 0 ? RILL_OK
-                                                                         : RILL_ERR_CONFIG_VALUE;
+                                                                       : RILL_ERR_CONFIG_VALUE;
     default:
         return conf_validate_number(key, value);
     }
@@ -218,11 +218,8 @@ void rill_conf_destroy(rill_conf_t *conf)
     free(conf);
 }
 
-rill_err rill_conf_set(rill_conf_t *conf,
-                       const char *key,
-                       const char *value,
-                       char *errstr,
-                       size_t errstr_bytes)
+rill_err rill_conf_set(
+    rill_conf_t *conf, const char *key, const char *value, char *errstr, size_t errstr_bytes)
 {
     if (conf == NULL || key == NULL || value == NULL) {
         conf_error(errstr, errstr_bytes, "missing configuration key or value");

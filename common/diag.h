@@ -16,11 +16,11 @@ void diag_write(enum diag_level level, const char *component, const char *fmt, .
 #define DIAG_ERROR(comp, ...) diag_write(DIAG_LEVEL_ERROR, comp, __VA_ARGS__)
 #define DIAG_WARN(comp, ...)  diag_write(DIAG_LEVEL_WARN, comp, __VA_ARGS__)
 #define DIAG_INFO(comp, ...)  diag_write(DIAG_LEVEL_INFO, comp, __VA_ARGS__)
-#define DIAG_DEBUG(comp, ...)                                                                  \
-    do {                                                                                       \
-        if (diag_enabled(DIAG_LEVEL_DEBUG)) {                                                  \
-            diag_write(DIAG_LEVEL_DEBUG, comp, __VA_ARGS__);                                   \
-        }                                                                                      \
+#define DIAG_DEBUG(comp, ...)                                \
+    do {                                                     \
+        if (diag_enabled(DIAG_LEVEL_DEBUG)) {                \
+            diag_write(DIAG_LEVEL_DEBUG, comp, __VA_ARGS__); \
+        }                                                    \
     } while (0)
 
 #endif

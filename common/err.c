@@ -12,8 +12,8 @@
 const char *rill_err_str(rill_err err)
 {
     switch (err) {
-#define RILL_ERR_STR_(name, value, text)                                                       \
-    case RILL_##name:                                                                          \
+#define RILL_ERR_STR_(name, value, text) \
+    case RILL_##name:                    \
         return text;
         RILL_ERR_TABLE(RILL_ERR_STR_)
 #undef RILL_ERR_STR_
@@ -24,8 +24,8 @@ const char *rill_err_str(rill_err err)
 const char *rill_err_name(rill_err err)
 {
     switch (err) {
-#define RILL_ERR_NAME_(name, value, text)                                                      \
-    case RILL_##name:                                                                          \
+#define RILL_ERR_NAME_(name, value, text) \
+    case RILL_##name:                     \
         return #name;
         RILL_ERR_TABLE(RILL_ERR_NAME_)
 #undef RILL_ERR_NAME_

@@ -22,8 +22,8 @@
 #define RILL_RECORD_HEADERS_MAX 1024
 
 /* A segment's positions are stored in 4 bytes in the offset index. */
-#define RILL_SEGMENT_BYTES_MAX ((uint64_t)UINT32_MAX)
-#define RILL_SEGMENT_BYTES_MIN (64u * 1024)
+#define RILL_SEGMENT_BYTES_MAX     ((uint64_t)UINT32_MAX)
+#define RILL_SEGMENT_BYTES_MIN     (64u * 1024)
 #define RILL_SEGMENT_BYTES_DEFAULT (1024ull * 1024 * 1024)
 
 /* Offsets in the index are 4 bytes relative to the segment base: a segment rolls before its
@@ -35,7 +35,7 @@
 #define RILL_LOG_STAGING_BYTES (RILL_BATCH_BYTES_MAX + 1024 * 1024)
 
 /* Sparse index spacing bounds. */
-#define RILL_INDEX_INTERVAL_BYTES_MIN 256u
+#define RILL_INDEX_INTERVAL_BYTES_MIN     256u
 #define RILL_INDEX_INTERVAL_BYTES_DEFAULT 4096u
 
 /* Segments in one partition log: bounds the segment table and the open-time scan. */
@@ -48,7 +48,7 @@
 #define RILL_PATH_BYTES_MAX 4096u
 
 /* Configuration: number of keys and bytes of a value. */
-#define RILL_CONF_ENTRIES_MAX 128u
+#define RILL_CONF_ENTRIES_MAX     128u
 #define RILL_CONF_VALUE_BYTES_MAX 4096u
 
 _Static_assert(RILL_LOG_STAGING_BYTES > RILL_BATCH_BYTES_MAX, "staging must hold a batch");

@@ -43,30 +43,30 @@ extern "C" {
  * One error table for the library, the broker and the wire. Numbers are stable: new codes are
  * appended, never renumbered. X(name, value, description).
  */
-#define RILL_ERR_TABLE(X)                                                                      \
-    X(OK, 0, "success")                                                                        \
-    X(ERR_INVALID, -1, "invalid argument")                                                     \
-    X(ERR_NOMEM, -2, "out of memory")                                                          \
-    X(ERR_IO, -3, "input/output error")                                                        \
-    X(ERR_NOSPC, -4, "no space left on device")                                                \
-    X(ERR_CORRUPT, -5, "corrupt data")                                                         \
-    X(ERR_CRC, -6, "checksum mismatch")                                                        \
-    X(ERR_NOT_FOUND, -7, "not found")                                                          \
-    X(ERR_EXISTS, -8, "already exists")                                                        \
-    X(ERR_OFFLINE, -9, "log is offline after a failed write or sync")                          \
-    X(ERR_OFFSET_OUT_OF_RANGE, -10, "offset out of range")                                     \
-    X(ERR_TOO_LARGE, -11, "record or batch too large")                                         \
-    X(ERR_AGAIN, -12, "operation would block, retry later")                                    \
-    X(ERR_FULL, -13, "bounded queue or buffer is full")                                        \
-    X(ERR_END, -14, "end of log")                                                              \
-    X(ERR_UNSUPPORTED, -15, "unsupported feature or format")                                   \
-    X(ERR_CONFIG_KEY, -16, "unknown configuration key")                                        \
-    X(ERR_CONFIG_VALUE, -17, "invalid configuration value")                                    \
-    X(ERR_PERM, -18, "permission denied")                                                      \
-    X(ERR_BUSY, -19, "resource busy (log locked by another process?)")                        \
-    X(ERR_TIMEOUT, -20, "timed out")                                                           \
-    X(ERR_CLOSED, -21, "handle closed")                                                        \
-    X(ERR_BAD_BATCH, -22, "invalid record batch")                                              \
+#define RILL_ERR_TABLE(X)                                              \
+    X(OK, 0, "success")                                                \
+    X(ERR_INVALID, -1, "invalid argument")                             \
+    X(ERR_NOMEM, -2, "out of memory")                                  \
+    X(ERR_IO, -3, "input/output error")                                \
+    X(ERR_NOSPC, -4, "no space left on device")                        \
+    X(ERR_CORRUPT, -5, "corrupt data")                                 \
+    X(ERR_CRC, -6, "checksum mismatch")                                \
+    X(ERR_NOT_FOUND, -7, "not found")                                  \
+    X(ERR_EXISTS, -8, "already exists")                                \
+    X(ERR_OFFLINE, -9, "log is offline after a failed write or sync")  \
+    X(ERR_OFFSET_OUT_OF_RANGE, -10, "offset out of range")             \
+    X(ERR_TOO_LARGE, -11, "record or batch too large")                 \
+    X(ERR_AGAIN, -12, "operation would block, retry later")            \
+    X(ERR_FULL, -13, "bounded queue or buffer is full")                \
+    X(ERR_END, -14, "end of log")                                      \
+    X(ERR_UNSUPPORTED, -15, "unsupported feature or format")           \
+    X(ERR_CONFIG_KEY, -16, "unknown configuration key")                \
+    X(ERR_CONFIG_VALUE, -17, "invalid configuration value")            \
+    X(ERR_PERM, -18, "permission denied")                              \
+    X(ERR_BUSY, -19, "resource busy (log locked by another process?)") \
+    X(ERR_TIMEOUT, -20, "timed out")                                   \
+    X(ERR_CLOSED, -21, "handle closed")                                \
+    X(ERR_BAD_BATCH, -22, "invalid record batch")                      \
     X(ERR_CRASHED, -23, "simulated crash (test backend)")
 
 typedef enum rill_err {
@@ -114,11 +114,8 @@ RILL_API void rill_conf_destroy(rill_conf_t *conf);
  * @param errstr  buffer for a one-line explanation on failure (may be NULL)
  * @return RILL_OK, RILL_ERR_CONFIG_KEY (unknown key) or RILL_ERR_CONFIG_VALUE (bad value).
  */
-RILL_API RILL_MUST_CHECK rill_err rill_conf_set(rill_conf_t *conf,
-                                                const char *key,
-                                                const char *value,
-                                                char *errstr,
-                                                size_t errstr_bytes);
+RILL_API RILL_MUST_CHECK rill_err rill_conf_set(
+    rill_conf_t *conf, const char *key, const char *value, char *errstr, size_t errstr_bytes);
 
 /** The value set for key, or NULL if unset. Valid until the next rill_conf_set or destroy. */
 RILL_API const char *rill_conf_get(const rill_conf_t *conf, const char *key);
@@ -260,11 +257,8 @@ RILL_API RILL_MUST_CHECK rill_err rill_log_offset_for_time(rill_log_t *log,
  * @return RILL_OK; RILL_ERR_END when offset == end offset; RILL_ERR_OFFSET_OUT_OF_RANGE when
  *         offset is below the start offset or past the end offset.
  */
-RILL_API RILL_MUST_CHECK rill_err rill_log_read(rill_log_t *log,
-                                                int64_t offset,
-                                                size_t max_bytes,
-                                                void **out_buf,
-                                                size_t *out_bytes);
+RILL_API RILL_MUST_CHECK rill_err
+rill_log_read(rill_log_t *log, int64_t offset, size_t max_bytes, void **out_buf, size_t *out_bytes);
 
 /**
  * Deletes whole segments per retention.bytes / retention.ms now (it also runs after rolls).
@@ -309,32 +303,32 @@ RILL_API RILL_MUST_CHECK rill_err rill_log_reader_next(rill_log_reader_t *reader
 /* ---------------------------------------------------------------------------------------- */
 
 typedef enum rill_dump_kind {
-    RILL_DUMP_SEGMENT = 1, /* a segment file begins: path, offset_base, bytes */
-    RILL_DUMP_BATCH = 2,   /* one batch: all batch fields; err set if it failed verification */
-    RILL_DUMP_INDEX = 3,   /* an index file was checked: path, entry_count, err */
-    RILL_DUMP_PROBLEM = 4, /* anything else wrong: path, position, err, message */
+    RILL_DUMP_SEGMENT = 1,    /* a segment file begins: path, offset_base, bytes */
+    RILL_DUMP_BATCH = 2,      /* one batch: all batch fields; err set if it failed verification */
+    RILL_DUMP_INDEX = 3,      /* an index file was checked: path, entry_count, err */
+    RILL_DUMP_PROBLEM = 4,    /* anything else wrong: path, position, err, message */
     RILL_DUMP_CHECKPOINT = 5, /* the recovery checkpoint: offset_base = checkpoint offset */
 } rill_dump_kind_t;
 
 /** One item reported by rill_log_dump(). Strings are valid during the callback only. */
 typedef struct rill_dump_item {
     rill_dump_kind_t kind;
-    const char *path;       /* file concerned */
-    uint64_t position;      /* byte position in the file */
-    uint64_t bytes;         /* batch total bytes, or file bytes for segments */
-    int64_t offset_base;    /* batch base offset, or segment base offset */
-    int64_t offset_last;    /* last offset in the batch */
+    const char *path;    /* file concerned */
+    uint64_t position;   /* byte position in the file */
+    uint64_t bytes;      /* batch total bytes, or file bytes for segments */
+    int64_t offset_base; /* batch base offset, or segment base offset */
+    int64_t offset_last; /* last offset in the batch */
     int32_t record_count;
     int32_t leader_epoch;
-    int codec;              /* 0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd */
+    int codec; /* 0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd */
     int64_t timestamp_first;
     int64_t timestamp_max;
     int64_t producer_id;
     uint32_t crc_stored;
     uint32_t crc_computed;
-    uint64_t entry_count;   /* index entries */
-    rill_err err;           /* RILL_OK when this item verified cleanly */
-    const char *message;    /* explanation when err != RILL_OK, else "" */
+    uint64_t entry_count; /* index entries */
+    rill_err err;         /* RILL_OK when this item verified cleanly */
+    const char *message;  /* explanation when err != RILL_OK, else "" */
 } rill_dump_item_t;
 
 typedef void rill_dump_cb(const rill_dump_item_t *item, void *opaque);

@@ -33,11 +33,11 @@
 
 #include "rill.h"
 
-#define LOG_BATCH_HEADER_BYTES 61u
-#define LOG_BATCH_LENGTH_OFFSET 8u   /* the batch length field */
-#define LOG_BATCH_PREFIX_BYTES 12u   /* base offset + batch length: not counted in the length */
-#define LOG_BATCH_CRC_START 21u      /* the CRC covers [21, end) */
-#define LOG_BATCH_MAGIC 2
+#define LOG_BATCH_HEADER_BYTES  61u
+#define LOG_BATCH_LENGTH_OFFSET 8u  /* the batch length field */
+#define LOG_BATCH_PREFIX_BYTES  12u /* base offset + batch length: not counted in the length */
+#define LOG_BATCH_CRC_START     21u /* the CRC covers [21, end) */
+#define LOG_BATCH_MAGIC         2
 
 enum log_codec {
     LOG_CODEC_NONE = 0,
@@ -47,16 +47,16 @@ enum log_codec {
     LOG_CODEC_ZSTD = 4,
 };
 
-#define LOG_BATCH_ATTR_CODEC_MASK 0x07
+#define LOG_BATCH_ATTR_CODEC_MASK      0x07
 #define LOG_BATCH_ATTR_LOG_APPEND_TIME 0x08
-#define LOG_BATCH_ATTR_TRANSACTIONAL 0x10
-#define LOG_BATCH_ATTR_CONTROL 0x20
-#define LOG_BATCH_ATTR_DELETE_HORIZON 0x40
-#define LOG_BATCH_ATTR_KNOWN_MASK 0x7f
+#define LOG_BATCH_ATTR_TRANSACTIONAL   0x10
+#define LOG_BATCH_ATTR_CONTROL         0x20
+#define LOG_BATCH_ATTR_DELETE_HORIZON  0x40
+#define LOG_BATCH_ATTR_KNOWN_MASK      0x7f
 
 struct log_batch_header {
     int64_t offset_base;
-    int32_t batch_length;      /* total bytes - 12 */
+    int32_t batch_length; /* total bytes - 12 */
     int32_t leader_epoch;
     int8_t magic;
     uint32_t crc;
@@ -121,12 +121,12 @@ void log_batch_set_offset(uint8_t *batch, int64_t offset_base, int32_t leader_ep
  * returns a view of the batch valid until the next reset/add/deinit. The base offset is 0.
  */
 struct log_batch_builder {
-    uint8_t *buf;               /* header + records (uncompressed) */
+    uint8_t *buf; /* header + records (uncompressed) */
     size_t buf_capacity_bytes;
     size_t buf_used_bytes;
-    uint8_t *out;               /* finished batch when compressed */
+    uint8_t *out; /* finished batch when compressed */
     size_t out_capacity_bytes;
-    size_t batch_bytes_max;     /* refuse to grow a batch beyond this */
+    size_t batch_bytes_max; /* refuse to grow a batch beyond this */
     int codec;
     int32_t record_count;
     int64_t timestamp_first;
@@ -173,7 +173,7 @@ struct log_record {
     int32_t key_bytes;
     const uint8_t *value;
     int32_t value_bytes;
-    const uint8_t *headers;     /* encoded headers, header_count of them */
+    const uint8_t *headers; /* encoded headers, header_count of them */
     size_t headers_bytes;
     int32_t header_count;
 };
@@ -193,10 +193,10 @@ RILL_MUST_CHECK rill_err log_record_header(const struct log_record *rec,
  */
 struct log_record_iter {
     struct log_batch_header hdr;
-    const uint8_t *pos;         /* next record */
+    const uint8_t *pos; /* next record */
     const uint8_t *end;
     int32_t records_left;
-    uint8_t *scratch;           /* decompression buffer, owned */
+    uint8_t *scratch; /* decompression buffer, owned */
     size_t scratch_capacity_bytes;
 };
 

@@ -21,7 +21,7 @@
 #include "common/hash.h"
 #include "common/limits.h"
 
-#define LOG_CHECKPOINT_MAGIC "RILLCKP1"
+#define LOG_CHECKPOINT_MAGIC   "RILLCKP1"
 #define LOG_CHECKPOINT_VERSION 1u
 
 void log_checkpoint_encode(const struct log_checkpoint *ckpt, uint8_t *buf)

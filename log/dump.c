@@ -48,14 +48,14 @@ static void dump_emit(struct dump *dump, rill_dump_item_t *item)
     dump->cb(item, dump->opaque);
 }
 
-static void dump_problem(struct dump *dump,
-                         const char *path,
-                         uint64_t position,
-                         rill_err err,
-                         const char *message)
+static void dump_problem(
+    struct dump *dump, const char *path, uint64_t position, rill_err err, const char *message)
 {
-    rill_dump_item_t item = { .kind = RILL_DUMP_PROBLEM, .path = path, .position = position,
-                              .err = err, .message = message };
+    rill_dump_item_t item = { .kind = RILL_DUMP_PROBLEM,
+                              .path = path,
+                              .position = position,
+                              .err = err,
+                              .message = message };
     dump_emit(dump, &item);
 }
 
@@ -94,8 +94,8 @@ static rill_err dump_remember(struct dump *dump, const struct log_batch_header *
         dump->refs = grown;
         dump->ref_capacity = capacity;
     }
-    dump->refs[dump->ref_count++] = (struct dump_batch_ref){ pos, hdr->offset_base,
-                                                             log_batch_offset_last(hdr) };
+    dump->refs[dump->ref_count++] =
+        (struct dump_batch_ref){ pos, hdr->offset_base, log_batch_offset_last(hdr) };
     return RILL_OK;
 }
 
@@ -177,8 +177,7 @@ static const struct dump_batch_ref *dump_ref_at(const struct dump *dump, uint64_
             high = middle;
         }
     }
-    return low < dump->ref_count && dump->refs[low].position == position ? &dump->refs[low]
-                                                                          : NULL;
+    return low < dump->ref_count && dump->refs[low].position == position ? &dump->refs[low] : NULL;
 }
 
 static const char *dump_check_entries(const struct dump *dump,
@@ -200,8 +199,11 @@ static const char *dump_check_entries(const struct dump *dump,
     return NULL;
 }
 
-static rill_err dump_load_index(const char *path, uint32_t kind, int64_t offset_base,
-                                struct log_index *idx, struct log_index_summary *summary)
+static rill_err dump_load_index(const char *path,
+                                uint32_t kind,
+                                int64_t offset_base,
+                                struct log_index *idx,
+                                struct log_index_summary *summary)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -218,16 +220,20 @@ static rill_err dump_load_index(const char *path, uint32_t kind, int64_t offset_
     }
     if (err == RILL_OK) {
         ssize_t got = pread(fd, buf, (size_t)st.st_size, 0);
-        err = got == st.st_size ? log_index_decode(idx, kind, offset_base, buf, (size_t)got, summary)
-                                : RILL_ERR_IO;
+        err = got == st.st_size
+                  ? log_index_decode(idx, kind, offset_base, buf, (size_t)got, summary)
+                  : RILL_ERR_IO;
     }
     free(buf);
     close(fd);
     return err;
 }
 
-static void dump_index(struct dump *dump, const struct dump_segment *ds, const char *suffix,
-                       uint32_t kind, bool active)
+static void dump_index(struct dump *dump,
+                       const struct dump_segment *ds,
+                       const char *suffix,
+                       uint32_t kind,
+                       bool active)
 {
     char path[RILL_PATH_BYTES_MAX];
     size_t stem = strlen(ds->path) - 4; /* without ".log" */
@@ -250,8 +256,8 @@ static void dump_index(struct dump *dump, const struct dump_segment *ds, const c
     } else if (summary.segment_bytes != ds->file_bytes || summary.offset_next != ds->offset_next ||
                summary.timestamp_max != ds->timestamp_max) {
         item.err = active ? RILL_OK : RILL_ERR_CORRUPT;
-        item.message = active ? "stale (active segment: rebuilt on open)"
-                              : "does not match its segment";
+        item.message =
+            active ? "stale (active segment: rebuilt on open)" : "does not match its segment";
     } else {
         item.message = dump_check_entries(dump, &idx, ds);
         item.err = item.message != NULL ? RILL_ERR_CORRUPT : RILL_OK;
@@ -262,11 +268,8 @@ static void dump_index(struct dump *dump, const struct dump_segment *ds, const c
     log_index_deinit(&idx);
 }
 
-static rill_err dump_segment(struct dump *dump,
-                             const char *path,
-                             int64_t offset_base,
-                             bool active,
-                             int64_t *out_offset_next)
+static rill_err dump_segment(
+    struct dump *dump, const char *path, int64_t offset_base, bool active, int64_t *out_offset_next)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -277,11 +280,14 @@ static rill_err dump_segment(struct dump *dump,
         close(fd);
         return rill_err_from_errno(errno);
     }
-    struct dump_segment ds = { .path = path, .offset_base = offset_base,
-                               .file_bytes = (uint64_t)st.st_size, .offset_next = offset_base,
+    struct dump_segment ds = { .path = path,
+                               .offset_base = offset_base,
+                               .file_bytes = (uint64_t)st.st_size,
+                               .offset_next = offset_base,
                                .timestamp_max = -1 };
-    rill_dump_item_t item = { .kind = RILL_DUMP_SEGMENT, .path = path, .bytes = ds.file_bytes,
-                              .offset_base = offset_base };
+    rill_dump_item_t item = {
+        .kind = RILL_DUMP_SEGMENT, .path = path, .bytes = ds.file_bytes, .offset_base = offset_base
+    };
     dump_emit(dump, &item);
     dump->ref_count = 0;
     uint64_t position = 0;
@@ -333,8 +339,11 @@ static void dump_checkpoint(struct dump *dump, const char *dir)
     close(fd);
     struct log_checkpoint ckpt = { 0 };
     rill_err err = got < 0 ? RILL_ERR_IO : log_checkpoint_decode(buf, (size_t)got, &ckpt);
-    rill_dump_item_t item = { .kind = RILL_DUMP_CHECKPOINT, .path = path, .err = err,
-                              .offset_base = ckpt.offset_next, .position = ckpt.position,
+    rill_dump_item_t item = { .kind = RILL_DUMP_CHECKPOINT,
+                              .path = path,
+                              .err = err,
+                              .offset_base = ckpt.offset_next,
+                              .position = ckpt.position,
                               .offset_last = ckpt.segment_base,
                               .message = err == RILL_OK ? "" : "damaged checkpoint" };
     dump_emit(dump, &item);
@@ -357,8 +366,7 @@ static rill_err dump_directory(struct dump *dump, const char *dir)
         }
         if (count == capacity) {
             capacity = capacity == 0 ? 16 : capacity * 2;
-            int64_t *grown = capacity > RILL_SEGMENTS_MAX ? NULL
-                                                          : realloc(offsets, capacity * 8);
+            int64_t *grown = capacity > RILL_SEGMENTS_MAX ? NULL : realloc(offsets, capacity * 8);
             if (grown == NULL) {
                 err = RILL_ERR_NOMEM;
                 break;

@@ -23,10 +23,10 @@ struct rill_record_view {
 
 struct rill_log_reader {
     rill_log_t *log;
-    int64_t offset_next;         /* next offset to return */
-    uint8_t *buf;                /* batches read from the log */
+    int64_t offset_next; /* next offset to return */
+    uint8_t *buf;        /* batches read from the log */
     size_t buf_bytes;
-    size_t batch_position;       /* start of the batch being iterated within buf */
+    size_t batch_position; /* start of the batch being iterated within buf */
     bool iterating;
     struct log_record_iter it;
     struct rill_record_view view;
@@ -82,10 +82,8 @@ rill_err rill_log_close(rill_log_t *log)
  * thread, and waiting for each one costs more than the copy). It blocks only when both
  * staging buffers are busy.
  */
-static rill_err log_append_and_wait(rill_log_t *log,
-                                    uint8_t *batch,
-                                    size_t batch_bytes,
-                                    int64_t *out_offset_base)
+static rill_err
+log_append_and_wait(rill_log_t *log, uint8_t *batch, size_t batch_bytes, int64_t *out_offset_base)
 {
     struct log_partition *part = log->part;
     struct log_batch_builder *bld = &log->builder;
@@ -95,9 +93,9 @@ static rill_err log_append_and_wait(rill_log_t *log,
     uint8_t **own = batch == bld->buf ? &bld->buf : batch == bld->out ? &bld->out : NULL;
     size_t *own_capacity = own == &bld->buf ? &bld->buf_capacity_bytes : &bld->out_capacity_bytes;
     while (err == RILL_OK) {
-        err = own != NULL
-                  ? log_partition_append_exchange(part, own, own_capacity, batch_bytes, &offset_base)
-                  : log_partition_append(part, batch, batch_bytes, &offset_base);
+        err = own != NULL ? log_partition_append_exchange(part, own, own_capacity, batch_bytes,
+                                                          &offset_base)
+                          : log_partition_append(part, batch, batch_bytes, &offset_base);
         if (err != RILL_ERR_AGAIN) {
             break;
         }
@@ -156,10 +154,8 @@ rill_err rill_log_append(rill_log_t *log,
     return log_append_and_wait(log, batch, batch_bytes, out_offset_first);
 }
 
-rill_err rill_log_append_batch(rill_log_t *log,
-                               void *batch,
-                               size_t batch_bytes,
-                               int64_t *out_offset_base)
+rill_err
+rill_log_append_batch(rill_log_t *log, void *batch, size_t batch_bytes, int64_t *out_offset_base)
 {
     if (log == NULL || batch == NULL) {
         return RILL_ERR_INVALID;
@@ -210,11 +206,8 @@ rill_err rill_log_offset_for_time(rill_log_t *log, int64_t timestamp_ms, int64_t
     return err;
 }
 
-rill_err rill_log_read(rill_log_t *log,
-                       int64_t offset,
-                       size_t max_bytes,
-                       void **out_buf,
-                       size_t *out_bytes)
+rill_err
+rill_log_read(rill_log_t *log, int64_t offset, size_t max_bytes, void **out_buf, size_t *out_bytes)
 {
     if (log == NULL || out_buf == NULL || out_bytes == NULL) {
         return RILL_ERR_INVALID;
@@ -429,8 +422,8 @@ rill_err rill_record_header(const rill_record_view_t *rec,
     }
     const uint8_t *name = NULL, *value = NULL;
     int32_t name_bytes = 0, value_bytes = 0;
-    rill_err err = log_record_header(&rec->rec, (int32_t)index, &name, &name_bytes, &value,
-                                     &value_bytes);
+    rill_err err =
+        log_record_header(&rec->rec, (int32_t)index, &name, &name_bytes, &value, &value_bytes);
     if (err != RILL_OK) {
         return err;
     }

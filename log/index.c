@@ -11,7 +11,7 @@
 #include "common/hash.h"
 #include "log/batch.h"
 
-#define LOG_INDEX_MAGIC "RILLIDX1"
+#define LOG_INDEX_MAGIC   "RILLIDX1"
 #define LOG_INDEX_VERSION 1u
 /* An index never holds more entries than a maximal segment has index intervals. */
 #define LOG_INDEX_ENTRIES_MAX (UINT32_MAX / 256u)
@@ -44,8 +44,8 @@ static rill_err index_grow(void **array, uint32_t *capacity, uint32_t needed, si
     }
     uint32_t capacity_new = *capacity < 64 ? 64 : *capacity;
     while (capacity_new < needed) {
-        capacity_new = capacity_new > LOG_INDEX_ENTRIES_MAX / 2 ? LOG_INDEX_ENTRIES_MAX
-                                                                : capacity_new * 2;
+        capacity_new =
+            capacity_new > LOG_INDEX_ENTRIES_MAX / 2 ? LOG_INDEX_ENTRIES_MAX : capacity_new * 2;
     }
     void *grown = realloc(*array, (size_t)capacity_new * entry_bytes);
     if (grown == NULL) {
@@ -78,8 +78,8 @@ rill_err log_index_time_add(struct log_index *idx, int64_t timestamp, uint32_t o
     if (idx->time_count > 0 && timestamp <= idx->time_entries[idx->time_count - 1].timestamp) {
         return RILL_OK;
     }
-    rill_err err = index_grow((void **)&idx->time_entries, &idx->time_capacity,
-                              idx->time_count + 1, sizeof(struct log_time_entry));
+    rill_err err = index_grow((void **)&idx->time_entries, &idx->time_capacity, idx->time_count + 1,
+                              sizeof(struct log_time_entry));
     if (err != RILL_OK) {
         return err;
     }
@@ -211,8 +211,7 @@ static rill_err index_decode_header(uint32_t kind,
     summary->offset_next = (int64_t)log_be64(buf + 32);
     summary->timestamp_max = (int64_t)log_be64(buf + 40);
     if (summary->offset_base != offset_base || summary->offset_next < offset_base ||
-        summary->offset_next - offset_base > INT32_MAX ||
-        summary->segment_bytes > UINT32_MAX) {
+        summary->offset_next - offset_base > INT32_MAX || summary->segment_bytes > UINT32_MAX) {
         return RILL_ERR_CORRUPT;
     }
     *out_count = count;

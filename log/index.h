@@ -29,11 +29,11 @@
 
 #include "rill.h"
 
-#define LOG_INDEX_HEADER_BYTES 64u
+#define LOG_INDEX_HEADER_BYTES       64u
 #define LOG_INDEX_OFFSET_ENTRY_BYTES 8u
-#define LOG_INDEX_TIME_ENTRY_BYTES 12u
-#define LOG_INDEX_KIND_OFFSET 1u
-#define LOG_INDEX_KIND_TIME 2u
+#define LOG_INDEX_TIME_ENTRY_BYTES   12u
+#define LOG_INDEX_KIND_OFFSET        1u
+#define LOG_INDEX_KIND_TIME          2u
 
 struct log_index_entry {
     uint32_t offset_relative;

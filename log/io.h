@@ -35,12 +35,12 @@ enum log_io_op {
 };
 
 struct log_io_completion {
-    void *owner;         /* as given to submit_* */
-    uint64_t cookie;     /* as given to submit_* */
+    void *owner;     /* as given to submit_* */
+    uint64_t cookie; /* as given to submit_* */
     enum log_io_op op;
-    rill_err err;        /* RILL_OK; a short write is RILL_ERR_IO with bytes < requested */
-    int errno_value;     /* raw errno behind err (0 when none), for diagnostics */
-    uint32_t bytes;      /* bytes written (writes only) */
+    rill_err err;    /* RILL_OK; a short write is RILL_ERR_IO with bytes < requested */
+    int errno_value; /* raw errno behind err (0 when none), for diagnostics */
+    uint32_t bytes;  /* bytes written (writes only) */
 };
 
 struct log_io_ops {
@@ -48,12 +48,8 @@ struct log_io_ops {
     rill_err (*open)(struct log_io *io, const char *path, int flags, int mode, int *out_fd);
     void (*close)(struct log_io *io, int fd);
     /* Reads up to bytes at offset; *out_bytes < bytes only at end of file. */
-    rill_err (*pread)(struct log_io *io,
-                      int fd,
-                      void *buf,
-                      size_t bytes,
-                      uint64_t offset,
-                      size_t *out_bytes);
+    rill_err (*pread)(
+        struct log_io *io, int fd, void *buf, size_t bytes, uint64_t offset, size_t *out_bytes);
     /* Writes all bytes at offset or fails (a short write is an error, nothing is retried). */
     rill_err (*pwrite)(struct log_io *io, int fd, const void *buf, size_t bytes, uint64_t offset);
     rill_err (*fdatasync)(struct log_io *io, int fd);
@@ -112,12 +108,12 @@ enum log_io_fault_target {
 
 struct log_io_fault_plan {
     enum log_io_fault_target fail_target;
-    uint64_t fail_at;        /* fail the fail_at'th targeted operation; 0 = never */
-    bool fail_always_after;  /* keep failing every later targeted operation too */
-    rill_err fail_err;       /* RILL_ERR_IO or RILL_ERR_NOSPC */
-    bool short_write;        /* a failing write first writes half its bytes, then fails */
-    uint64_t crash_after;    /* operations numbered > crash_after do nothing and return
-                                RILL_ERR_CRASHED; 0 = never */
+    uint64_t fail_at;       /* fail the fail_at'th targeted operation; 0 = never */
+    bool fail_always_after; /* keep failing every later targeted operation too */
+    rill_err fail_err;      /* RILL_ERR_IO or RILL_ERR_NOSPC */
+    bool short_write;       /* a failing write first writes half its bytes, then fails */
+    uint64_t crash_after;   /* operations numbered > crash_after do nothing and return
+                               RILL_ERR_CRASHED; 0 = never */
 };
 
 RILL_MUST_CHECK rill_err log_io_fault_create(const struct log_io_fault_plan *plan,

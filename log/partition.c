@@ -209,8 +209,8 @@ static rill_err staging_reserve(struct log_partition *part, size_t batch_bytes)
     RILL_ASSERT(!stage->in_flight);
     if (stage->buf == NULL) {
         /* Allocated on first use: idle partitions cost no staging memory. */
-        size_t capacity = part->cfg.batch_bytes_max < (1u << 20) ? (1u << 20)
-                                                                  : part->cfg.batch_bytes_max;
+        size_t capacity =
+            part->cfg.batch_bytes_max < (1u << 20) ? (1u << 20) : part->cfg.batch_bytes_max;
         for (unsigned i = 0; i < 2; i++) {
             if (part->staging[i].buf == NULL) {
                 part->staging[i].buf = malloc(capacity);
@@ -439,9 +439,8 @@ static void complete_write(struct log_partition *part,
     }
 }
 
-static void complete_sync(struct log_partition *part,
-                          int64_t offset_end,
-                          const struct log_io_completion *c)
+static void
+complete_sync(struct log_partition *part, int64_t offset_end, const struct log_io_completion *c)
 {
     if (c->err != RILL_OK) {
         /* Never retried: after a failed fsync the kernel may have dropped the dirty pages. */
@@ -488,8 +487,8 @@ rill_err log_partition_poll(struct log_partition *part, bool wait)
 {
     struct log_io_completion completions[16];
     unsigned count = 0;
-    rill_err err = part->io->ops->reap(part->io, completions, RILL_ARRAY_COUNT(completions), wait,
-                                       &count);
+    rill_err err =
+        part->io->ops->reap(part->io, completions, RILL_ARRAY_COUNT(completions), wait, &count);
     if (err != RILL_OK) {
         partition_fail(part, err, 0);
         return err;
@@ -613,8 +612,8 @@ rill_err log_partition_read(struct log_partition *part,
         return err;
     }
     uint64_t available = seg->bytes_written - position;
-    size_t want = max_bytes < log_batch_total_bytes(&first) ? log_batch_total_bytes(&first)
-                                                            : max_bytes;
+    size_t want =
+        max_bytes < log_batch_total_bytes(&first) ? log_batch_total_bytes(&first) : max_bytes;
     if (want > available) {
         want = (size_t)available;
     }
@@ -675,9 +674,8 @@ static rill_err batch_find_time(struct log_partition *part,
     return err;
 }
 
-rill_err log_partition_offset_for_time(struct log_partition *part,
-                                       int64_t timestamp,
-                                       int64_t *out_offset)
+rill_err
+log_partition_offset_for_time(struct log_partition *part, int64_t timestamp, int64_t *out_offset)
 {
     for (uint32_t i = 0; i < part->segment_count; i++) {
         struct log_segment *seg = part->segments[i];
@@ -849,9 +847,8 @@ static rill_err truncate_position(struct log_partition *part,
     return RILL_OK;
 }
 
-static rill_err truncate_segment_tail(struct log_partition *part,
-                                      struct log_segment *seg,
-                                      uint64_t position)
+static rill_err
+truncate_segment_tail(struct log_partition *part, struct log_segment *seg, uint64_t position)
 {
     struct log_io *io = part->io;
     rill_err err = io->ops->ftruncate(io, seg->fd, position);
@@ -868,9 +865,9 @@ static rill_err truncate_segment_tail(struct log_partition *part,
         if (err == RILL_OK && (err = io->ops->unlink(io, path)) == RILL_ERR_NOT_FOUND) {
             err = RILL_OK;
         }
-        err = err == RILL_OK ? log_segment_path(part->dir, seg->offset_base, ".timeindex", path,
-                                                sizeof(path))
-                             : err;
+        err = err == RILL_OK
+                  ? log_segment_path(part->dir, seg->offset_base, ".timeindex", path, sizeof(path))
+                  : err;
         if (err == RILL_OK && (err = io->ops->unlink(io, path)) == RILL_ERR_NOT_FOUND) {
             err = RILL_OK;
         }

@@ -40,46 +40,46 @@ enum log_flush_policy {
 struct log_config {
     enum log_flush_policy flush;
     int64_t flush_interval_ms;
-    uint64_t segment_bytes;      /* roll past this size */
-    int64_t segment_ms;          /* roll when the active segment's first batch is this old */
-    int64_t retention_bytes;     /* -1: no size limit */
-    int64_t retention_ms;        /* -1: no age limit */
+    uint64_t segment_bytes;  /* roll past this size */
+    int64_t segment_ms;      /* roll when the active segment's first batch is this old */
+    int64_t retention_bytes; /* -1: no size limit */
+    int64_t retention_ms;    /* -1: no age limit */
     uint32_t index_interval_bytes;
     uint32_t batch_bytes_max;
-    int codec;                   /* used by the embedded API's builder */
+    int codec; /* used by the embedded API's builder */
 };
 
 struct log_segment {
-    int64_t offset_base;         /* first offset it may hold; its file name */
-    int64_t offset_next;         /* one past the last assigned offset in it */
-    uint64_t bytes;              /* assigned (staged or written) bytes */
-    uint64_t bytes_written;      /* bytes whose write completed: reads stop here */
-    int64_t timestamp_max;       /* largest record timestamp (-1 when empty) */
-    int64_t created_ms;          /* wall time of its first append, for segment.ms (-1 empty) */
-    uint32_t bytes_since_index;  /* batch bytes since the last offset index entry */
+    int64_t offset_base;        /* first offset it may hold; its file name */
+    int64_t offset_next;        /* one past the last assigned offset in it */
+    uint64_t bytes;             /* assigned (staged or written) bytes */
+    uint64_t bytes_written;     /* bytes whose write completed: reads stop here */
+    int64_t timestamp_max;      /* largest record timestamp (-1 when empty) */
+    int64_t created_ms;         /* wall time of its first append, for segment.ms (-1 empty) */
+    uint32_t bytes_since_index; /* batch bytes since the last offset index entry */
     int fd;
-    bool sealed;                 /* no longer active: its index files are on disk */
-    bool index_files_stale;      /* recovery rebuilt the indexes; files rewritten at its end */
+    bool sealed;            /* no longer active: its index files are on disk */
+    bool index_files_stale; /* recovery rebuilt the indexes; files rewritten at its end */
     struct log_index idx;
 };
 
 struct log_staging {
-    uint8_t *buf;                /* RILL owns; untouched while in_flight */
+    uint8_t *buf; /* RILL owns; untouched while in_flight */
     size_t used_bytes;
     size_t capacity_bytes;
-    struct log_segment *seg;     /* segment the staged bytes belong to */
-    uint64_t position;           /* file position of buf[0] */
-    int64_t offset_end;          /* offset_next after the last staged batch */
-    bool in_flight;              /* write submitted, completion not reaped */
-    bool sync_in_flight;         /* a linked sync follows the write */
+    struct log_segment *seg; /* segment the staged bytes belong to */
+    uint64_t position;       /* file position of buf[0] */
+    int64_t offset_end;      /* offset_next after the last staged batch */
+    bool in_flight;          /* write submitted, completion not reaped */
+    bool sync_in_flight;     /* a linked sync follows the write */
 };
 
 struct log_partition {
     char *dir;
-    struct log_io *io;           /* borrowed */
+    struct log_io *io; /* borrowed */
     struct log_config cfg;
     int lock_fd;
-    int32_t leader_epoch;        /* stamped into appended batches */
+    int32_t leader_epoch; /* stamped into appended batches */
 
     struct log_segment **segments; /* sorted by offset_base; the last one is active */
     uint32_t segment_count;
@@ -93,11 +93,11 @@ struct log_partition {
     int64_t sync_last_ms;          /* monotonic ms of the last sync submission */
 
     struct log_staging staging[2];
-    unsigned staging_filling;      /* index of the buffer appends go into */
-    bool sync_only_in_flight;      /* an fdatasync without a write is in flight */
-    int64_t sync_only_offset_end;  /* what that sync covers */
+    unsigned staging_filling;     /* index of the buffer appends go into */
+    bool sync_only_in_flight;     /* an fdatasync without a write is in flight */
+    int64_t sync_only_offset_end; /* what that sync covers */
 
-    rill_err failed;               /* sticky: RILL_OK until a write or sync fails */
+    rill_err failed; /* sticky: RILL_OK until a write or sync fails */
     int failed_errno;
 };
 
@@ -170,11 +170,8 @@ RILL_MUST_CHECK rill_err log_partition_truncate(struct log_partition *part, int6
 /* ---- shared between partition.c, segment.c and recovery.c ---- */
 
 /* Builds "<dir>/<offset:020><suffix>"; RILL_ERR_TOO_LARGE when it does not fit. */
-RILL_MUST_CHECK rill_err log_segment_path(const char *dir,
-                                          int64_t offset_base,
-                                          const char *suffix,
-                                          char *out,
-                                          size_t out_bytes);
+RILL_MUST_CHECK rill_err log_segment_path(
+    const char *dir, int64_t offset_base, const char *suffix, char *out, size_t out_bytes);
 RILL_MUST_CHECK rill_err log_segment_create(struct log_partition *part,
                                             int64_t offset_base,
                                             bool create,
@@ -209,7 +206,7 @@ struct log_checkpoint {
     int64_t segment_base;
     uint64_t position;
 };
-#define LOG_CHECKPOINT_FILE "recovery-checkpoint"
+#define LOG_CHECKPOINT_FILE  "recovery-checkpoint"
 #define LOG_CHECKPOINT_BYTES 48u
 RILL_MUST_CHECK rill_err log_checkpoint_write(struct log_partition *part,
                                               const struct log_checkpoint *ckpt);

@@ -32,11 +32,11 @@
 struct scan_state {
     uint8_t *buf;
     size_t buf_capacity;
-    uint64_t buf_position;       /* file position of buf[0] */
-    size_t buf_bytes;            /* valid bytes in buf */
-    uint64_t watch_position;     /* report offset_next when the scan passes this position */
-    int64_t offset_at_watch;     /* -1 until passed */
-    const char *problem;         /* why the scan stopped early, NULL if it reached the end */
+    uint64_t buf_position;   /* file position of buf[0] */
+    size_t buf_bytes;        /* valid bytes in buf */
+    uint64_t watch_position; /* report offset_next when the scan passes this position */
+    int64_t offset_at_watch; /* -1 until passed */
+    const char *problem;     /* why the scan stopped early, NULL if it reached the end */
 };
 
 /* Makes [position, position + need) available in state->buf; need <= file end checked. */
@@ -200,8 +200,7 @@ static rill_err list_segments(const char *dir, int64_t **out_offsets, uint32_t *
         }
         if (count == capacity) {
             capacity = capacity == 0 ? 16 : capacity * 2;
-            int64_t *grown = capacity > RILL_SEGMENTS_MAX ? NULL
-                                                          : realloc(offsets, capacity * 8u);
+            int64_t *grown = capacity > RILL_SEGMENTS_MAX ? NULL : realloc(offsets, capacity * 8u);
             if (grown == NULL) {
                 err = capacity > RILL_SEGMENTS_MAX ? RILL_ERR_FULL : RILL_ERR_NOMEM;
                 break;
@@ -250,15 +249,14 @@ struct recovery {
     struct log_partition *part;
     struct log_checkpoint ckpt;
     bool have_ckpt;
-    uint32_t ckpt_index;        /* segment index of the checkpoint (when have_ckpt) */
-    uint32_t sealed_below;      /* segments with a smaller index must be intact */
+    uint32_t ckpt_index;   /* segment index of the checkpoint (when have_ckpt) */
+    uint32_t sealed_below; /* segments with a smaller index must be intact */
     const int64_t *offsets;
     uint32_t count;
 };
 
-static rill_err recover_corrupt(const struct recovery *rec,
-                                const struct log_segment *seg,
-                                const char *what)
+static rill_err
+recover_corrupt(const struct recovery *rec, const struct log_segment *seg, const char *what)
 {
     DIAG_ERROR("log",
                "corruption below the recovery checkpoint dir=%s segment=%" PRId64
@@ -315,8 +313,8 @@ static rill_err recover_tail(struct recovery *rec,
     if (err != RILL_OK) {
         return err;
     }
-    if (is_ckpt && (seg->bytes < rec->ckpt.position ||
-                    state.offset_at_watch != rec->ckpt.offset_next)) {
+    if (is_ckpt &&
+        (seg->bytes < rec->ckpt.position || state.offset_at_watch != rec->ckpt.offset_next)) {
         return recover_corrupt(rec, seg,
                                state.problem != NULL ? state.problem
                                                      : "batches do not end at the checkpoint");

@@ -16,11 +16,8 @@
 #include "common/assert.h"
 #include "common/limits.h"
 
-rill_err log_segment_path(const char *dir,
-                          int64_t offset_base,
-                          const char *suffix,
-                          char *out,
-                          size_t out_bytes)
+rill_err log_segment_path(
+    const char *dir, int64_t offset_base, const char *suffix, char *out, size_t out_bytes)
 {
     int used = snprintf(out, out_bytes, "%s/%020" PRId64 "%s", dir, offset_base, suffix);
     return used < 0 || (size_t)used >= out_bytes ? RILL_ERR_TOO_LARGE : RILL_OK;
@@ -151,9 +148,8 @@ static rill_err segment_load_index_file(struct log_partition *part,
     return err;
 }
 
-rill_err log_segment_load_indexes(struct log_partition *part,
-                                  struct log_segment *seg,
-                                  uint64_t file_bytes)
+rill_err
+log_segment_load_indexes(struct log_partition *part, struct log_segment *seg, uint64_t file_bytes)
 {
     struct log_index_summary offsets, times;
     rill_err err = segment_load_index_file(part, seg, LOG_INDEX_KIND_OFFSET, ".index", &offsets);
@@ -234,8 +230,7 @@ rill_err log_segment_read_header(struct log_partition *part,
     if (position + LOG_BATCH_HEADER_BYTES > limit_bytes) {
         return RILL_ERR_CORRUPT;
     }
-    rill_err err =
-        part->io->ops->pread(part->io, seg->fd, buf, sizeof(buf), position, &read_bytes);
+    rill_err err = part->io->ops->pread(part->io, seg->fd, buf, sizeof(buf), position, &read_bytes);
     if (err != RILL_OK) {
         return err;
     }

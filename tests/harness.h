@@ -27,54 +27,57 @@ struct t_case {
     void (*fn)(void);
 };
 
-#define T_CASE(fn)  { #fn, fn }
+#define T_CASE(fn) \
+    {              \
+#fn, fn    \
+    }
 #define T_COUNT(a)  (sizeof(a) / sizeof((a)[0]))
 #define T_SKIP_CODE 77
 
 static uint64_t T_SEED;
 
-#define T_FAIL(...)                                                                            \
-    do {                                                                                       \
-        fprintf(stderr, "  %s:%d: ", __FILE__, __LINE__);                                      \
-        fprintf(stderr, __VA_ARGS__);                                                          \
-        fprintf(stderr, " (seed %" PRIu64 ")\n", T_SEED);                                      \
-        exit(1);                                                                               \
+#define T_FAIL(...)                                       \
+    do {                                                  \
+        fprintf(stderr, "  %s:%d: ", __FILE__, __LINE__); \
+        fprintf(stderr, __VA_ARGS__);                     \
+        fprintf(stderr, " (seed %" PRIu64 ")\n", T_SEED); \
+        exit(1);                                          \
     } while (0)
 
-#define T_ASSERT(x)                                                                            \
-    do {                                                                                       \
-        if (!(x)) {                                                                            \
-            T_FAIL("assertion failed: %s", #x);                                                \
-        }                                                                                      \
+#define T_ASSERT(x)                             \
+    do {                                        \
+        if (!(x)) {                             \
+            T_FAIL("assertion failed: %s", #x); \
+        }                                       \
     } while (0)
 
-#define T_ASSERT_EQ_INT(a, b)                                                                  \
-    do {                                                                                       \
-        long long t_a_ = (long long)(a), t_b_ = (long long)(b);                                \
-        if (t_a_ != t_b_) {                                                                    \
-            T_FAIL("%s == %s: %lld != %lld", #a, #b, t_a_, t_b_);                              \
-        }                                                                                      \
+#define T_ASSERT_EQ_INT(a, b)                                     \
+    do {                                                          \
+        long long t_a_ = (long long)(a), t_b_ = (long long)(b);   \
+        if (t_a_ != t_b_) {                                       \
+            T_FAIL("%s == %s: %lld != %lld", #a, #b, t_a_, t_b_); \
+        }                                                         \
     } while (0)
 
-#define T_ASSERT_OK(expr)                                                                      \
-    do {                                                                                       \
-        int t_err_ = (int)(expr);                                                              \
-        if (t_err_ != 0) {                                                                     \
-            T_FAIL("%s returned %d", #expr, t_err_);                                           \
-        }                                                                                      \
+#define T_ASSERT_OK(expr)                            \
+    do {                                             \
+        int t_err_ = (int)(expr);                    \
+        if (t_err_ != 0) {                           \
+            T_FAIL("%s returned %d", #expr, t_err_); \
+        }                                            \
     } while (0)
 
-#define T_ASSERT_MEM_EQ(a, b, n)                                                               \
-    do {                                                                                       \
-        if (memcmp((a), (b), (n)) != 0) {                                                      \
-            T_FAIL("memory differs: %s vs %s (%zu bytes)", #a, #b, (size_t)(n));               \
-        }                                                                                      \
+#define T_ASSERT_MEM_EQ(a, b, n)                                                 \
+    do {                                                                         \
+        if (memcmp((a), (b), (n)) != 0) {                                        \
+            T_FAIL("memory differs: %s vs %s (%zu bytes)", #a, #b, (size_t)(n)); \
+        }                                                                        \
     } while (0)
 
-#define T_SKIP(why)                                                                            \
-    do {                                                                                       \
-        fprintf(stderr, "  skip: %s\n", why);                                                  \
-        exit(T_SKIP_CODE);                                                                     \
+#define T_SKIP(why)                           \
+    do {                                      \
+        fprintf(stderr, "  skip: %s\n", why); \
+        exit(T_SKIP_CODE);                    \
     } while (0)
 
 /* xorshift64*: deterministic from T_SEED. */

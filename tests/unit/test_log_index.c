@@ -22,7 +22,7 @@ static void t_lookup_at_and_between(void)
 {
     struct log_index idx;
     index_fill(&idx, 100);
-    T_ASSERT_EQ_INT(log_index_lookup(&idx, 0), 0);   /* before the first entry */
+    T_ASSERT_EQ_INT(log_index_lookup(&idx, 0), 0); /* before the first entry */
     T_ASSERT_EQ_INT(log_index_lookup(&idx, 9), 0);
     T_ASSERT_EQ_INT(log_index_lookup(&idx, 10), 1000); /* exactly at an entry */
     T_ASSERT_EQ_INT(log_index_lookup(&idx, 11), 1000); /* between entries */
@@ -83,8 +83,9 @@ static void t_truncate(void)
 
 static uint8_t *encode(const struct log_index *idx, uint32_t kind, size_t *out_bytes)
 {
-    struct log_index_summary summary = { .offset_base = 1000, .segment_bytes = 200000,
-                                         .offset_next = 2000, .timestamp_max = 777 };
+    struct log_index_summary summary = {
+        .offset_base = 1000, .segment_bytes = 200000, .offset_next = 2000, .timestamp_max = 777
+    };
     *out_bytes = log_index_file_bytes(idx, kind);
     uint8_t *buf = malloc(*out_bytes);
     T_ASSERT(buf != NULL);

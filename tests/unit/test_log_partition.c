@@ -66,8 +66,10 @@ static int64_t append_numbered(struct fixture *fx, int count, int per_batch, int
         for (int i = 0; i < n; i++) {
             snprintf(values[i], sizeof(values[i]), "v%lld", (long long)(base + i));
             snprintf(keys[i], sizeof(keys[i]), "k%d", (done + i) % 7);
-            records[i] = (rill_record_t){ .key = keys[i], .key_bytes = strlen(keys[i]),
-                                          .value = values[i], .value_bytes = strlen(values[i]),
+            records[i] = (rill_record_t){ .key = keys[i],
+                                          .key_bytes = strlen(keys[i]),
+                                          .value = values[i],
+                                          .value_bytes = strlen(values[i]),
                                           .timestamp_ms = timestamp };
         }
         int64_t offset = -1;
@@ -157,7 +159,11 @@ static void t_keys_headers_nulls_lz4(void)
     rill_header_t headers[2] = { { "h1", 2, "x", 1 }, { "h2", 2, NULL, 0 } };
     rill_record_t records[3] = {
         { .key = NULL, .value = "a", .value_bytes = 1, .timestamp_ms = 5 },
-        { .key = "", .key_bytes = 0, .value = NULL, .headers = headers, .header_count = 2,
+        { .key = "",
+          .key_bytes = 0,
+          .value = NULL,
+          .headers = headers,
+          .header_count = 2,
           .timestamp_ms = 6 },
         { .key = "key", .key_bytes = 3, .value = "", .value_bytes = 0, .timestamp_ms = 7 },
     };
@@ -369,7 +375,8 @@ static void t_offset_for_time(void)
             rill_record_t records[10];
             for (int i = 0; i < 10; i++) {
                 int64_t base = b == 5 ? 500 : 1000 * b;
-                records[i] = (rill_record_t){ .value = "x", .value_bytes = 1,
+                records[i] = (rill_record_t){ .value = "x",
+                                              .value_bytes = 1,
                                               .timestamp_ms = base + 10 * i };
             }
             T_ASSERT_OK(rill_log_append(fx.log, records, 10, NULL));
@@ -449,9 +456,9 @@ static void t_conf_errors(void)
                     RILL_ERR_CONFIG_KEY);
     T_ASSERT(strstr(errstr, "no.such.key") != NULL);
     static const char *const bad[][2] = {
-        { "flush", "sometimes" },     { "flush", "interval:" },  { "flush", "interval:0" },
-        { "segment.bytes", "1k" },    { "segment.bytes", "5g" }, { "segment.bytes", "12x" },
-        { "retention.ms", "-2" },     { "compression", "zstd" }, { "max.batch.bytes", "1g" },
+        { "flush", "sometimes" },       { "flush", "interval:" },  { "flush", "interval:0" },
+        { "segment.bytes", "1k" },      { "segment.bytes", "5g" }, { "segment.bytes", "12x" },
+        { "retention.ms", "-2" },       { "compression", "zstd" }, { "max.batch.bytes", "1g" },
         { "index.interval.bytes", "" },
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -467,13 +474,20 @@ static void t_conf_errors(void)
 }
 
 static const struct t_case cases[] = {
-    T_CASE(t_append_read_reopen),     T_CASE(t_keys_headers_nulls_lz4),
-    T_CASE(t_durable_end_per_policy), T_CASE(t_read_bounds),
-    T_CASE(t_roll_by_size),           T_CASE(t_roll_by_age_and_explicit),
-    T_CASE(t_retention_by_bytes),     T_CASE(t_retention_by_age),
-    T_CASE(t_truncate),               T_CASE(t_offset_for_time),
-    T_CASE(t_bad_batch_refused),      T_CASE(t_too_large),
-    T_CASE(t_lock_is_exclusive),      T_CASE(t_conf_errors),
+    T_CASE(t_append_read_reopen),
+    T_CASE(t_keys_headers_nulls_lz4),
+    T_CASE(t_durable_end_per_policy),
+    T_CASE(t_read_bounds),
+    T_CASE(t_roll_by_size),
+    T_CASE(t_roll_by_age_and_explicit),
+    T_CASE(t_retention_by_bytes),
+    T_CASE(t_retention_by_age),
+    T_CASE(t_truncate),
+    T_CASE(t_offset_for_time),
+    T_CASE(t_bad_batch_refused),
+    T_CASE(t_too_large),
+    T_CASE(t_lock_is_exclusive),
+    T_CASE(t_conf_errors),
 };
 
 int main(int argc, char **argv)
