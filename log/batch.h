@@ -155,7 +155,11 @@ void log_batch_builder_set_producer(struct log_batch_builder *bld,
 RILL_MUST_CHECK rill_err log_batch_builder_add(struct log_batch_builder *bld,
                                                const rill_record_t *rec,
                                                int64_t now_ms);
-/* Uncompressed bytes a batch would have after adding rec (for callers that split batches). */
+/*
+ * The size add() would check against batch_bytes_max after adding rec: the uncompressed bytes,
+ * plus for LZ4 the frame's worst-case overhead (so <= batch_bytes_max predicts add() exactly).
+ * An upper bound when rec's timestamp is "now". SIZE_MAX when rec can never be added.
+ */
 size_t log_batch_builder_bytes_with(const struct log_batch_builder *bld, const rill_record_t *rec);
 /* Finishes; RILL_ERR_INVALID when no record was added. */
 RILL_MUST_CHECK rill_err log_batch_builder_finish(struct log_batch_builder *bld,
