@@ -18,6 +18,9 @@
  * What counts as acknowledged: with flush=always every append waited for durability; with
  * flush=os or interval only the appends followed by an explicit durable wait (a flush).
  *
+ * A failing crash point replays alone with T_SEED=<seed> RILL_TEST_CRASH_AT=<N> <binary> <case>
+ * (add RILL_DIAG_LEVEL=warn to see what recovery did).
+ *
  * Process crash. A forked child appends through the public API and reports each acknowledged
  * end offset on a pipe (durable with flush=always, written with flush=os: the page cache
  * survives a killed process); the parent kills it with SIGKILL at a seeded point, reopens and
@@ -37,12 +40,14 @@
 #define ROLL_AT_BATCH     45u
 #define VALUE_BYTES_MAX   3000u
 #define BATCH_RECORDS_MAX 16u
+#define VERIFY_GEN        255u /* content the verification appends after recovery */
 
 struct variant {
     enum log_flush_policy flush;
     int64_t flush_interval_ms;
     int codec;
     unsigned stride; /* sweep every stride-th crash point (others are covered by other seeds) */
+    bool truncate;   /* the workload also truncates the log back, across rolls at times */
 };
 
 struct run {
@@ -50,6 +55,8 @@ struct run {
     int64_t acked;        /* every record below it was acknowledged durable */
     uint64_t op_count;    /* mutating operations the fault backend numbered */
     rill_err err;         /* first error (RILL_OK when the workload completed) */
+    int64_t bases[1024];  /* base offset of each batch below appended_end, ascending */
+    unsigned base_count;
 };
 
 static struct log_config variant_config(const struct variant *v)
@@ -64,7 +71,8 @@ static struct log_config variant_config(const struct variant *v)
 static rill_err workload_group(struct log_partition *part,
                                const struct variant *v,
                                struct log_batch_builder *bld,
-                               const struct fx_model *m,
+                               struct fx_model *m,
+                               uint8_t gen,
                                uint64_t *rng,
                                struct run *run)
 {
@@ -74,12 +82,15 @@ static rill_err workload_group(struct log_partition *part,
         uint8_t *batch = NULL;
         size_t batch_bytes = 0;
         int64_t assigned = -1;
-        fx_batch_build(bld, m, 0, run->appended_end, count, &batch, &batch_bytes);
+        fx_batch_build(bld, m, gen, run->appended_end, count, &batch, &batch_bytes);
         rill_err err = fx_part_append(part, batch, batch_bytes, &assigned);
         if (err != RILL_OK) {
             return err;
         }
         T_ASSERT_EQ_INT(assigned, run->appended_end);
+        T_ASSERT(run->base_count < T_COUNT(run->bases));
+        run->bases[run->base_count++] = assigned;
+        fx_model_set(m, run->appended_end, run->appended_end + count, gen);
         run->appended_end += count;
     }
     bool durable = v->flush == LOG_FLUSH_ALWAYS || fx_below(rng, 3) == 0;
@@ -95,13 +106,46 @@ static rill_err workload_group(struct log_partition *part,
  * The seeded workload on dir through io; stops at the first error. The partition is released
  * either way (log_partition_close after a crash only frees: its I/O fails).
  */
+/*
+ * Truncates back by up to ~1.5 segments of offsets (replication dropping a divergent tail).
+ * What it removed is gone for good once it returns: later appends re-use those offsets with a
+ * new generation of content, and acknowledgements above the new end are void.
+ */
+static rill_err workload_truncate(struct log_partition *part, uint64_t *rng, struct run *run)
+{
+    int64_t back = 1 + (int64_t)fx_below(rng, 400);
+    int64_t target = run->appended_end > back ? run->appended_end - back : 0;
+    /* Whole batches go: the end becomes the base of the batch holding target. */
+    unsigned keep = run->base_count;
+    int64_t end = run->appended_end;
+    if (target < run->appended_end) {
+        keep = 0;
+        while (keep < run->base_count && run->bases[keep] <= target) {
+            keep++;
+        }
+        T_ASSERT(keep > 0);
+        end = run->bases[--keep]; /* batches [0, keep) remain */
+    }
+    /* Once asked for, the removal may happen even if the call then fails. */
+    run->acked = run->acked < end ? run->acked : end;
+    rill_err err = log_partition_truncate(part, target);
+    if (err == RILL_OK) {
+        T_ASSERT_EQ_INT(part->offset_next, end);
+        T_ASSERT_EQ_INT(part->offset_durable, end);
+        run->appended_end = end;
+        run->base_count = keep;
+    }
+    return err;
+}
+
 static void workload(const char *dir,
                      const struct variant *v,
                      struct log_io *io,
-                     const struct fx_model *m,
+                     struct fx_model *m,
                      uint64_t seed,
                      struct run *run)
 {
+    uint8_t gen = 0;
     uint64_t rng = seed;
     struct log_config cfg = variant_config(v);
     struct log_batch_builder bld;
@@ -119,9 +163,12 @@ static void workload(const char *dir,
             }
         } else if (i == ROLL_AT_BATCH) {
             err = log_partition_roll(part);
+        } else if (v->truncate && (i == 35 || i == 55 || i == 60)) {
+            err = workload_truncate(part, &rng, run);
+            gen += err == RILL_OK ? 1 : 0;
         }
         if (err == RILL_OK) {
-            err = workload_group(part, v, &bld, m, &rng, run);
+            err = workload_group(part, v, &bld, m, gen, &rng, run);
         }
     }
     if (part != NULL) {
@@ -163,12 +210,11 @@ static int64_t verify_recovered(const char *dir,
                (long long)run->appended_end);
     }
     T_ASSERT_EQ_INT(rill_log_durable_offset(log), end);
-    fx_model_set(m, 0, end, 0);
     fx_check_log(log, m, end);
     uint32_t count = 1 + (uint32_t)fx_below(rng, 8);
     int64_t first = -1;
-    fx_model_set(m, end, end + count, 1);
-    T_ASSERT_OK(fx_log_append(log, m, 1, end, count, &first));
+    fx_model_set(m, end, end + count, VERIFY_GEN);
+    T_ASSERT_OK(fx_log_append(log, m, VERIFY_GEN, end, count, &first));
     T_ASSERT_EQ_INT(first, end);
     T_ASSERT_EQ_INT(fx_check_from(log, m, end), end + count);
     T_ASSERT_OK(rill_log_close(log));
@@ -230,7 +276,7 @@ static uint64_t workload_op_count(const struct variant *v, uint64_t seed)
     uint64_t rng = seed;
     T_ASSERT_EQ_INT(verify_recovered(dir, v, &m, &run, &rng, true), run.appended_end);
     /* Several rolls must fall inside the sweep, or it would not test them. */
-    T_ASSERT(fx_dir_count(dir, ".log") >= 4);
+    T_ASSERT(fx_dir_count(dir, ".log") >= (v->truncate ? 2u : 4u));
     fx_model_deinit(&m);
     fx_rmdir(dir);
     return run.op_count;
@@ -248,9 +294,13 @@ static void crash_sweep(const struct variant *v, uint64_t tag)
     }
     uint64_t rng = seed ^ 0x9999;
     uint64_t first = 1 + fx_below(&rng, v->stride);
+    const char *only = getenv("RILL_TEST_CRASH_AT"); /* replay one crash point of a failure */
     for (uint64_t crash_after = first; crash_after < total; crash_after += v->stride) {
         /* Seed 0 keeps no unsynced write; others keep a random prefix, maybe torn. */
         uint64_t power_seed = crash_after % 4 == 0 ? 0 : t_rand(&rng);
+        if (only != NULL && strtoull(only, NULL, 10) != crash_after) {
+            continue;
+        }
         fx_context("crash after operation %llu of %llu, power-loss seed %llu",
                    (unsigned long long)crash_after, (unsigned long long)total,
                    (unsigned long long)power_seed);
@@ -278,6 +328,15 @@ static void t_crash_sweep_flush_os(void)
 }
 
 /* interval:0 syncs with every write, interval:1h never on its own: both deterministic. */
+/* Truncation (whole batches, sometimes back across a roll) at three points of the workload. */
+static void t_crash_sweep_truncate(void)
+{
+    const struct variant v = {
+        .flush = LOG_FLUSH_ALWAYS, .codec = LOG_CODEC_NONE, .stride = 1, .truncate = true
+    };
+    crash_sweep(&v, 9);
+}
+
 static void t_crash_sweep_flush_interval(void)
 {
     const struct variant eager = {
@@ -506,7 +565,8 @@ static void t_process_kill_mid_append(void)
 static const struct t_case cases[] = {
     T_CASE(t_crash_sweep_flush_always), T_CASE(t_crash_sweep_lz4),
     T_CASE(t_crash_sweep_flush_os),     T_CASE(t_crash_sweep_flush_interval),
-    T_CASE(t_crash_during_recovery),    T_CASE(t_process_kill_mid_append),
+    T_CASE(t_crash_sweep_truncate),     T_CASE(t_crash_during_recovery),
+    T_CASE(t_process_kill_mid_append),
 };
 
 int main(int argc, char **argv)
