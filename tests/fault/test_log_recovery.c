@@ -636,6 +636,64 @@ static void t_sealed_segment_deleted_refuses(void)
     sealed_loss_refused(LOSS_SEGMENT_GONE, 14);
 }
 
+/*
+ * The base offset of a batch in a sealed segment changed, its index files intact. The open may
+ * trust the indexes and skip the scan (as after a clean close), but then reads must notice:
+ * a reader returns exactly the records that were appended, in order, until it reports an
+ * error - never a record at another offset, never a skipped offset.
+ */
+static void t_sealed_base_offset_never_silent(void)
+{
+    fx_uring_or_skip();
+    fx_quiet();
+    struct test_log tl;
+    build_segmented(&tl, 16);
+    static const int64_t deltas[] = { 1, -1, 4096, 3 };
+    for (unsigned round = 0; round < 8; round++) {
+        uint32_t first = 0, end = 0;
+        int64_t segment_base = pick_middle_segment(&tl, &first, &end);
+        uint32_t i = first + 1 + (uint32_t)fx_below(&tl.rng, end - first - 1);
+        const struct batch_pos *b = &tl.table->batches[i];
+        int64_t delta = deltas[round % T_COUNT(deltas)];
+        char path[RILL_PATH_BYTES_MAX];
+        fx_dir_copy(tl.dir, tl.work);
+        fx_seg_path(path, sizeof(path), tl.work, segment_base, ".log");
+        uint8_t field[8];
+        log_put_be64(field, (uint64_t)(b->offset_base + delta));
+        int fd = open(path, O_WRONLY | O_CLOEXEC);
+        T_ASSERT(fd >= 0 && pwrite(fd, field, sizeof(field), (off_t)b->position) == 8);
+        close(fd);
+        fx_context("sealed segment %lld, batch %u (offsets %lld..%lld): base offset changed by "
+                   "%lld",
+                   (long long)segment_base, i, (long long)b->offset_base,
+                   (long long)b->offset_end - 1, (long long)delta);
+        uint64_t before = fx_dir_digest(tl.work);
+        rill_log_t *log = NULL;
+        rill_err err = rill_log_open(tl.work, tl.conf, &log);
+        if (err == RILL_ERR_CORRUPT) {
+            T_ASSERT(fx_dir_digest(tl.work) == before);
+            continue;
+        }
+        T_ASSERT_OK(err);
+        rill_log_reader_t *reader = NULL;
+        T_ASSERT_OK(rill_log_reader_create(log, 0, &reader));
+        const rill_record_view_t *view = NULL;
+        int64_t expect = 0;
+        while ((err = rill_log_reader_next(reader, &view)) == RILL_OK) {
+            fx_check_view(&tl.m, view, expect);
+            expect++;
+        }
+        if (err == RILL_ERR_END) {
+            T_ASSERT_EQ_INT(expect, tl.end);
+        } else if (err != RILL_ERR_CORRUPT && err != RILL_ERR_CRC) {
+            T_FAIL("reader stopped with %s", rill_err_name(err));
+        }
+        rill_log_reader_destroy(reader);
+        T_ASSERT_OK(rill_log_close(log));
+    }
+    test_log_done(&tl);
+}
+
 /* ---------------------------------------------------------------------------------------- */
 /* Index files and the checkpoint file                                                        */
 /* ---------------------------------------------------------------------------------------- */
@@ -1041,6 +1099,7 @@ static const struct t_case cases[] = {
     T_CASE(t_sealed_batches_cut_refuses),
     T_CASE(t_sealed_cut_at_batch_refuses),
     T_CASE(t_sealed_segment_deleted_refuses),
+    T_CASE(t_sealed_base_offset_never_silent),
     T_CASE(t_damaged_indexes_rebuilt),
     T_CASE(t_damaged_checkpoint),
     T_CASE(t_index_lookup_every_offset),
