@@ -39,7 +39,7 @@
 #define REOPEN_AT_BATCH   25u
 #define ROLL_AT_BATCH     45u
 #define VALUE_BYTES_MAX   3000u
-#define BATCH_RECORDS_MAX 16u
+#define BATCH_RECORDS_MAX 24u
 #define VERIFY_GEN        255u /* content the verification appends after recovery */
 
 struct variant {
