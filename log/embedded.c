@@ -32,6 +32,28 @@ struct rill_log_reader {
     struct rill_record_view view;
 };
 
+/*
+ * Gives the builder buffers as large as the staging buffers, so that a finished batch can be
+ * exchanged with an empty staging buffer instead of copied (log_partition_append_exchange).
+ */
+static rill_err log_builder_presize(struct log_batch_builder *bld, size_t bytes)
+{
+    uint8_t **buffers[2] = { &bld->buf, &bld->out };
+    size_t *capacities[2] = { &bld->buf_capacity_bytes, &bld->out_capacity_bytes };
+    for (unsigned i = 0; i < 2; i++) {
+        if (*capacities[i] >= bytes) {
+            continue;
+        }
+        uint8_t *grown = realloc(*buffers[i], bytes);
+        if (grown == NULL) {
+            return RILL_ERR_NOMEM;
+        }
+        *buffers[i] = grown;
+        *capacities[i] = bytes;
+    }
+    return RILL_OK;
+}
+
 rill_err rill_log_open(const char *dir, const rill_conf_t *conf, rill_log_t **out_log)
 {
     if (dir == NULL || out_log == NULL) {
@@ -49,6 +71,9 @@ rill_err rill_log_open(const char *dir, const rill_conf_t *conf, rill_log_t **ou
     }
     if (err == RILL_OK) {
         err = log_partition_open(dir, &cfg, log->io, &log->part);
+    }
+    if (err == RILL_OK) {
+        err = log_builder_presize(&log->builder, log_partition_staging_bytes(log->part));
     }
     if (err != RILL_OK) {
         if (log->io != NULL) {

@@ -90,6 +90,14 @@ rill_err log_index_time_add(struct log_index *idx, int64_t timestamp, uint32_t o
 
 uint32_t log_index_lookup(const struct log_index *idx, uint32_t offset_relative)
 {
+    uint32_t entry_relative = 0;
+    return log_index_lookup_entry(idx, offset_relative, &entry_relative);
+}
+
+uint32_t log_index_lookup_entry(const struct log_index *idx,
+                                uint32_t offset_relative,
+                                uint32_t *out_entry_offset_relative)
+{
     /* Largest entry with entry.offset_relative <= offset_relative. */
     uint32_t low = 0, high = idx->entry_count;
     while (low < high) {
@@ -100,6 +108,7 @@ uint32_t log_index_lookup(const struct log_index *idx, uint32_t offset_relative)
             high = middle;
         }
     }
+    *out_entry_offset_relative = low == 0 ? 0 : idx->entries[low - 1].offset_relative;
     return low == 0 ? 0 : idx->entries[low - 1].position;
 }
 

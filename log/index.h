@@ -77,6 +77,10 @@ RILL_MUST_CHECK rill_err log_index_time_add(struct log_index *idx,
 
 /* Position to start scanning for offset_relative: the largest entry <= it, else 0. */
 uint32_t log_index_lookup(const struct log_index *idx, uint32_t offset_relative);
+/* The same, also giving the relative offset of the batch at that position (0 when none). */
+uint32_t log_index_lookup_entry(const struct log_index *idx,
+                                uint32_t offset_relative,
+                                uint32_t *out_entry_offset_relative);
 /*
  * Relative offset to start scanning for the first record with timestamp >= timestamp: every
  * batch before the returned relative offset holds only smaller timestamps. 0 if none.

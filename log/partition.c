@@ -22,6 +22,7 @@
 
 /* Completion cookies: the staging buffer index, or this for a sync without a write. */
 #define LOG_COOKIE_SYNC_ONLY 2u
+#define LOG_COOKIE_ROLL_SYNC 3u
 
 void log_config_from_conf(struct log_config *cfg, const rill_conf_t *conf)
 {
@@ -71,6 +72,12 @@ static void partition_fail(struct log_partition *part, rill_err err, int errno_v
 static bool write_in_flight(const struct log_partition *part)
 {
     return part->staging[0].in_flight || part->staging[1].in_flight || part->sync_only_in_flight;
+}
+
+/* Anything whose completion is still to be reaped, including a roll's background sync. */
+static bool io_in_flight(const struct log_partition *part)
+{
+    return write_in_flight(part) || part->roll_sync_in_flight;
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -141,7 +148,7 @@ rill_err log_partition_open(const char *dir,
 /* Waits for every in-flight operation, whatever the state, so buffers can be freed. */
 static void partition_drain(struct log_partition *part)
 {
-    while (write_in_flight(part)) {
+    while (io_in_flight(part)) {
         if (log_partition_poll(part, true) != RILL_OK) {
             break;
         }
@@ -158,6 +165,9 @@ rill_err log_partition_close(struct log_partition *part)
         err = log_partition_wait(part, part->offset_next, true);
     }
     partition_drain(part);
+    if (err == RILL_OK) {
+        err = part->failed; /* a background roll sync may have failed during the drain */
+    }
     if (err == RILL_OK) {
         struct log_segment *seg = active_segment(part);
         err = log_segment_write_indexes(part, seg);
@@ -203,14 +213,18 @@ static bool roll_needed(const struct log_partition *part,
     return seg->created_ms >= 0 && rill_clock_wall_ms() - seg->created_ms >= part->cfg.segment_ms;
 }
 
+size_t log_partition_staging_bytes(const struct log_partition *part)
+{
+    return part->cfg.batch_bytes_max < (1u << 20) ? (1u << 20) : part->cfg.batch_bytes_max;
+}
+
 static rill_err staging_reserve(struct log_partition *part, size_t batch_bytes)
 {
     struct log_staging *stage = &part->staging[part->staging_filling];
     RILL_ASSERT(!stage->in_flight);
     if (stage->buf == NULL) {
         /* Allocated on first use: idle partitions cost no staging memory. */
-        size_t capacity =
-            part->cfg.batch_bytes_max < (1u << 20) ? (1u << 20) : part->cfg.batch_bytes_max;
+        size_t capacity = log_partition_staging_bytes(part);
         for (unsigned i = 0; i < 2; i++) {
             if (part->staging[i].buf == NULL) {
                 part->staging[i].buf = malloc(capacity);
@@ -282,7 +296,12 @@ static rill_err partition_stage(struct log_partition *part,
         return err;
     }
     log_batch_set_offset(batch, offset_base, part->leader_epoch);
-    if (exchange_buf != NULL && stage->used_bytes == 0) {
+    /*
+     * Exchange only a buffer at least as large as the staging one: staging buffers must stay
+     * large so that batches arriving while a write is in flight coalesce into one big write.
+     */
+    if (exchange_buf != NULL && stage->used_bytes == 0 &&
+        *exchange_capacity >= stage->capacity_bytes) {
         RILL_ASSERT(*exchange_buf == batch);
         uint8_t *buf = stage->buf;
         size_t capacity = stage->capacity_bytes;
@@ -447,16 +466,47 @@ complete_sync(struct log_partition *part, int64_t offset_end, const struct log_i
         partition_fail(part, c->err, c->errno_value);
     } else if (part->failed == RILL_OK) {
         RILL_ASSERT(offset_end <= part->offset_written);
-        if (offset_end > part->offset_durable) {
+        if (part->roll_sync_in_flight && offset_end > part->roll_offset_end) {
+            /* Beyond the sealed segment, which is not durable yet: remember, do not report. */
+            if (offset_end > part->durable_after_roll) {
+                part->durable_after_roll = offset_end;
+            }
+        } else if (offset_end > part->offset_durable) {
             part->offset_durable = offset_end;
         }
+    }
+}
+
+/* The sealed segment is durable: the durable end and the checkpoint may pass it. */
+static void complete_roll_sync(struct log_partition *part, const struct log_io_completion *c)
+{
+    part->roll_sync_in_flight = false;
+    if (c->err != RILL_OK) {
+        partition_fail(part, c->err, c->errno_value);
+        return;
+    }
+    if (part->failed != RILL_OK) {
+        return;
+    }
+    int64_t durable = part->roll_offset_end > part->durable_after_roll ? part->roll_offset_end
+                                                                         : part->durable_after_roll;
+    if (durable > part->offset_durable) {
+        part->offset_durable = durable;
+    }
+    struct log_checkpoint ckpt = { part->roll_offset_end, part->roll_offset_end, 0 };
+    rill_err err = log_checkpoint_write(part, &ckpt);
+    if (err != RILL_OK) {
+        partition_fail(part, err, 0);
     }
 }
 
 void log_partition_on_completion(struct log_partition *part, const struct log_io_completion *c)
 {
     RILL_ASSERT(c->owner == part);
-    if (c->cookie == LOG_COOKIE_SYNC_ONLY) {
+    if (c->cookie == LOG_COOKIE_ROLL_SYNC) {
+        RILL_ASSERT(c->op == LOG_IO_OP_SYNC && part->roll_sync_in_flight);
+        complete_roll_sync(part, c);
+    } else if (c->cookie == LOG_COOKIE_SYNC_ONLY) {
         RILL_ASSERT(c->op == LOG_IO_OP_SYNC && part->sync_only_in_flight);
         part->sync_only_in_flight = false;
         complete_sync(part, part->sync_only_offset_end, c);
@@ -513,7 +563,7 @@ rill_err log_partition_wait(struct log_partition *part, int64_t offset, bool dur
         if (err != RILL_OK && err != RILL_ERR_AGAIN) {
             return err;
         }
-        if (!write_in_flight(part)) {
+        if (!io_in_flight(part)) {
             /* Nothing can advance the ends: a bookkeeping bug, not an I/O condition. */
             RILL_ASSERT(err == RILL_ERR_AGAIN);
         }
@@ -552,8 +602,12 @@ static rill_err locate_batch(struct log_partition *part,
     for (uint32_t i = segment_find(part, offset); i < part->segment_count; i++) {
         struct log_segment *seg = part->segments[i];
         uint64_t position = 0;
+        int64_t expect = seg->offset_base;
         if (offset > seg->offset_base) {
-            position = log_index_lookup(&seg->idx, (uint32_t)(offset - seg->offset_base));
+            uint32_t entry_relative = 0;
+            position = log_index_lookup_entry(&seg->idx, (uint32_t)(offset - seg->offset_base),
+                                              &entry_relative);
+            expect = seg->offset_base + entry_relative;
         }
         /* Bounded: each step moves forward by a validated batch length within the segment. */
         while (position < seg->bytes_written) {
@@ -562,27 +616,41 @@ static rill_err locate_batch(struct log_partition *part,
             if (err != RILL_OK) {
                 return err;
             }
+            /* The base offset is outside the CRC: continuity is what vouches for it. */
+            if (hdr.offset_base != expect) {
+                DIAG_ERROR("log", "batch offset mismatch dir=%s segment=%lld position=%llu",
+                           part->dir, (long long)seg->offset_base, (unsigned long long)position);
+                return RILL_ERR_CORRUPT;
+            }
             if (log_batch_offset_last(&hdr) >= offset) {
                 *out_index = i;
                 *out_position = position;
                 return RILL_OK;
             }
+            expect = log_batch_offset_last(&hdr) + 1;
             position += log_batch_total_bytes(&hdr);
         }
     }
     return RILL_ERR_END;
 }
 
-/* Length of the whole batches at the front of buf (at least the first one). */
+/*
+ * Length of the whole, contiguous batches at the front of buf: it stops before a batch that is
+ * cut off, malformed, or does not start where the previous one ended.
+ */
 static size_t whole_batches_bytes(const uint8_t *buf, size_t buf_bytes)
 {
     size_t used = 0;
-    while (buf_bytes - used >= LOG_BATCH_PREFIX_BYTES) {
-        uint32_t total = log_be32(buf + used + LOG_BATCH_LENGTH_OFFSET) + LOG_BATCH_PREFIX_BYTES;
-        if (total < LOG_BATCH_HEADER_BYTES || total > buf_bytes - used) {
+    int64_t expect = -1;
+    while (buf_bytes - used >= LOG_BATCH_HEADER_BYTES) {
+        struct log_batch_header hdr;
+        if (log_batch_header_decode(buf + used, buf_bytes - used, &hdr) != RILL_OK ||
+            log_batch_total_bytes(&hdr) > buf_bytes - used ||
+            (expect >= 0 && hdr.offset_base != expect)) {
             break;
         }
-        used += total;
+        expect = log_batch_offset_last(&hdr) + 1;
+        used += log_batch_total_bytes(&hdr);
     }
     return used;
 }
@@ -730,6 +798,24 @@ rill_err log_partition_add_segment(struct log_partition *part, struct log_segmen
     return segments_push(part, seg);
 }
 
+/* Waits until the background sync of the last sealed segment has completed. */
+static rill_err wait_roll_sync(struct log_partition *part)
+{
+    while (part->roll_sync_in_flight) {
+        rill_err err = log_partition_poll(part, true);
+        if (err != RILL_OK) {
+            return err;
+        }
+    }
+    return part->failed;
+}
+
+/*
+ * Seals the active segment and starts the next one. The sealed segment's fdatasync runs in the
+ * background (as Kafka flushes rolled segments asynchronously): appends go on into the new
+ * segment meanwhile, and the durable end and the checkpoint pass the sealed segment only once
+ * that sync has completed (complete_roll_sync). One such sync is in flight at a time.
+ */
 rill_err log_partition_roll(struct log_partition *part)
 {
     if (part->failed != RILL_OK) {
@@ -739,12 +825,18 @@ rill_err log_partition_roll(struct log_partition *part)
     if (seg->bytes == 0) {
         return RILL_OK;
     }
-    /* The sealed segment is synced before the checkpoint moves past it. */
-    rill_err err = log_partition_wait(part, part->offset_next, true);
+    /* Staged bytes belong to the sealed segment: all of them must be written first. */
+    rill_err err = wait_roll_sync(part);
+    if (err == RILL_OK) {
+        err = log_partition_wait(part, part->offset_next, false);
+    }
+    if (err == RILL_OK) {
+        partition_drain(part);
+        err = part->failed;
+    }
     if (err != RILL_OK) {
         return err;
     }
-    partition_drain(part);
     struct log_segment *next = NULL;
     err = log_segment_write_indexes(part, seg);
     if (err == RILL_OK) {
@@ -754,20 +846,21 @@ rill_err log_partition_roll(struct log_partition *part)
         err = part->io->ops->sync_dir(part->io, part->dir);
     }
     if (err == RILL_OK) {
-        err = segments_push(part, next);
+        err = segments_push(part, next); /* from here on the table owns next */
     }
     if (err != RILL_OK) {
         log_segment_destroy(part, next);
+    } else {
+        err = part->io->ops->submit_sync(part->io, seg->fd, part, LOG_COOKIE_ROLL_SYNC);
+    }
+    if (err != RILL_OK) {
         partition_fail(part, err, 0);
         return err;
     }
     seg->sealed = true;
-    struct log_checkpoint ckpt = { part->offset_next, next->offset_base, 0 };
-    err = log_checkpoint_write(part, &ckpt);
-    if (err != RILL_OK) {
-        partition_fail(part, err, 0);
-        return err;
-    }
+    part->roll_sync_in_flight = true;
+    part->roll_offset_end = part->offset_next;
+    part->durable_after_roll = part->offset_durable;
     DIAG_DEBUG("log", "rolled dir=%s offset=%lld", part->dir, (long long)part->offset_next);
     return RILL_OK;
 }
@@ -790,12 +883,16 @@ rill_err log_partition_retention(struct log_partition *part, int64_t now_ms, siz
     if (part->failed != RILL_OK) {
         return part->failed;
     }
+    /* The segment whose background sync is running may be the oldest: let the sync finish. */
+    rill_err err = wait_roll_sync(part);
+    if (err != RILL_OK) {
+        return err;
+    }
     uint64_t total_bytes = 0;
     for (uint32_t i = 0; i < part->segment_count; i++) {
         total_bytes += part->segments[i]->bytes;
     }
     size_t deleted = 0;
-    rill_err err = RILL_OK;
     /* Whole segments only, oldest first, never the active one. */
     while (part->segment_count > 1 &&
            retention_expired(part, part->segments[0], total_bytes, now_ms)) {
@@ -822,16 +919,21 @@ rill_err log_partition_retention(struct log_partition *part, int64_t now_ms, siz
     return err;
 }
 
-/* Position of the batch holding offset in seg (== seg->bytes_written when offset is the end). */
+/*
+ * Position of the batch holding offset in seg, and the offset that batch starts at (the new end
+ * offset): seg->bytes_written and seg->offset_next when offset is the segment's end.
+ */
 static rill_err truncate_position(struct log_partition *part,
                                   struct log_segment *seg,
                                   int64_t offset,
-                                  uint64_t *out_position)
+                                  uint64_t *out_position,
+                                  int64_t *out_offset_end)
 {
     uint64_t position = 0;
     if (offset > seg->offset_base) {
         position = log_index_lookup(&seg->idx, (uint32_t)(offset - seg->offset_base));
     }
+    int64_t offset_end = seg->offset_next;
     while (position < seg->bytes_written) {
         struct log_batch_header hdr;
         rill_err err = log_segment_read_header(part, seg, position, seg->bytes_written, &hdr);
@@ -839,11 +941,13 @@ static rill_err truncate_position(struct log_partition *part,
             return err;
         }
         if (log_batch_offset_last(&hdr) >= offset) {
+            offset_end = hdr.offset_base;
             break;
         }
         position += log_batch_total_bytes(&hdr);
     }
     *out_position = position;
+    *out_offset_end = offset_end;
     return RILL_OK;
 }
 
@@ -884,7 +988,8 @@ rill_err log_partition_truncate(struct log_partition *part, int64_t offset)
     if (offset < part->offset_start || offset > part->offset_next) {
         return RILL_ERR_OFFSET_OUT_OF_RANGE;
     }
-    rill_err err = log_partition_wait(part, part->offset_next, false);
+    /* Everything durable first: the checkpoint written below vouches for what stays. */
+    rill_err err = log_partition_wait(part, part->offset_next, true);
     if (err != RILL_OK || offset == part->offset_next) {
         return err;
     }
@@ -893,30 +998,33 @@ rill_err log_partition_truncate(struct log_partition *part, int64_t offset)
     if (keep > 0 && part->segments[keep]->offset_base == offset) {
         keep--; /* the whole segment goes; the previous one becomes active */
     }
-    while (part->segment_count > keep + 1) {
-        struct log_segment *seg = part->segments[--part->segment_count];
-        int64_t offset_base = seg->offset_base;
-        log_segment_destroy(part, seg);
-        err = log_segment_unlink(part, offset_base);
-        if (err != RILL_OK) {
-            partition_fail(part, err, 0);
-            return err;
-        }
-    }
-    struct log_segment *seg = active_segment(part);
+    struct log_segment *seg = part->segments[keep];
     uint64_t position = 0;
-    err = truncate_position(part, seg, offset, &position);
+    int64_t offset_end = 0;
+    err = truncate_position(part, seg, offset, &position, &offset_end);
+    /*
+     * The new checkpoint goes first: a crash part-way then leaves a checkpoint naming a segment
+     * that still exists, and at worst the batches not yet removed come back as a tail.
+     */
+    struct log_checkpoint ckpt = { offset_end, seg->offset_base, position };
+    if (err == RILL_OK) {
+        err = log_checkpoint_write(part, &ckpt);
+    }
+    while (err == RILL_OK && part->segment_count > keep + 1) {
+        struct log_segment *dropped = part->segments[--part->segment_count];
+        int64_t offset_base = dropped->offset_base;
+        log_segment_destroy(part, dropped);
+        err = log_segment_unlink(part, offset_base);
+    }
     if (err == RILL_OK) {
         err = truncate_segment_tail(part, seg, position);
     }
-    if (err == RILL_OK) {
-        part->offset_next = part->offset_written = part->offset_durable = seg->offset_next;
-        part->offset_sync_requested = part->offset_next;
-        struct log_checkpoint ckpt = { part->offset_next, seg->offset_base, seg->bytes };
-        err = log_checkpoint_write(part, &ckpt);
-    }
     if (err != RILL_OK) {
         partition_fail(part, err, 0);
+        return err;
     }
-    return err;
+    RILL_ASSERT(seg->offset_next == offset_end);
+    part->offset_next = part->offset_written = part->offset_durable = offset_end;
+    part->offset_sync_requested = offset_end;
+    return RILL_OK;
 }

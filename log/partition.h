@@ -96,6 +96,9 @@ struct log_partition {
     unsigned staging_filling;     /* index of the buffer appends go into */
     bool sync_only_in_flight;     /* an fdatasync without a write is in flight */
     int64_t sync_only_offset_end; /* what that sync covers */
+    bool roll_sync_in_flight;     /* the fdatasync of the segment sealed by the last roll */
+    int64_t roll_offset_end;      /* that segment's end: durable once its sync completes */
+    int64_t durable_after_roll;   /* syncs of the new segment that completed meanwhile */
 
     rill_err failed; /* sticky: RILL_OK until a write or sync fails */
     int failed_errno;
@@ -123,11 +126,13 @@ RILL_MUST_CHECK rill_err log_partition_append(struct log_partition *part,
                                               uint8_t *batch,
                                               size_t batch_bytes,
                                               int64_t *out_offset_base);
+/* Capacity of each staging buffer: max(1 MiB, max.batch.bytes). */
+size_t log_partition_staging_bytes(const struct log_partition *part);
 /*
  * log_partition_append for a batch this process built (not re-validated outside debug builds)
- * held in *buf of *buf_capacity bytes. When the filling staging buffer is empty the buffers are
- * exchanged instead of copied: *buf and *buf_capacity then describe the former staging buffer,
- * which the caller owns from then on.
+ * held in *buf of *buf_capacity bytes. When the filling staging buffer is empty and *buf is at
+ * least log_partition_staging_bytes() large, the buffers are exchanged instead of copied: *buf
+ * and *buf_capacity then describe the former staging buffer, which the caller owns from then on.
  */
 RILL_MUST_CHECK rill_err log_partition_append_exchange(struct log_partition *part,
                                                        uint8_t **buf,

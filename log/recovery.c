@@ -11,8 +11,10 @@
  *     invalid one marks a torn or corrupt tail: the segment is truncated there and any later
  *     segment is deleted.
  * Corruption below the checkpoint is reported and the open fails with RILL_ERR_CORRUPT: data
- * that was once durable is never dropped silently. Without a checkpoint the last segment is
- * treated as the tail and every earlier one as sealed.
+ * that was once durable is never dropped silently. Without a checkpoint the last two segments
+ * are the tail (a roll syncs the segment it sealed in the background) and earlier ones sealed.
+ * A tail segment that ends short of the next segment's base lost its end with the power: the
+ * durable end never passed it, so the later segments are dropped like a torn tail.
  */
 #include "log/partition.h"
 
@@ -329,6 +331,21 @@ static rill_err recover_tail(struct recovery *rec,
 static rill_err recover_segment(struct recovery *rec, uint32_t index, bool *out_torn)
 {
     struct log_partition *part = rec->part;
+    *out_torn = false;
+    /* Checked before anything is repaired: a refused open must leave every file as it was. */
+    if (index > 0 && part->segments[index - 1]->offset_next != rec->offsets[index]) {
+        const struct log_segment *prev = part->segments[index - 1];
+        if (index - 1 >= rec->sealed_below && prev->offset_next < rec->offsets[index]) {
+            /*
+             * The previous segment was sealed by a roll whose background sync had not
+             * completed when power was lost, so its end is gone. The durable end never passed
+             * it, so nothing here or later was acknowledged: drop them like a torn tail.
+             */
+            *out_torn = true;
+            return RILL_OK;
+        }
+        return recover_corrupt(rec, prev, "segment does not continue the previous one");
+    }
     struct log_segment *seg = NULL;
     rill_err err = log_segment_create(part, rec->offsets[index], false, &seg);
     if (err != RILL_OK) {
@@ -339,16 +356,11 @@ static rill_err recover_segment(struct recovery *rec, uint32_t index, bool *out_
         log_segment_destroy(part, seg);
         return err;
     }
-    /* Checked before anything is repaired: a refused open must leave every file as it was. */
-    if (index > 0 && part->segments[index - 1]->offset_next != seg->offset_base) {
-        return recover_corrupt(rec, seg, "segment does not continue the previous one");
-    }
     uint64_t file_bytes = 0;
     err = part->io->ops->file_bytes(part->io, seg->fd, &file_bytes);
     if (err == RILL_OK && file_bytes > RILL_SEGMENT_BYTES_MAX) {
         return recover_corrupt(rec, seg, "segment larger than the format allows");
     }
-    *out_torn = false;
     if (err == RILL_OK && index < rec->sealed_below) {
         err = recover_sealed(rec, seg, file_bytes);
     } else if (err == RILL_OK) {
@@ -382,7 +394,11 @@ static rill_err recover_checkpoint(struct recovery *rec)
     } else if (err != RILL_OK && err != RILL_ERR_NOT_FOUND) {
         return err;
     }
-    rec->sealed_below = rec->count > 0 ? rec->count - 1 : 0;
+    /*
+     * Without a checkpoint, the last two segments are the tail: a roll syncs the segment it
+     * sealed in the background (one at a time), so that one may be incomplete too.
+     */
+    rec->sealed_below = rec->count >= 2 ? rec->count - 2 : 0;
     if (!rec->have_ckpt) {
         return RILL_OK;
     }
@@ -437,7 +453,9 @@ rill_err log_partition_recover(struct log_partition *part)
         bool torn = false;
         err = recover_segment(&rec, i, &torn);
         if (err == RILL_OK && torn) {
-            err = drop_segments_after(&rec, i);
+            /* A torn segment stays (cut); a segment after a lost end goes with the rest. */
+            bool cut_here = part->segment_count == i + 1;
+            err = drop_segments_after(&rec, cut_here ? i : i - 1);
             break;
         }
     }

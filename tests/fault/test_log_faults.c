@@ -490,7 +490,9 @@ static void t_sync_errors(void)
 /*
  * Every mutating operation of every roll (the explicit one and those segment.bytes causes):
  * writing the sealed segment's index files, creating the next segment, syncing the directory,
- * writing the checkpoint. Each failure takes the partition offline with the error.
+ * submitting the sealed segment's background sync. (The checkpoint is written when that sync
+ * completes, so its operations fall outside the roll's span and the other sweeps cover them.)
+ * Each failure takes the partition offline with the error.
  */
 static void t_roll_errors(void)
 {
@@ -506,8 +508,8 @@ static void t_roll_errors(void)
     T_ASSERT(dry.roll_count >= 3);
     unsigned failures = 0;
     for (unsigned r = 0; r < dry.roll_count; r++) {
-        /* A roll does at least: 2 index files (open, write), create, sync_dir, checkpoint. */
-        T_ASSERT(dry.roll_ops[r][1] - dry.roll_ops[r][0] >= 9);
+        /* A roll does at least: 2 index files (open, write), create, sync_dir, sync. */
+        T_ASSERT(dry.roll_ops[r][1] - dry.roll_ops[r][0] >= 7);
         for (uint64_t op = dry.roll_ops[r][0] + 1; op <= dry.roll_ops[r][1]; op++) {
             struct log_io_fault_plan plan = {
                 .fail_target = LOG_IO_FAULT_ANY,
@@ -521,7 +523,7 @@ static void t_roll_errors(void)
             failures++;
         }
     }
-    T_ASSERT(failures >= 27);
+    T_ASSERT(failures >= 21);
     fx_context_clear();
     fx_rmdir(dir);
 }
