@@ -21,6 +21,11 @@
  * A failing crash point replays alone with T_SEED=<seed> RILL_TEST_CRASH_AT=<N> <binary> <case>
  * (add RILL_DIAG_LEVEL=warn to see what recovery did).
  *
+ * The fault backend runs each submitted operation at once; a wrapper (struct defer_io) holds
+ * back lone submitted syncs - a roll's background sync of the segment it sealed - until the
+ * partition waits for them, so a crash can also find the new segment durable and the sealed one
+ * not (as on a real disk).
+ *
  * Process crash. A forked child appends through the public API and reports each acknowledged
  * end offset on a pipe (durable with flush=always, written with flush=os: the page cache
  * survives a killed process); the parent kills it with SIGKILL at a seeded point, reopens and
@@ -48,6 +53,7 @@ struct variant {
     int codec;
     unsigned stride; /* sweep every stride-th crash point (others are covered by other seeds) */
     bool truncate;   /* the workload also truncates the log back, across rolls at times */
+    bool defer;      /* lone submitted syncs complete late (see struct defer_io) */
 };
 
 struct run {
@@ -58,6 +64,211 @@ struct run {
     int64_t bases[1024];  /* base offset of each batch below appended_end, ascending */
     unsigned base_count;
 };
+
+/* ---------------------------------------------------------------------------------------- */
+/* Late syncs                                                                                 */
+/* ---------------------------------------------------------------------------------------- */
+
+/*
+ * The fault backend runs a submitted operation at once, so a sync submitted alone (a roll's
+ * background sync of the segment it sealed) always lands before anything submitted after it.
+ * On a real disk it may complete long after: the new segment's writes and syncs can reach the
+ * disk first. This wrapper holds such syncs back until the partition blocks waiting with
+ * nothing else to complete, or closes the file, and only then hands them to the fault backend -
+ * so a crash in between finds the newer segment durable and the sealed one not. Writes (and the
+ * syncs linked to them) pass straight through.
+ */
+#define DEFER_MAX 8u
+
+struct defer_io {
+    struct log_io io; /* first member */
+    struct log_io *inner;
+    struct {
+        int fd;
+        void *owner;
+        uint64_t cookie;
+    } held[DEFER_MAX];
+    unsigned held_count;
+    struct log_io_completion crashed[DEFER_MAX]; /* late syncs the crash point swallowed */
+    unsigned crashed_count;
+    uint64_t deferred_count; /* syncs held back so far */
+};
+
+static struct defer_io *defer_of(struct log_io *io)
+{
+    return (struct defer_io *)io;
+}
+
+static void defer_sync_in_flight(struct defer_io *dio)
+{
+    dio->io.in_flight = dio->inner->in_flight + dio->held_count + dio->crashed_count;
+}
+
+/* Hands the oldest held sync to the fault backend (it runs there at once). */
+static void defer_release_one(struct defer_io *dio)
+{
+    T_ASSERT(dio->held_count > 0);
+    int fd = dio->held[0].fd;
+    void *owner = dio->held[0].owner;
+    uint64_t cookie = dio->held[0].cookie;
+    memmove(&dio->held[0], &dio->held[1], (dio->held_count - 1) * sizeof(dio->held[0]));
+    dio->held_count--;
+    rill_err err = dio->inner->ops->submit_sync(dio->inner, fd, owner, cookie);
+    if (err != RILL_OK) {
+        /* Past the crash point: the process would be gone; complete it with the crash. */
+        T_ASSERT_EQ_INT(err, RILL_ERR_CRASHED);
+        dio->crashed[dio->crashed_count++] = (struct log_io_completion){
+            .owner = owner, .cookie = cookie, .op = LOG_IO_OP_SYNC, .err = RILL_ERR_CRASHED
+        };
+    }
+}
+
+static rill_err defer_open(struct log_io *io, const char *path, int flags, int mode, int *out)
+{
+    return defer_of(io)->inner->ops->open(defer_of(io)->inner, path, flags, mode, out);
+}
+
+/* A held sync on fd runs before the close (io_uring holds the file until the sync is done). */
+static void defer_close(struct log_io *io, int fd)
+{
+    struct defer_io *dio = defer_of(io);
+    for (unsigned i = 0; i < dio->held_count; i++) {
+        if (dio->held[i].fd == fd) {
+            while (dio->held_count > i) {
+                defer_release_one(dio);
+            }
+            break;
+        }
+    }
+    dio->inner->ops->close(dio->inner, fd);
+    defer_sync_in_flight(dio);
+}
+
+static rill_err
+defer_pread(struct log_io *io, int fd, void *buf, size_t bytes, uint64_t offset, size_t *out_bytes)
+{
+    return defer_of(io)->inner->ops->pread(defer_of(io)->inner, fd, buf, bytes, offset, out_bytes);
+}
+
+static rill_err
+defer_pwrite(struct log_io *io, int fd, const void *buf, size_t bytes, uint64_t offset)
+{
+    return defer_of(io)->inner->ops->pwrite(defer_of(io)->inner, fd, buf, bytes, offset);
+}
+
+static rill_err defer_fdatasync(struct log_io *io, int fd)
+{
+    return defer_of(io)->inner->ops->fdatasync(defer_of(io)->inner, fd);
+}
+
+static rill_err defer_ftruncate(struct log_io *io, int fd, uint64_t bytes)
+{
+    return defer_of(io)->inner->ops->ftruncate(defer_of(io)->inner, fd, bytes);
+}
+
+static rill_err defer_file_bytes(struct log_io *io, int fd, uint64_t *out_bytes)
+{
+    return defer_of(io)->inner->ops->file_bytes(defer_of(io)->inner, fd, out_bytes);
+}
+
+static rill_err defer_unlink(struct log_io *io, const char *path)
+{
+    return defer_of(io)->inner->ops->unlink(defer_of(io)->inner, path);
+}
+
+static rill_err defer_rename(struct log_io *io, const char *from, const char *to)
+{
+    return defer_of(io)->inner->ops->rename(defer_of(io)->inner, from, to);
+}
+
+static rill_err defer_sync_dir(struct log_io *io, const char *path)
+{
+    return defer_of(io)->inner->ops->sync_dir(defer_of(io)->inner, path);
+}
+
+static rill_err defer_submit_write(struct log_io *io,
+                                   int fd,
+                                   const void *buf,
+                                   uint32_t bytes,
+                                   uint64_t offset,
+                                   bool sync,
+                                   void *owner,
+                                   uint64_t cookie)
+{
+    struct defer_io *dio = defer_of(io);
+    rill_err err =
+        dio->inner->ops->submit_write(dio->inner, fd, buf, bytes, offset, sync, owner, cookie);
+    defer_sync_in_flight(dio);
+    return err;
+}
+
+static rill_err defer_submit_sync(struct log_io *io, int fd, void *owner, uint64_t cookie)
+{
+    struct defer_io *dio = defer_of(io);
+    if (dio->held_count == DEFER_MAX) {
+        return RILL_ERR_FULL;
+    }
+    dio->held[dio->held_count].fd = fd;
+    dio->held[dio->held_count].owner = owner;
+    dio->held[dio->held_count].cookie = cookie;
+    dio->held_count++;
+    dio->deferred_count++;
+    defer_sync_in_flight(dio);
+    return RILL_OK;
+}
+
+static rill_err defer_reap(
+    struct log_io *io, struct log_io_completion *out, unsigned max, bool wait, unsigned *out_count)
+{
+    struct defer_io *dio = defer_of(io);
+    unsigned count = 0;
+    rill_err err = dio->inner->ops->reap(dio->inner, out, max, false, &count);
+    if (err == RILL_OK && count == 0 && wait && dio->crashed_count == 0 && dio->held_count > 0) {
+        defer_release_one(dio); /* the caller blocks on it: now it may complete */
+        err = dio->inner->ops->reap(dio->inner, out, max, false, &count);
+    }
+    while (err == RILL_OK && count < max && dio->crashed_count > 0) {
+        out[count++] = dio->crashed[0];
+        memmove(&dio->crashed[0], &dio->crashed[1],
+                (dio->crashed_count - 1) * sizeof(dio->crashed[0]));
+        dio->crashed_count--;
+    }
+    defer_sync_in_flight(dio);
+    *out_count = count;
+    return err;
+}
+
+/* Frees the wrapper only: the caller still needs the fault backend for the power loss. */
+static void defer_destroy(struct log_io *io)
+{
+    free(io);
+}
+
+static const struct log_io_ops defer_ops = {
+    .open = defer_open,
+    .close = defer_close,
+    .pread = defer_pread,
+    .pwrite = defer_pwrite,
+    .fdatasync = defer_fdatasync,
+    .ftruncate = defer_ftruncate,
+    .file_bytes = defer_file_bytes,
+    .unlink = defer_unlink,
+    .rename = defer_rename,
+    .sync_dir = defer_sync_dir,
+    .submit_write = defer_submit_write,
+    .submit_sync = defer_submit_sync,
+    .reap = defer_reap,
+    .destroy = defer_destroy,
+};
+
+static struct log_io *defer_create(struct log_io *inner)
+{
+    struct defer_io *dio = calloc(1, sizeof(*dio));
+    T_ASSERT(dio != NULL);
+    dio->io.ops = &defer_ops;
+    dio->inner = inner;
+    return &dio->io;
+}
 
 static struct log_config variant_config(const struct variant *v)
 {
@@ -141,6 +352,7 @@ static rill_err workload_truncate(struct log_partition *part, uint64_t *rng, str
 static void workload(const char *dir,
                      const struct variant *v,
                      struct log_io *io,
+                     struct log_io *fault,
                      struct fx_model *m,
                      uint64_t seed,
                      struct run *run)
@@ -180,7 +392,7 @@ static void workload(const char *dir,
     }
     log_batch_builder_deinit(&bld);
     run->err = err;
-    run->op_count = log_io_fault_op_count(io);
+    run->op_count = log_io_fault_op_count(fault);
 }
 
 /*
@@ -240,16 +452,20 @@ static void crash_once(const struct variant *v,
     struct fx_model m;
     fx_model_init(&m, seed ^ 0xabcdef, VALUE_BYTES_MAX);
     struct log_io_fault_plan plan = { .fail_target = LOG_IO_FAULT_ANY, .crash_after = crash_after };
-    struct log_io *io = NULL;
-    T_ASSERT_OK(log_io_fault_create(&plan, &io));
+    struct log_io *fault = NULL;
+    T_ASSERT_OK(log_io_fault_create(&plan, &fault));
+    struct log_io *io = v->defer ? defer_create(fault) : fault;
     struct run run;
-    workload(dir, v, io, &m, seed, &run);
+    workload(dir, v, io, fault, &m, seed, &run);
     if (run.err != RILL_ERR_CRASHED) {
         T_FAIL("workload stopped with %s before or instead of the crash", rill_err_name(run.err));
     }
-    T_ASSERT(log_io_fault_crashed(io));
-    T_ASSERT_OK(log_io_fault_power_loss(io, power_seed));
-    io->ops->destroy(io);
+    T_ASSERT(log_io_fault_crashed(fault));
+    T_ASSERT_OK(log_io_fault_power_loss(fault, power_seed));
+    if (io != fault) {
+        io->ops->destroy(io);
+    }
+    fault->ops->destroy(fault);
     uint64_t rng = seed ^ 0x77;
     verify_recovered(dir, v, &m, &run, &rng, crash_after % 4 == 1);
     fx_model_deinit(&m);
@@ -266,13 +482,22 @@ static uint64_t workload_op_count(const struct variant *v, uint64_t seed)
     t_mkdtemp(dir, sizeof(dir));
     struct fx_model m;
     fx_model_init(&m, seed ^ 0xabcdef, VALUE_BYTES_MAX);
-    struct log_io *io = NULL;
-    T_ASSERT_OK(log_io_fault_create(NULL, &io));
+    struct log_io *fault = NULL;
+    T_ASSERT_OK(log_io_fault_create(NULL, &fault));
+    struct log_io *io = v->defer ? defer_create(fault) : fault;
     struct run run;
-    workload(dir, v, io, &m, seed, &run);
+    workload(dir, v, io, fault, &m, seed, &run);
     T_ASSERT_OK(run.err);
     T_ASSERT_EQ_INT(run.acked, run.appended_end);
-    io->ops->destroy(io);
+    if (io != fault) {
+        /* Without lone syncs (a roll that syncs in the foreground) the variant is a plain one. */
+        if (getenv("RILL_TEST_VERBOSE") != NULL) {
+            fprintf(stderr, "  %llu syncs held back\n",
+                    (unsigned long long)defer_of(io)->deferred_count);
+        }
+        io->ops->destroy(io);
+    }
+    fault->ops->destroy(fault);
     uint64_t rng = seed;
     T_ASSERT_EQ_INT(verify_recovered(dir, v, &m, &run, &rng, true), run.appended_end);
     /* Several rolls must fall inside the sweep, or it would not test them. */
@@ -328,6 +553,26 @@ static void t_crash_sweep_flush_os(void)
 }
 
 /* interval:0 syncs with every write, interval:1h never on its own: both deterministic. */
+/*
+ * Late syncs: a roll's background sync of the sealed segment completes only once the partition
+ * waits for it, after the new segment's own writes (and, with flush=always, syncs).
+ */
+static void t_crash_sweep_late_roll_sync(void)
+{
+    /* Two seeds: a seed catches a durable end that passes a pending roll sync 11 times in 12. */
+    const struct variant os = {
+        .flush = LOG_FLUSH_OS, .codec = LOG_CODEC_NONE, .stride = 1, .defer = true
+    };
+    crash_sweep(&os, 10);
+    crash_sweep(&os, 12);
+    const struct variant always = { .flush = LOG_FLUSH_ALWAYS,
+                                    .codec = LOG_CODEC_NONE,
+                                    .stride = 3,
+                                    .defer = true,
+                                    .truncate = true };
+    crash_sweep(&always, 11);
+}
+
 /* Truncation (whole batches, sometimes back across a roll) at three points of the workload. */
 static void t_crash_sweep_truncate(void)
 {
@@ -376,7 +621,7 @@ static void t_crash_during_recovery(void)
         struct log_io *io = NULL;
         T_ASSERT_OK(log_io_fault_create(&plan, &io));
         struct run run;
-        workload(dir, &v, io, &m, seed, &run);
+        workload(dir, &v, io, io, &m, seed, &run);
         T_ASSERT_EQ_INT(run.err, RILL_ERR_CRASHED);
         T_ASSERT_OK(log_io_fault_power_loss(io, power_seed));
         io->ops->destroy(io);
@@ -565,8 +810,8 @@ static void t_process_kill_mid_append(void)
 static const struct t_case cases[] = {
     T_CASE(t_crash_sweep_flush_always), T_CASE(t_crash_sweep_lz4),
     T_CASE(t_crash_sweep_flush_os),     T_CASE(t_crash_sweep_flush_interval),
-    T_CASE(t_crash_sweep_truncate),     T_CASE(t_crash_during_recovery),
-    T_CASE(t_process_kill_mid_append),
+    T_CASE(t_crash_sweep_truncate),     T_CASE(t_crash_sweep_late_roll_sync),
+    T_CASE(t_crash_during_recovery),    T_CASE(t_process_kill_mid_append),
 };
 
 int main(int argc, char **argv)
