@@ -50,7 +50,11 @@ struct log_io_ops {
     /* Reads up to bytes at offset; *out_bytes < bytes only at end of file. */
     rill_err (*pread)(
         struct log_io *io, int fd, void *buf, size_t bytes, uint64_t offset, size_t *out_bytes);
-    /* Writes all bytes at offset or fails (a short write is an error, nothing is retried). */
+    /*
+     * Writes all bytes at offset or fails. A short write without an error is continued for the
+     * remainder (POSIX progress); an error is returned as is and never retried. Index and
+     * checkpoint files use this; appends use submit_write, which never continues a short write.
+     */
     rill_err (*pwrite)(struct log_io *io, int fd, const void *buf, size_t bytes, uint64_t offset);
     rill_err (*fdatasync)(struct log_io *io, int fd);
     rill_err (*ftruncate)(struct log_io *io, int fd, uint64_t bytes);

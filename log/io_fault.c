@@ -51,6 +51,7 @@
 #include "common/assert.h"
 #include "common/err.h"
 #include "common/limits.h"
+#include "log/io_sys.h"
 
 /* Journal memory (pre-image bytes plus records) across all files. */
 #define FAULT_JOURNAL_BYTES_MAX (256ull * 1024 * 1024)
@@ -117,63 +118,6 @@ static struct fault_io *fault_io_of(struct log_io *io)
 /* ---------------------------------------------------------------------------------------- */
 /* Plain syscalls                                                                             */
 /* ---------------------------------------------------------------------------------------- */
-
-static bool range_fits_off_t(uint64_t offset, uint64_t bytes)
-{
-    return offset <= (uint64_t)INT64_MAX && bytes <= (uint64_t)INT64_MAX - offset;
-}
-
-/* Reads until bytes or end of file; *out_bytes is what was read. */
-static int sys_pread_all(int fd, void *buf, size_t bytes, uint64_t offset, size_t *out_bytes)
-{
-    size_t done_bytes = 0;
-    while (done_bytes < bytes) {
-        ssize_t got =
-            pread(fd, (char *)buf + done_bytes, bytes - done_bytes, (off_t)(offset + done_bytes));
-        if (got < 0 && errno == EINTR) {
-            continue;
-        }
-        if (got < 0) {
-            return errno;
-        }
-        if (got == 0) {
-            break;
-        }
-        done_bytes += (size_t)got;
-    }
-    *out_bytes = done_bytes;
-    return 0;
-}
-
-/* Writes all bytes or returns an errno; *out_bytes is what reached the file either way. */
-static int sys_pwrite_all(int fd, const void *buf, size_t bytes, uint64_t offset, size_t *out_bytes)
-{
-    size_t done_bytes = 0;
-    int errno_value = 0;
-    while (done_bytes < bytes) {
-        ssize_t put = pwrite(fd, (const char *)buf + done_bytes, bytes - done_bytes,
-                             (off_t)(offset + done_bytes));
-        if (put < 0 && errno == EINTR) {
-            continue;
-        }
-        if (put <= 0) {
-            errno_value = put < 0 ? errno : EIO; /* no progress without an error: stop */
-            break;
-        }
-        done_bytes += (size_t)put;
-    }
-    *out_bytes = done_bytes;
-    return errno_value;
-}
-
-static int sys_ftruncate(int fd, uint64_t bytes)
-{
-    int ret;
-    do {
-        ret = ftruncate(fd, (off_t)bytes);
-    } while (ret != 0 && errno == EINTR);
-    return ret != 0 ? errno : 0;
-}
 
 /* The errno an injected error stands for, for completions' errno_value. */
 static int errno_of_injected(rill_err err)
@@ -381,7 +325,7 @@ static int preimage_read(const struct fault_io *fio,
                          size_t *out_bytes)
 {
     int errno_value =
-        sys_pread_all(fd, record->preimage, record->preimage_bytes, record->offset, out_bytes);
+        io_sys_pread_all(fd, record->preimage, record->preimage_bytes, record->offset, out_bytes);
     if (errno_value != EBADF) {
         return errno_value;
     }
@@ -389,8 +333,8 @@ static int preimage_read(const struct fault_io *fio,
     if (read_fd < 0) {
         return errno;
     }
-    errno_value =
-        sys_pread_all(read_fd, record->preimage, record->preimage_bytes, record->offset, out_bytes);
+    errno_value = io_sys_pread_all(read_fd, record->preimage, record->preimage_bytes,
+                                   record->offset, out_bytes);
     (void)close(read_fd);
     return errno_value;
 }
@@ -479,7 +423,7 @@ static struct fault_write_result
 fault_perform_write(struct fault_io *fio, int fd, const void *buf, size_t bytes, uint64_t offset)
 {
     struct fault_write_result result = { RILL_OK, 0, 0 };
-    if (!range_fits_off_t(offset, bytes)) {
+    if (!io_sys_range_fits(offset, bytes)) {
         result.err = RILL_ERR_INVALID;
         return result;
     }
@@ -489,7 +433,7 @@ fault_perform_write(struct fault_io *fio, int fd, const void *buf, size_t bytes,
         return result;
     }
     size_t written_bytes = 0;
-    result.errno_value = sys_pwrite_all(fd, buf, bytes, offset, &written_bytes);
+    result.errno_value = io_sys_pwrite_all(fd, buf, bytes, offset, &written_bytes);
     if (recorded) {
         journal_settle(fio, written_bytes);
     }
@@ -588,11 +532,11 @@ static rill_err
 fault_pread(struct log_io *io, int fd, void *buf, size_t bytes, uint64_t offset, size_t *out_bytes)
 {
     (void)io;
-    if (!range_fits_off_t(offset, bytes)) {
+    if (!io_sys_range_fits(offset, bytes)) {
         return RILL_ERR_INVALID;
     }
     size_t read_bytes = 0;
-    int errno_value = sys_pread_all(fd, buf, bytes, offset, &read_bytes);
+    int errno_value = io_sys_pread_all(fd, buf, bytes, offset, &read_bytes);
     if (errno_value != 0) {
         return rill_err_from_errno(errno_value);
     }
@@ -618,14 +562,14 @@ static rill_err fault_fdatasync(struct log_io *io, int fd)
 static rill_err fault_ftruncate(struct log_io *io, int fd, uint64_t bytes)
 {
     struct fault_io *fio = fault_io_of(io);
-    if (!range_fits_off_t(0, bytes)) {
+    if (!io_sys_range_fits(0, bytes)) {
         return RILL_ERR_INVALID;
     }
     rill_err err = fault_gate(fio, FAULT_KIND_OTHER);
     if (err != RILL_OK) {
         return err;
     }
-    int errno_value = sys_ftruncate(fd, bytes);
+    int errno_value = io_sys_ftruncate(fd, bytes);
     if (errno_value != 0) {
         return rill_err_from_errno(errno_value);
     }
@@ -708,15 +652,7 @@ static rill_err fault_sync_dir(struct log_io *io, const char *path)
     if (err != RILL_OK) {
         return err;
     }
-    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) {
-        return rill_err_from_errno(errno);
-    }
-    if (fsync(fd) != 0) {
-        err = rill_err_from_errno(errno);
-    }
-    (void)close(fd);
-    return err;
+    return rill_err_from_errno(io_sys_sync_dir(path));
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -865,7 +801,7 @@ static int write_zeros(int fd, uint64_t begin, uint64_t end)
     while (begin < end) {
         uint64_t chunk_bytes = end - begin < sizeof(zeros) ? end - begin : sizeof(zeros);
         size_t written_bytes = 0;
-        int errno_value = sys_pwrite_all(fd, zeros, chunk_bytes, begin, &written_bytes);
+        int errno_value = io_sys_pwrite_all(fd, zeros, chunk_bytes, begin, &written_bytes);
         if (errno_value != 0) {
             return errno_value;
         }
@@ -885,7 +821,7 @@ static int undo_write_range(int fd, const struct fault_write *record, uint64_t k
     if (kept_bytes > 0 && kept_end > size_bytes) {
         size_bytes = kept_end; /* a torn append keeps its prefix */
     }
-    int errno_value = sys_ftruncate(fd, size_bytes);
+    int errno_value = io_sys_ftruncate(fd, size_bytes);
     uint64_t restore_end = record->offset + record->bytes;
     restore_end = restore_end < size_bytes ? restore_end : size_bytes;
     uint64_t stored_bytes =
@@ -894,8 +830,8 @@ static int undo_write_range(int fd, const struct fault_write *record, uint64_t k
     if (errno_value == 0 && kept_end < stored_end && kept_end < restore_end) {
         uint64_t end = stored_end < restore_end ? stored_end : restore_end;
         size_t written_bytes = 0;
-        errno_value = sys_pwrite_all(fd, record->preimage + kept_bytes, end - kept_end, kept_end,
-                                     &written_bytes);
+        errno_value = io_sys_pwrite_all(fd, record->preimage + kept_bytes, end - kept_end, kept_end,
+                                        &written_bytes);
     }
     uint64_t zero_begin = kept_end > stored_end ? kept_end : stored_end;
     if (errno_value == 0 && zero_begin < restore_end) {

@@ -33,6 +33,7 @@
 
 #include "common/assert.h"
 #include "common/err.h"
+#include "log/io_sys.h"
 
 /* Bounded retries of io_uring_submit() when the kernel reports a transient condition. */
 #define URING_SUBMIT_ATTEMPTS_MAX 8u
@@ -72,12 +73,6 @@ static struct uring_io *uring_io_of(struct log_io *io)
 /* Synchronous calls                                                                          */
 /* ---------------------------------------------------------------------------------------- */
 
-/* Offsets are uint64_t in the interface and off_t in the kernel: refuse what does not fit. */
-static bool range_fits_off_t(uint64_t offset, uint64_t bytes)
-{
-    return offset <= (uint64_t)INT64_MAX && bytes <= (uint64_t)INT64_MAX - offset;
-}
-
 static rill_err uring_open(struct log_io *io, const char *path, int flags, int mode, int *out_fd)
 {
     (void)io;
@@ -103,55 +98,21 @@ static rill_err
 uring_pread(struct log_io *io, int fd, void *buf, size_t bytes, uint64_t offset, size_t *out_bytes)
 {
     (void)io;
-    if (!range_fits_off_t(offset, bytes)) {
+    if (!io_sys_range_fits(offset, bytes)) {
         return RILL_ERR_INVALID;
     }
-    size_t done_bytes = 0;
-    while (done_bytes < bytes) {
-        ssize_t got =
-            pread(fd, (char *)buf + done_bytes, bytes - done_bytes, (off_t)(offset + done_bytes));
-        if (got < 0 && errno == EINTR) {
-            continue;
-        }
-        if (got < 0) {
-            return rill_err_from_errno(errno);
-        }
-        if (got == 0) {
-            break; /* end of file */
-        }
-        done_bytes += (size_t)got;
-    }
-    *out_bytes = done_bytes;
-    return RILL_OK;
+    return rill_err_from_errno(io_sys_pread_all(fd, buf, bytes, offset, out_bytes));
 }
 
-/*
- * A short pwrite(2) without an error is continued for the remainder: that is how POSIX reports
- * progress, and the next call returns the real error (ENOSPC, EIO) if there is one.
- */
 static rill_err
 uring_pwrite(struct log_io *io, int fd, const void *buf, size_t bytes, uint64_t offset)
 {
     (void)io;
-    if (!range_fits_off_t(offset, bytes)) {
+    if (!io_sys_range_fits(offset, bytes)) {
         return RILL_ERR_INVALID;
     }
-    size_t done_bytes = 0;
-    while (done_bytes < bytes) {
-        ssize_t put = pwrite(fd, (const char *)buf + done_bytes, bytes - done_bytes,
-                             (off_t)(offset + done_bytes));
-        if (put < 0 && errno == EINTR) {
-            continue;
-        }
-        if (put < 0) {
-            return rill_err_from_errno(errno);
-        }
-        if (put == 0) {
-            return RILL_ERR_IO; /* no progress and no error: do not spin */
-        }
-        done_bytes += (size_t)put;
-    }
-    return RILL_OK;
+    size_t written_bytes = 0;
+    return rill_err_from_errno(io_sys_pwrite_all(fd, buf, bytes, offset, &written_bytes));
 }
 
 /* Never retried, not even on EINTR: a failed sync may already have dropped dirty pages. */
@@ -167,17 +128,10 @@ static rill_err uring_fdatasync(struct log_io *io, int fd)
 static rill_err uring_ftruncate(struct log_io *io, int fd, uint64_t bytes)
 {
     (void)io;
-    if (!range_fits_off_t(0, bytes)) {
+    if (!io_sys_range_fits(0, bytes)) {
         return RILL_ERR_INVALID;
     }
-    int ret;
-    do {
-        ret = ftruncate(fd, (off_t)bytes);
-    } while (ret != 0 && errno == EINTR);
-    if (ret != 0) {
-        return rill_err_from_errno(errno);
-    }
-    return RILL_OK;
+    return rill_err_from_errno(io_sys_ftruncate(fd, bytes));
 }
 
 static rill_err uring_file_bytes(struct log_io *io, int fd, uint64_t *out_bytes)
@@ -212,16 +166,7 @@ static rill_err uring_rename(struct log_io *io, const char *from, const char *to
 static rill_err uring_sync_dir(struct log_io *io, const char *path)
 {
     (void)io;
-    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) {
-        return rill_err_from_errno(errno);
-    }
-    rill_err err = RILL_OK;
-    if (fsync(fd) != 0) {
-        err = rill_err_from_errno(errno);
-    }
-    (void)close(fd);
-    return err;
+    return rill_err_from_errno(io_sys_sync_dir(path));
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -352,7 +297,7 @@ static rill_err uring_submit_write(struct log_io *io,
 {
     struct uring_io *uio = uring_io_of(io);
     RILL_ASSERT(buf != NULL || bytes == 0);
-    if (!range_fits_off_t(offset, bytes)) {
+    if (!io_sys_range_fits(offset, bytes)) {
         return RILL_ERR_INVALID;
     }
     unsigned batch_count = sync ? 2 : 1;
