@@ -318,13 +318,15 @@ static rill_err workload_group(struct log_partition *part,
  * either way (log_partition_close after a crash only frees: its I/O fails).
  */
 /*
- * Truncates back by up to ~1.5 segments of offsets (replication dropping a divergent tail).
+ * Truncates back by up to ~2 segments of offsets (replication dropping a divergent tail).
  * What it removed is gone for good once it returns: later appends re-use those offsets with a
  * new generation of content, and acknowledgements above the new end are void.
  */
-static rill_err workload_truncate(struct log_partition *part, uint64_t *rng, struct run *run)
+static rill_err
+workload_truncate(struct log_partition *part, uint64_t *rng, bool far, struct run *run)
 {
-    int64_t back = 1 + (int64_t)fx_below(rng, 400);
+    /* A far one goes back past a roll (a segment holds ~250 offsets): below the checkpoint. */
+    int64_t back = far ? 250 + (int64_t)fx_below(rng, 300) : 1 + (int64_t)fx_below(rng, 400);
     int64_t target = run->appended_end > back ? run->appended_end - back : 0;
     /* Whole batches go: the end becomes the base of the batch holding target. */
     unsigned keep = run->base_count;
@@ -376,7 +378,7 @@ static void workload(const char *dir,
         } else if (i == ROLL_AT_BATCH) {
             err = log_partition_roll(part);
         } else if (v->truncate && (i == 35 || i == 55 || i == 60)) {
-            err = workload_truncate(part, &rng, run);
+            err = workload_truncate(part, &rng, i == 35, run);
             gen += err == RILL_OK ? 1 : 0;
         }
         if (err == RILL_OK) {
@@ -542,7 +544,7 @@ static void t_crash_sweep_flush_always(void)
 
 static void t_crash_sweep_lz4(void)
 {
-    const struct variant v = { .flush = LOG_FLUSH_ALWAYS, .codec = LOG_CODEC_LZ4, .stride = 1 };
+    const struct variant v = { .flush = LOG_FLUSH_ALWAYS, .codec = LOG_CODEC_LZ4, .stride = 2 };
     crash_sweep(&v, 2);
 }
 
@@ -559,9 +561,9 @@ static void t_crash_sweep_flush_os(void)
  */
 static void t_crash_sweep_late_roll_sync(void)
 {
-    /* Two seeds: a seed catches a durable end that passes a pending roll sync 11 times in 12. */
+    /* Two seeds, every other crash point each (a full sweep of one seed catches 11 in 12). */
     const struct variant os = {
-        .flush = LOG_FLUSH_OS, .codec = LOG_CODEC_NONE, .stride = 1, .defer = true
+        .flush = LOG_FLUSH_OS, .codec = LOG_CODEC_NONE, .stride = 2, .defer = true
     };
     crash_sweep(&os, 10);
     crash_sweep(&os, 12);
