@@ -50,6 +50,8 @@ FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_REPLAY_BINS := $(patsubst %.c,$(BUILD)/tests/%_replay,$(notdir $(FUZZ_SRCS)))
 
 .PHONY: all test run bench fuzz format format-check tidy clean install help
+# Test objects are intermediates of pattern rules: keep them, or every run rebuilds them.
+.SECONDARY:
 all: $(BUILD)/librill.a $(BUILD)/librill.so $(BUILD)/rill
 
 $(OBJ)/common/%.o $(OBJ)/log/%.o: CFLAGS_USE = $(CFLAGS_LIB)

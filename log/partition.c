@@ -489,7 +489,7 @@ static void complete_roll_sync(struct log_partition *part, const struct log_io_c
         return;
     }
     int64_t durable = part->roll_offset_end > part->durable_after_roll ? part->roll_offset_end
-                                                                         : part->durable_after_roll;
+                                                                       : part->durable_after_roll;
     if (durable > part->offset_durable) {
         part->offset_durable = durable;
     }
