@@ -828,6 +828,13 @@ rill_err log_partition_roll(struct log_partition *part)
     /* Staged bytes belong to the sealed segment: all of them must be written first. */
     rill_err err = wait_roll_sync(part);
     if (err == RILL_OK) {
+        /* Retention runs with every roll, here where no background sync can hold it up. */
+        size_t deleted = 0;
+        rill_err retention_err = log_partition_retention(part, rill_clock_wall_ms(), &deleted);
+        if (retention_err != RILL_OK) {
+            DIAG_WARN("log", "retention failed dir=%s err=%s", part->dir,
+                      rill_err_name(retention_err));
+        }
         err = log_partition_wait(part, part->offset_next, false);
     }
     if (err == RILL_OK) {

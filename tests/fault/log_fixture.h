@@ -360,12 +360,17 @@ static inline rill_err fx_log_append(rill_log_t *log,
     return err;
 }
 
-/* A partition configuration: defaults, then the given size, index spacing and policy. */
+/*
+ * A partition configuration: defaults, then the given size, index spacing and policy. Age
+ * retention is off: record timestamps here are synthetic (far in the past), and retention runs
+ * with every roll, so it would delete what these tests check survives.
+ */
 static inline struct log_config
 fx_config(uint64_t segment_bytes, uint32_t index_interval_bytes, enum log_flush_policy flush)
 {
     struct log_config cfg;
     log_config_from_conf(&cfg, NULL);
+    cfg.retention_ms = -1;
     cfg.segment_bytes = segment_bytes;
     cfg.index_interval_bytes = index_interval_bytes;
     cfg.flush = flush;
@@ -384,6 +389,7 @@ static inline rill_conf_t *fx_conf(uint64_t segment_bytes, uint32_t index_interv
     T_ASSERT_OK(rill_conf_set(conf, "index.interval.bytes", value, errstr, sizeof(errstr)));
     T_ASSERT_OK(rill_conf_set(conf, "compression", codec == LOG_CODEC_LZ4 ? "lz4" : "none", errstr,
                               sizeof(errstr)));
+    T_ASSERT_OK(rill_conf_set(conf, "retention.ms", "-1", errstr, sizeof(errstr)));
     return conf;
 }
 

@@ -225,6 +225,7 @@ static struct log_config fuzz_config(void)
 {
     struct log_config cfg;
     log_config_from_conf(&cfg, NULL);
+    cfg.retention_ms = -1; /* records carry timestamp 1: age retention would delete them */
     cfg.segment_bytes = RILL_SEGMENT_BYTES_MIN;
     cfg.index_interval_bytes = RILL_INDEX_INTERVAL_BYTES_MIN;
     return cfg;
