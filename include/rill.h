@@ -43,31 +43,47 @@ extern "C" {
  * One error table for the library, the broker and the wire. Numbers are stable: new codes are
  * appended, never renumbered. X(name, value, description).
  */
-#define RILL_ERR_TABLE(X)                                              \
-    X(OK, 0, "success")                                                \
-    X(ERR_INVALID, -1, "invalid argument")                             \
-    X(ERR_NOMEM, -2, "out of memory")                                  \
-    X(ERR_IO, -3, "input/output error")                                \
-    X(ERR_NOSPC, -4, "no space left on device")                        \
-    X(ERR_CORRUPT, -5, "corrupt data")                                 \
-    X(ERR_CRC, -6, "checksum mismatch")                                \
-    X(ERR_NOT_FOUND, -7, "not found")                                  \
-    X(ERR_EXISTS, -8, "already exists")                                \
-    X(ERR_OFFLINE, -9, "log is offline after a failed write or sync")  \
-    X(ERR_OFFSET_OUT_OF_RANGE, -10, "offset out of range")             \
-    X(ERR_TOO_LARGE, -11, "record or batch too large")                 \
-    X(ERR_AGAIN, -12, "operation would block, retry later")            \
-    X(ERR_FULL, -13, "bounded queue or buffer is full")                \
-    X(ERR_END, -14, "end of log")                                      \
-    X(ERR_UNSUPPORTED, -15, "unsupported feature or format")           \
-    X(ERR_CONFIG_KEY, -16, "unknown configuration key")                \
-    X(ERR_CONFIG_VALUE, -17, "invalid configuration value")            \
-    X(ERR_PERM, -18, "permission denied")                              \
-    X(ERR_BUSY, -19, "resource busy (log locked by another process?)") \
-    X(ERR_TIMEOUT, -20, "timed out")                                   \
-    X(ERR_CLOSED, -21, "handle closed")                                \
-    X(ERR_BAD_BATCH, -22, "invalid record batch")                      \
-    X(ERR_CRASHED, -23, "simulated crash (test backend)")
+#define RILL_ERR_TABLE(X)                                                    \
+    X(OK, 0, "success")                                                      \
+    X(ERR_INVALID, -1, "invalid argument")                                   \
+    X(ERR_NOMEM, -2, "out of memory")                                        \
+    X(ERR_IO, -3, "input/output error")                                      \
+    X(ERR_NOSPC, -4, "no space left on device")                              \
+    X(ERR_CORRUPT, -5, "corrupt data")                                       \
+    X(ERR_CRC, -6, "checksum mismatch")                                      \
+    X(ERR_NOT_FOUND, -7, "not found")                                        \
+    X(ERR_EXISTS, -8, "already exists")                                      \
+    X(ERR_OFFLINE, -9, "log is offline after a failed write or sync")        \
+    X(ERR_OFFSET_OUT_OF_RANGE, -10, "offset out of range")                   \
+    X(ERR_TOO_LARGE, -11, "record or batch too large")                       \
+    X(ERR_AGAIN, -12, "operation would block, retry later")                  \
+    X(ERR_FULL, -13, "bounded queue or buffer is full")                      \
+    X(ERR_END, -14, "end of log")                                            \
+    X(ERR_UNSUPPORTED, -15, "unsupported feature or format")                 \
+    X(ERR_CONFIG_KEY, -16, "unknown configuration key")                      \
+    X(ERR_CONFIG_VALUE, -17, "invalid configuration value")                  \
+    X(ERR_PERM, -18, "permission denied")                                    \
+    X(ERR_BUSY, -19, "resource busy (log locked by another process?)")       \
+    X(ERR_TIMEOUT, -20, "timed out")                                         \
+    X(ERR_CLOSED, -21, "handle closed")                                      \
+    X(ERR_BAD_BATCH, -22, "invalid record batch")                            \
+    X(ERR_CRASHED, -23, "simulated crash (test backend)")                    \
+    X(ERR_UNKNOWN_TOPIC, -24, "unknown topic")                               \
+    X(ERR_UNKNOWN_PARTITION, -25, "unknown partition")                       \
+    X(ERR_INVALID_REQUEST, -26, "malformed request")                         \
+    X(ERR_UNSUPPORTED_API, -27, "unknown API")                               \
+    X(ERR_UNSUPPORTED_VERSION, -28, "unsupported API version")               \
+    X(ERR_FRAME_TOO_LARGE, -29, "frame larger than the limit")               \
+    X(ERR_INVALID_TOPIC, -30, "invalid topic name")                          \
+    X(ERR_INVALID_PARTITIONS, -31, "invalid partition count")                \
+    X(ERR_INVALID_ACKS, -32, "acks must be 0, 1 or -1 (all)")                \
+    X(ERR_OUT_OF_ORDER_SEQUENCE, -33, "producer sequence number gap")        \
+    X(ERR_INVALID_PRODUCER_EPOCH, -34, "stale producer epoch")               \
+    X(ERR_UNKNOWN_PRODUCER, -35, "unknown producer id")                      \
+    X(ERR_DUPLICATE_SEQUENCE, -36, "duplicate of an already appended batch") \
+    X(ERR_CONNECTION, -37, "broker connection failed")                       \
+    X(ERR_TOO_MANY_CONNECTIONS, -38, "broker connection limit reached")      \
+    X(ERR_SHUTTING_DOWN, -39, "broker is shutting down")
 
 typedef enum rill_err {
 #define RILL_ERR_ENUM_(name, value, text) RILL_##name = value,
