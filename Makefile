@@ -42,6 +42,12 @@ LDLIBS := $(PKG_LIBS) -lpthread -lm
 
 LIB_SRCS := $(sort $(wildcard common/*.c log/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(OBJ)/%.o)
+# Broker code stays out of librill: libbroker.a holds every broker object but main.c (rilld).
+BROKER_SRCS := $(sort $(wildcard broker/*.c))
+BROKER_LIB_SRCS := $(filter-out broker/main.c,$(BROKER_SRCS))
+BROKER_LIB_OBJS := $(BROKER_LIB_SRCS:%.c=$(OBJ)/%.o)
+RILLD := $(if $(wildcard broker/main.c),$(BUILD)/rilld)
+TEST_LIBS := $(BUILD)/libbroker.a $(BUILD)/librill.a
 CLI_SRCS := $(sort $(wildcard tools/*.c bench/*.c))
 CLI_OBJS := $(CLI_SRCS:%.c=$(OBJ)/%.o)
 TEST_SRCS := $(sort $(wildcard tests/unit/test_*.c tests/fault/test_*.c))
@@ -52,7 +58,7 @@ FUZZ_REPLAY_BINS := $(patsubst %.c,$(BUILD)/tests/%_replay,$(notdir $(FUZZ_SRCS)
 .PHONY: all test run bench fuzz format format-check tidy clean install help
 # Test objects are intermediates of pattern rules: keep them, or every run rebuilds them.
 .SECONDARY:
-all: $(BUILD)/librill.a $(BUILD)/librill.so $(BUILD)/rill
+all: $(BUILD)/librill.a $(BUILD)/librill.so $(BUILD)/rill $(RILLD)
 
 $(OBJ)/common/%.o $(OBJ)/log/%.o: CFLAGS_USE = $(CFLAGS_LIB)
 $(OBJ)/%.o: %.c
@@ -70,15 +76,24 @@ $(BUILD)/librill.so: $(LIB_OBJS) common/rill.map
 $(BUILD)/rill: $(CLI_OBJS) $(BUILD)/librill.a
 	$(CC) -o $@ $(CLI_OBJS) $(BUILD)/librill.a $(LDFLAGS_SAN) $(LDLIBS)
 
-$(BUILD)/tests/%: $(OBJ)/tests/unit/%.o $(BUILD)/librill.a
+# An empty broker/ gives an empty archive, which links as nothing.
+$(BUILD)/libbroker.a: $(BROKER_LIB_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) -o $@ $< $(BUILD)/librill.a $(LDFLAGS_SAN) $(LDLIBS)
-$(BUILD)/tests/%: $(OBJ)/tests/fault/%.o $(BUILD)/librill.a
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/rilld: $(OBJ)/broker/main.o $(TEST_LIBS)
+	$(CC) -o $@ $< $(TEST_LIBS) $(LDFLAGS_SAN) $(LDLIBS)
+
+# Every test links both archives, so broker tests need no rule of their own.
+$(BUILD)/tests/%: $(OBJ)/tests/unit/%.o $(TEST_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) -o $@ $< $(BUILD)/librill.a $(LDFLAGS_SAN) $(LDLIBS)
-$(BUILD)/tests/%_replay: $(OBJ)/tests/fuzz/%.o $(OBJ)/tests/fuzz/replay.o $(BUILD)/librill.a
+	$(CC) -o $@ $< $(TEST_LIBS) $(LDFLAGS_SAN) $(LDLIBS)
+$(BUILD)/tests/%: $(OBJ)/tests/fault/%.o $(TEST_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) -o $@ $< $(OBJ)/tests/fuzz/replay.o $(BUILD)/librill.a $(LDFLAGS_SAN) $(LDLIBS)
+	$(CC) -o $@ $< $(TEST_LIBS) $(LDFLAGS_SAN) $(LDLIBS)
+$(BUILD)/tests/%_replay: $(OBJ)/tests/fuzz/%.o $(OBJ)/tests/fuzz/replay.o $(TEST_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $< $(OBJ)/tests/fuzz/replay.o $(TEST_LIBS) $(LDFLAGS_SAN) $(LDLIBS)
 
 test: all $(TEST_BINS) $(FUZZ_REPLAY_BINS)
 	@scripts/run-tests.sh $(BUILD)
@@ -98,7 +113,7 @@ fuzz:
 	@mkdir -p build/fuzz
 	@set -e; for src in $(FUZZ_SRCS); do \
 		name=$$(basename $$src .c); \
-		clang $(FUZZ_CFLAGS) -o build/fuzz/$$name $$src $(LIB_SRCS) $(LDLIBS); \
+		clang $(FUZZ_CFLAGS) -o build/fuzz/$$name $$src $(LIB_SRCS) $(BROKER_LIB_SRCS) $(LDLIBS); \
 		mkdir -p build/fuzz/corpus-$$name; \
 		cp -n tests/fuzz/corpus/$$name/* build/fuzz/corpus-$$name/ 2>/dev/null || true; \
 		echo "fuzz: $$name for $(FUZZ_SECONDS)s"; \
