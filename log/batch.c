@@ -781,6 +781,7 @@ void log_record_iter_deinit(struct log_record_iter *it)
         return;
     }
     free(it->scratch);
+    LZ4F_freeDecompressionContext(it->lz4_context);
     memset(it, 0, sizeof(*it));
 }
 
@@ -853,13 +854,21 @@ static rill_err lz4_frame_decompress(struct log_record_iter *it,
 static rill_err
 iter_decompress(struct log_record_iter *it, const uint8_t *src, size_t src_bytes, size_t *out_bytes)
 {
-    LZ4F_dctx *dctx = NULL;
-    if (LZ4F_isError(LZ4F_createDecompressionContext(&dctx, LZ4F_VERSION))) {
-        return RILL_ERR_NOMEM;
+    /*
+     * One context per iterator: creating one per batch allocated liblz4's block buffers (up to
+     * 4 MiB for frames with large blocks) for every batch read.
+     */
+    LZ4F_dctx *dctx = it->lz4_context;
+    if (dctx == NULL) {
+        if (LZ4F_isError(LZ4F_createDecompressionContext(&dctx, LZ4F_VERSION))) {
+            return RILL_ERR_NOMEM;
+        }
+        it->lz4_context = dctx;
+    } else {
+        /* A frame that failed half-way leaves the context mid-frame: start it afresh. */
+        LZ4F_resetDecompressionContext(dctx);
     }
-    rill_err err = lz4_frame_decompress(it, dctx, src, src_bytes, out_bytes);
-    LZ4F_freeDecompressionContext(dctx);
-    return err;
+    return lz4_frame_decompress(it, dctx, src, src_bytes, out_bytes);
 }
 
 rill_err log_record_iter_start(struct log_record_iter *it, const uint8_t *batch, size_t batch_bytes)

@@ -202,6 +202,7 @@ struct log_record_iter {
     int32_t records_left;
     uint8_t *scratch; /* decompression buffer, owned */
     size_t scratch_capacity_bytes;
+    void *lz4_context; /* LZ4F_dctx, created on first use and reused: it holds block buffers */
 };
 
 void log_record_iter_init(struct log_record_iter *it);
