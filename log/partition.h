@@ -224,6 +224,8 @@ RILL_MUST_CHECK rill_err log_checkpoint_decode(const uint8_t *buf,
                                                size_t buf_bytes,
                                                struct log_checkpoint *out_ckpt);
 
+/* Index of the segment holding offset: the last one whose base offset is <= offset. */
+uint32_t log_partition_segment_find(const struct log_partition *part, int64_t offset);
 /* Appends seg to the segment table (bounded by RILL_SEGMENTS_MAX). */
 RILL_MUST_CHECK rill_err log_partition_add_segment(struct log_partition *part,
                                                    struct log_segment *seg);
