@@ -51,8 +51,66 @@
 #define RILL_CONF_ENTRIES_MAX     128u
 #define RILL_CONF_VALUE_BYTES_MAX 4096u
 
+/* ---- Native protocol (docs/protocol.md) ---- */
+
+/* Frame length prefix bound, checked before anything is allocated for a frame. It must hold a
+ * produce request or fetch response carrying a few maximal batches. */
+#define RILL_FRAME_BYTES_MAX (64u * 1024 * 1024)
+
+/* Array entries (topics plus partitions, configs...) in one decoded request, in total: bounds
+ * the arena a request may use however its arrays are nested. */
+#define RILL_PROTO_ARRAY_ENTRIES_MAX 100000u
+
+/* Any msgpack str on the wire; topic names are shorter still (Kafka's limit). */
+#define RILL_PROTO_STRING_BYTES_MAX (32u * 1024)
+#define RILL_TOPIC_NAME_BYTES_MAX   249u
+
+/* Fetch long-poll bound: larger max_wait_ms values are clamped to it. */
+#define RILL_FETCH_WAIT_MS_MAX 30000
+
+/* Requests read from one connection and not yet answered; past it the broker stops reading. */
+#define RILL_INFLIGHT_PER_CONN_MAX 64u
+
+/* Arena bytes one decoded request may use (arrays of structs, 100k entries of at most 64
+ * bytes). */
+#define RILL_PROTO_ARENA_BYTES_MAX (8u * 1024 * 1024)
+
+_Static_assert(RILL_FRAME_BYTES_MAX > RILL_BATCH_BYTES_MAX * 2, "a frame holds batches");
+_Static_assert(RILL_TOPIC_NAME_BYTES_MAX < RILL_PROTO_STRING_BYTES_MAX, "names are strings");
+
 _Static_assert(RILL_LOG_STAGING_BYTES > RILL_BATCH_BYTES_MAX, "staging must hold a batch");
 _Static_assert(RILL_SEGMENT_BYTES_MAX <= UINT32_MAX, "index positions are 4 bytes");
 _Static_assert(RILL_BATCH_BYTES_MAX < RILL_SEGMENT_BYTES_MIN * 1024, "batch fits a segment");
+
+/* ---------------------------------------------------------------------------------------- */
+/* Broker (rilld)                                                                             */
+/* ---------------------------------------------------------------------------------------- */
+
+/* Connections one broker core serves at once. Their slots are reserved when the core starts;
+ * past the bound a new connection is accepted and closed at once, so the backlog drains. */
+#define RILL_CONNECTIONS_MAX 4096u
+
+/* Receive buffer of a connection between frames: what an idle connection costs. It grows to
+ * the size of the frame being received, never more, and shrinks back once that frame is done. */
+#define RILL_CONN_RECV_BYTES_INITIAL 4096u
+
+/* Defaults of the broker's timers (docs/protocol.md, limits). */
+#define RILL_IDLE_TIMEOUT_MS_DEFAULT     (10 * 60 * 1000)
+#define RILL_FRAME_TIMEOUT_MS_DEFAULT    (30 * 1000)
+#define RILL_SHUTDOWN_TIMEOUT_MS_DEFAULT (10 * 1000)
+
+_Static_assert(RILL_CONNECTIONS_MAX < (1u << 24), "a connection slot fits 24 bits of a tag");
+_Static_assert(RILL_CONN_RECV_BYTES_INITIAL >= 4, "the buffer holds a frame length prefix");
+
+/* ---- Broker metadata (broker/meta.c) ---- */
+
+/* Partitions of one topic: bounds the per-topic tables and what CREATE_TOPICS may ask for. */
+#define RILL_PARTITIONS_MAX 10000
+
+/* Topics of one cluster: bounds the metadata state and the replay of the metadata log. */
+#define RILL_TOPICS_MAX 10000u
+
+/* Topic names (docs/protocol.md): Kafka's limit, so names fit a file name with a suffix. */
+#define RILL_TOPIC_NAME_BYTES_MAX 249u
 
 #endif
