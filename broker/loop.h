@@ -1,0 +1,116 @@
+/*
+ * loop.h - one broker core: an io_uring ring and everything that core owns.
+ *
+ * rilld is thread-per-core and shared-nothing (docs: DESIGN.md, Broker). A struct broker_core
+ * owns one ring that carries its network I/O and, later, its disk I/O; the connections it
+ * accepted; and, later, the partitions placed on it. Nothing of a core is touched by another
+ * thread: work for another core travels as a message (eventfd or IORING_OP_MSG_RING). Today
+ * rilld runs one core on the main thread; the structure is the multi-core one.
+ *
+ * Every SQE carries a 64-bit tag in user_data (the idea of liburing's examples/proxy):
+ *
+ *   bits 63..56  enum loop_op
+ *   bits 55..24  connection generation   (connection ops)
+ *   bits 23..0   connection slot         (connection ops)
+ *
+ * A LOOP_OP_DISK tag instead holds a pointer to a struct loop_disk_owner in bits 55..0 (user
+ * space pointers fit 47 bits): disk completions are routed to their owner, so the log's
+ * io_uring backend can share the core's ring.
+ */
+#ifndef RILL_BROKER_LOOP_H
+#define RILL_BROKER_LOOP_H
+
+#include <liburing.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/signalfd.h>
+
+#include "rill.h"
+
+struct broker_config;
+struct broker_conn;
+
+enum loop_op {
+    LOOP_OP_NONE = 0,   /* completions nobody waits for (cancellations) */
+    LOOP_OP_ACCEPT = 1, /* the listening socket */
+    LOOP_OP_RECV = 2,   /* a connection's receive */
+    LOOP_OP_SEND = 3,   /* a connection's send */
+    LOOP_OP_TICK = 4,   /* the periodic timer that enforces deadlines */
+    LOOP_OP_SIGNAL = 5, /* a read of the signalfd: SIGTERM/SIGINT */
+    LOOP_OP_DISK = 6,   /* a disk completion, routed to its struct loop_disk_owner */
+};
+
+#define LOOP_TAG_OP_SHIFT         56
+#define LOOP_TAG_GENERATION_SHIFT 24
+#define LOOP_TAG_SLOT_MASK        ((1ull << 24) - 1)
+#define LOOP_TAG_POINTER_MASK     ((1ull << 56) - 1)
+
+/*
+ * Whoever submits disk I/O on a core's ring embeds one of these and tags its SQEs with
+ * loop_tag_disk(); the loop hands each such completion to complete().
+ */
+struct loop_disk_owner {
+    void (*complete)(struct loop_disk_owner *owner, const struct io_uring_cqe *cqe);
+};
+
+struct broker_core {
+    unsigned core_index;             /* 0 .. cores-1; the main thread runs core 0 */
+    const struct broker_config *cfg; /* borrowed, outlives the core */
+    struct io_uring ring;
+    bool ring_ready;           /* ring initialised (for loop_core_deinit) */
+    int listen_fd;             /* owned; -1 once closed for shutdown */
+    int signal_fd;             /* owned by core 0 only; -1 on other cores */
+    struct broker_conn *conns; /* cfg->connections_max slots, allocated at start */
+    uint32_t *conn_free;       /* stack of free slot numbers */
+    uint32_t conn_free_count;
+    uint32_t conn_count;                 /* slots in use, closing ones included */
+    bool accept_armed;                   /* an accept SQE is in the ring */
+    bool accept_paused;                  /* out of descriptors: retry on the next tick */
+    bool stopping;                       /* shutdown began: no accepts, connections drain */
+    int64_t stop_deadline_ns;            /* monotonic; connections left after it are cut */
+    int64_t tick_ms;                     /* period of the deadline timer */
+    struct __kernel_timespec tick_ts;    /* the timer's interval, stable while armed */
+    struct signalfd_siginfo signal_info; /* buffer of the signalfd read, stable while armed */
+};
+
+static inline uint64_t loop_tag_conn(enum loop_op op, uint32_t slot, uint32_t generation)
+{
+    return ((uint64_t)op << LOOP_TAG_OP_SHIFT) |
+           ((uint64_t)generation << LOOP_TAG_GENERATION_SHIFT) | (uint64_t)slot;
+}
+
+static inline uint64_t loop_tag_disk(struct loop_disk_owner *owner)
+{
+    return ((uint64_t)LOOP_OP_DISK << LOOP_TAG_OP_SHIFT) |
+           ((uintptr_t)owner & LOOP_TAG_POINTER_MASK);
+}
+
+/*
+ * Prepares core: ring, connection slots, and the listening socket bound to cfg->listen. With
+ * signals, also a signalfd for SIGTERM and SIGINT, which the caller must have blocked.
+ * *out_port is the port actually bound (useful with port 0).
+ * @return RILL_OK, RILL_ERR_NOMEM, or the error of the failed system call.
+ */
+RILL_MUST_CHECK rill_err loop_core_init(struct broker_core *core,
+                                        unsigned core_index,
+                                        const struct broker_config *cfg,
+                                        bool signals,
+                                        uint16_t *out_port);
+
+/* Releases everything loop_core_init made; safe on a partly initialised core. */
+void loop_core_deinit(struct broker_core *core);
+
+/* Serves until a shutdown completes. @return RILL_OK after a clean shutdown, else the error. */
+RILL_MUST_CHECK rill_err loop_run(struct broker_core *core);
+
+/* Begins a graceful shutdown: stop accepting, answer what was read, close, then return. */
+void loop_stop(struct broker_core *core);
+
+/* An SQE from the core's ring, submitting queued ones first when the queue is full. */
+struct io_uring_sqe *loop_sqe_get(struct broker_core *core);
+
+/* Called by a connection when its last operation completed after conn_close(): frees the slot. */
+void loop_conn_release(struct broker_core *core, struct broker_conn *conn);
+
+#endif
