@@ -19,6 +19,7 @@ enum conf_kind {
     CONF_KIND_MS_OR_OFF,   /* milliseconds or -1 */
     CONF_KIND_FLUSH,       /* always | interval:<ms> | os */
     CONF_KIND_COMPRESSION, /* none | lz4 */
+    CONF_KIND_CLEANUP,     /* delete (compact comes with consumer groups) */
 };
 
 struct conf_key {
@@ -40,6 +41,7 @@ static const struct conf_key conf_keys[] = {
       RILL_BATCH_BYTES_MAX },
     { "compression", CONF_KIND_COMPRESSION, "none", 0, 0 },
     { "max.batch.bytes", CONF_KIND_SIZE, "1m", 1024, RILL_BATCH_BYTES_MAX },
+    { "cleanup.policy", CONF_KIND_CLEANUP, "delete", 0, 0 },
 };
 
 struct conf_entry {
@@ -178,6 +180,8 @@ static rill_err conf_validate(const struct conf_key *key, const char *value)
     case CONF_KIND_COMPRESSION:
         return strcmp(value, "none") == 0 || strcmp(value, "lz4") == 0 ? RILL_OK
                                                                        : RILL_ERR_CONFIG_VALUE;
+    case CONF_KIND_CLEANUP:
+        return strcmp(value, "delete") == 0 ? RILL_OK : RILL_ERR_CONFIG_VALUE;
     default:
         return conf_validate_number(key, value);
     }
@@ -198,6 +202,8 @@ static const char *conf_kind_hint(enum conf_kind kind)
         return "always, os or interval:<ms>";
     case CONF_KIND_COMPRESSION:
         return "none or lz4";
+    case CONF_KIND_CLEANUP:
+        return "delete";
     }
     return "";
 }

@@ -110,7 +110,4 @@ _Static_assert(RILL_CONN_RECV_BYTES_INITIAL >= 4, "the buffer holds a frame leng
 /* Topics of one cluster: bounds the metadata state and the replay of the metadata log. */
 #define RILL_TOPICS_MAX 10000u
 
-/* Topic names (docs/protocol.md): Kafka's limit, so names fit a file name with a suffix. */
-#define RILL_TOPIC_NAME_BYTES_MAX 249u
-
 #endif
