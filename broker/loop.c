@@ -27,6 +27,9 @@
 #define LOOP_TICK_MS_MIN 10
 #define LOOP_TICK_MS_MAX 1000
 
+/* Repeated diagnostics (accept failing every tick) are printed at most this often. */
+#define LOOP_WARN_INTERVAL_MS 10000
+
 /* Completions handled per wait: bounds the work between two submits. */
 #define LOOP_CQE_BATCH_MAX 256u
 
@@ -256,7 +259,13 @@ static void loop_on_accept(struct broker_core *core, int res)
     } else if (res == -EMFILE || res == -ENFILE || res == -ENOBUFS || res == -ENOMEM) {
         /* Out of descriptors or memory: retrying at once would spin. Wait for a close or the
          * next tick. */
-        DIAG_WARN("net", "accept paused error=\"%s\"", strerror(-res));
+        int64_t now_ns = rill_clock_mono_ns();
+        if (core->accept_warned_ns == 0 ||
+            now_ns - core->accept_warned_ns > LOOP_WARN_INTERVAL_MS * LOOP_NS_PER_MS) {
+            DIAG_WARN("net", "accept paused error=\"%s\" connections=%u", strerror(-res),
+                      core->conn_count);
+            core->accept_warned_ns = now_ns;
+        }
         core->accept_paused = true;
     }
     loop_accept_arm(core);

@@ -67,6 +67,7 @@ struct broker_core {
     uint32_t conn_count;                 /* slots in use, closing ones included */
     bool accept_armed;                   /* an accept SQE is in the ring */
     bool accept_paused;                  /* out of descriptors: retry on the next tick */
+    int64_t accept_warned_ns;            /* last diagnostic about it (rate limit) */
     bool stopping;                       /* shutdown began: no accepts, connections drain */
     int64_t stop_deadline_ns;            /* monotonic; connections left after it are cut */
     int64_t tick_ms;                     /* period of the deadline timer */

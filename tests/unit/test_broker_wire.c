@@ -27,6 +27,7 @@
 #define WIRE_IO_TIMEOUT_MS           5000
 #define WIRE_STOP_TIMEOUT_MS         5000
 #define WIRE_API_HANDSHAKE           0
+#define WIRE_ERR_INVALID_REQUEST     (-26)
 #define WIRE_ERR_UNSUPPORTED_API     (-27)
 #define WIRE_ERR_UNSUPPORTED_VERSION (-28)
 
@@ -37,6 +38,7 @@ struct rilld {
     uint16_t port;
     char dir[256];      /* temporary directory of the case */
     char data_dir[512]; /* --data */
+    rlim_t nofile;      /* RLIMIT_NOFILE of the broker; 0 = inherited */
 };
 
 /* Started brokers of this case, killed at exit if the case fails before stopping them. */
@@ -143,6 +145,12 @@ static void rilld_start(struct rilld *broker)
     T_ASSERT(pid >= 0);
     if (pid == 0) {
         prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (broker->nofile != 0) {
+            struct rlimit limit;
+            getrlimit(RLIMIT_NOFILE, &limit);
+            limit.rlim_cur = broker->nofile;
+            setrlimit(RLIMIT_NOFILE, &limit);
+        }
         dup2(pipe_fds[1], STDOUT_FILENO);
         close(pipe_fds[0]);
         close(pipe_fds[1]);
@@ -420,7 +428,20 @@ static void t_unknown_api_keeps_connection(void)
     wire_read_response(fd, &response);
     T_ASSERT_EQ_INT(response.correlation_id, 13);
     T_ASSERT_EQ_INT(response.error, WIRE_ERR_UNSUPPORTED_VERSION);
-    handshake(fd, 14);
+    /* A readable header with a malformed body: ERR_INVALID_REQUEST, connection kept. */
+    size_t bytes = encode_request(request, WIRE_API_HANDSHAKE, 1, 15);
+    request[bytes - 13] = 0x91; /* body array of 1 instead of 2 */
+    wire_send(fd, request, bytes);
+    wire_read_response(fd, &response);
+    T_ASSERT_EQ_INT(response.correlation_id, 15);
+    T_ASSERT_EQ_INT(response.error, WIRE_ERR_INVALID_REQUEST);
+    bytes = encode_request(request, WIRE_API_HANDSHAKE, 1, 16) - 13; /* no body at all */
+    put_u32(request, (uint32_t)(bytes - 4));
+    wire_send(fd, request, bytes);
+    wire_read_response(fd, &response);
+    T_ASSERT_EQ_INT(response.correlation_id, 16);
+    T_ASSERT_EQ_INT(response.error, WIRE_ERR_INVALID_REQUEST);
+    handshake(fd, 17);
     close(fd);
     rilld_stop_clean(&broker);
 }
@@ -481,6 +502,70 @@ static void t_large_frame_then_small(void)
     rilld_stop_clean(&broker);
 }
 
+/* A process's resident memory in KiB, from /proc/PID/status. */
+static long rss_kib(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    FILE *file = fopen(path, "r");
+    T_ASSERT(file != NULL);
+    char line[256];
+    long kib = -1;
+    while (fgets(line, sizeof(line), file) != NULL) {
+        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1) {
+            break;
+        }
+    }
+    fclose(file);
+    T_ASSERT(kib > 0);
+    return kib;
+}
+
+/* User plus system CPU time of a process in clock ticks, from /proc/PID/stat. */
+static long cpu_ticks(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    FILE *file = fopen(path, "r");
+    T_ASSERT(file != NULL);
+    char text[1024];
+    size_t got = fread(text, 1, sizeof(text) - 1, file);
+    fclose(file);
+    text[got] = '\0';
+    const char *after_name = strrchr(text, ')');
+    T_ASSERT(after_name != NULL);
+    long user = 0, system_ticks = 0;
+    /* Fields 3..13 precede utime (14) and stime (15). */
+    T_ASSERT(sscanf(after_name + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %ld %ld", &user,
+                    &system_ticks) == 2);
+    return user + system_ticks;
+}
+
+static void t_out_of_descriptors(void)
+{
+    struct rilld broker;
+    rilld_prepare(&broker, NULL);
+    broker.nofile = 32;
+    rilld_start(&broker);
+    /* More connections than the broker has descriptors: the kernel completes them into the
+     * backlog and accept fails with EMFILE. The broker must neither spin nor stop serving. */
+    enum { COUNT = 60 };
+    int fds[COUNT];
+    for (int i = 0; i < COUNT; i++) {
+        fds[i] = wire_connect(broker.port);
+    }
+    handshake(fds[0], 1);
+    long ticks_before = cpu_ticks(broker.pid);
+    pause_ms(500);
+    long ticks_spent = cpu_ticks(broker.pid) - ticks_before;
+    T_ASSERT(ticks_spent < sysconf(_SC_CLK_TCK) / 5); /* under 20 % of one core */
+    for (int i = 0; i < COUNT; i++) {
+        close(fds[i]);
+    }
+    check_serving(&broker);
+    rilld_stop_clean(&broker);
+}
+
 static void t_many_idle_connections(void)
 {
     enum { IDLE = 1000 };
@@ -498,6 +583,8 @@ static void t_many_idle_connections(void)
     struct rilld broker;
     rilld_prepare(&broker, NULL);
     rilld_start(&broker);
+    check_serving(&broker);
+    long rss_before = rss_kib(broker.pid);
     static int fds[IDLE];
     for (int i = 0; i < IDLE; i++) {
         fds[i] = wire_connect(broker.port);
@@ -505,6 +592,10 @@ static void t_many_idle_connections(void)
     int64_t start = now_ms();
     check_serving(&broker);
     T_ASSERT(now_ms() - start < 1000);
+    /* An idle connection costs its slot and a 4 KiB receive buffer: allow 16 KiB (sanitizer
+     * builds pad allocations). */
+    long rss_per_connection = (rss_kib(broker.pid) - rss_before) * 1024 / IDLE;
+    T_ASSERT(rss_per_connection < 16 * 1024);
     handshake(fds[0], 1);
     handshake(fds[IDLE - 1], 2);
     for (int i = 0; i < IDLE; i++) {
@@ -637,6 +728,7 @@ static const struct t_case cases[] = {
     T_CASE(t_bad_frames_close),
     T_CASE(t_large_frame_then_small),
     T_CASE(t_many_idle_connections),
+    T_CASE(t_out_of_descriptors),
     T_CASE(t_connections_max),
     T_CASE(t_slowloris_frame_timeout),
     T_CASE(t_idle_timeout),
