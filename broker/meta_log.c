@@ -204,7 +204,8 @@ static rill_err meta_log_write(struct meta_log *log, uint8_t type, uint8_t *body
         err = log_partition_poll(log->part, true);
         err = err == RILL_OK ? log_partition_append(log->part, batch, batch_bytes, &offset) : err;
     }
-    return err == RILL_OK ? log_partition_wait(log->part, offset, true) : err;
+    /* The wait is for the end of the record: offset_durable counts the records below it. */
+    return err == RILL_OK ? log_partition_wait(log->part, offset + 1, true) : err;
 }
 
 rill_err meta_log_append(struct meta_log *log,

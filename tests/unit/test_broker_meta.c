@@ -422,6 +422,9 @@ static void create_topic(struct fixture *fx, const char *name, int32_t partition
     if (err != RILL_OK) {
         T_FAIL("create %s: %s (%s)", name, rill_err_name(err), errstr);
     }
+    /* Durable when the append returns: a crash from here on keeps the topic. */
+    T_ASSERT_EQ_INT(fx->log->part->offset_durable, fx->log->part->offset_next);
+    T_ASSERT_EQ_INT(fx->log->part->offset_next, fx->state.version);
 }
 
 /* A workload touching every record type; returns the records written. */
