@@ -727,6 +727,137 @@ static void t_log_open_errors(void)
     fixture_done(&fx);
 }
 
+/* ---- crashes: the fault backend stops every operation after a chosen one ---- */
+
+#define CRASH_RECORDS 9
+
+/* The workload of the crash sweep: fixed records, so a reference state can replay a prefix. */
+static void crash_records(struct meta_record *records)
+{
+    static const char *const names[] = { "t0", "t1", "t2", "t3", "t4", "t5" };
+    memset(records, 0, CRASH_RECORDS * sizeof(*records));
+    for (int i = 0; i < 6; i++) {
+        records[i] = (struct meta_record){ .type = META_RECORD_TOPIC_CREATED,
+                                           .name = names[i],
+                                           .partition_count = 1 + i,
+                                           .config_count = 1 };
+        records[i].configs[0] = (struct meta_config){ "segment.ms", "1000" };
+    }
+    records[6] = (struct meta_record){ .type = META_RECORD_PRODUCER_ID_BLOCK,
+                                       .producer_id_block_end = META_PRODUCER_ID_BLOCK };
+    records[7] =
+        (struct meta_record){ .type = META_RECORD_CONFIG_CHANGED, .name = "t0", .config_count = 1 };
+    records[7].configs[0] = (struct meta_config){ "segment.ms", NULL };
+    records[8] = (struct meta_record){ .type = META_RECORD_TOPIC_DELETED, .name = "t1" };
+}
+
+/* Opens with io and appends the workload until an error; returns the records acknowledged. */
+static int crash_workload(const char *dir, struct log_io *io)
+{
+    struct meta_record records[CRASH_RECORDS];
+    crash_records(records);
+    struct meta_log *log = NULL;
+    struct meta_state state;
+    if (meta_log_open(dir, io, &log, &state) != RILL_OK) {
+        return 0;
+    }
+    int acked = 0;
+    while (acked < CRASH_RECORDS &&
+           meta_log_append(log, &state, &records[acked], NULL, 0) == RILL_OK) {
+        acked++;
+    }
+    (void)meta_log_close(log);
+    meta_state_deinit(&state);
+    return acked;
+}
+
+/* Crash after every operation of the workload, then lose what no sync covered: the reopened
+ * state is the replay of a prefix holding every acknowledged record (and at most one more). */
+static void t_log_crash_sweep(void)
+{
+    uring_or_skip();
+    char dir[256];
+    t_mkdtemp(dir, sizeof(dir));
+    struct log_io *io = NULL;
+    T_ASSERT_OK(log_io_fault_create(NULL, &io));
+    T_ASSERT_EQ_INT(crash_workload(dir, io), CRASH_RECORDS);
+    uint64_t op_count = log_io_fault_op_count(io);
+    if (getenv("RILL_TEST_VERBOSE") != NULL) {
+        fprintf(stderr, "  %llu operations in the workload\n", (unsigned long long)op_count);
+    }
+    io->ops->destroy(io);
+    t_rmdir_all(dir);
+    struct meta_record records[CRASH_RECORDS];
+    crash_records(records);
+    for (uint64_t crash_after = 1; crash_after < op_count; crash_after++) {
+        t_mkdtemp(dir, sizeof(dir));
+        struct log_io_fault_plan plan = { .crash_after = crash_after };
+        T_ASSERT_OK(log_io_fault_create(&plan, &io));
+        int acked = crash_workload(dir, io);
+        T_ASSERT(log_io_fault_crashed(io));
+        T_ASSERT_OK(log_io_fault_power_loss(io, T_SEED + crash_after));
+        io->ops->destroy(io);
+        struct fixture fx;
+        memcpy(fx.dir, dir, sizeof(fx.dir));
+        fixture_open(&fx);
+        if (fx.state.version < acked || fx.state.version > acked + 1) {
+            T_FAIL("crash after op %llu: %d acked, %lld recovered", (unsigned long long)crash_after,
+                   acked, (long long)fx.state.version);
+        }
+        struct meta_state reference;
+        meta_state_init(&reference);
+        for (int64_t i = 0; i < fx.state.version; i++) {
+            T_ASSERT_OK(meta_apply(&reference, &records[i]));
+        }
+        T_ASSERT(meta_state_equal(&reference, &fx.state));
+        meta_state_deinit(&reference);
+        fixture_done(&fx);
+    }
+}
+
+/* A failed write or sync: the change is refused, the state keeps its old value, the log stays
+ * offline until reopened, and the reopened state holds what reached the disk. */
+static void t_log_write_error(void)
+{
+    uring_or_skip();
+    for (int sync = 0; sync < 2; sync++) {
+        char dir[256];
+        t_mkdtemp(dir, sizeof(dir));
+        struct fixture fx;
+        memcpy(fx.dir, dir, sizeof(fx.dir));
+        fixture_open(&fx);
+        fixture_close(&fx);
+        /* A dry run counts the operations of opening the existing log. */
+        struct log_io *io = NULL;
+        T_ASSERT_OK(log_io_fault_create(NULL, &io));
+        T_ASSERT_OK(meta_log_open(dir, io, &fx.log, &fx.state));
+        uint64_t ops_at_open = log_io_fault_op_count(io);
+        T_ASSERT_OK(meta_log_close(fx.log));
+        meta_state_deinit(&fx.state);
+        io->ops->destroy(io);
+        /* The first append is one write and one sync: fail the one this round is about. */
+        struct log_io_fault_plan plan = { .fail_at = ops_at_open + 1 + (uint64_t)sync,
+                                          .fail_err = RILL_ERR_IO };
+        T_ASSERT_OK(log_io_fault_create(&plan, &io));
+        T_ASSERT_OK(meta_log_open(dir, io, &fx.log, &fx.state));
+        struct meta_record rec = { .type = META_RECORD_TOPIC_CREATED,
+                                   .name = "t",
+                                   .partition_count = 1 };
+        T_ASSERT_EQ_INT(meta_log_append(fx.log, &fx.state, &rec, NULL, 0), RILL_ERR_IO);
+        T_ASSERT_EQ_INT(fx.state.version, 0);
+        T_ASSERT(meta_topic_find(&fx.state, "t") == NULL);
+        rec.name = "u";
+        T_ASSERT(meta_log_append(fx.log, &fx.state, &rec, NULL, 0) != RILL_OK);
+        (void)meta_log_close(fx.log);
+        meta_state_deinit(&fx.state);
+        io->ops->destroy(io);
+        fixture_open(&fx);
+        T_ASSERT(fx.state.version <= 1);
+        T_ASSERT(meta_topic_find(&fx.state, "u") == NULL);
+        fixture_done(&fx);
+    }
+}
+
 static const struct t_case cases[] = {
     T_CASE(t_topic_names),
     T_CASE(t_validate_create),
@@ -741,6 +872,8 @@ static const struct t_case cases[] = {
     T_CASE(t_log_torn_tail_recovers),
     T_CASE(t_log_garbage_record_refuses),
     T_CASE(t_log_open_errors),
+    T_CASE(t_log_crash_sweep),
+    T_CASE(t_log_write_error),
 };
 
 int main(int argc, char **argv)
