@@ -325,6 +325,12 @@ static rill_err init_producer_id_request_check(void *message)
 /* Typed codecs and dispatch                                                                  */
 /* ---------------------------------------------------------------------------------------- */
 
+/* Bodies are decoded into a local buffer of this size first, so that out is written only on
+ * success. */
+#define MESSAGE_BYTES_MAX 64u
+_Static_assert(sizeof(union proto_request) <= MESSAGE_BYTES_MAX, "request fits the buffer");
+_Static_assert(sizeof(union proto_response) <= MESSAGE_BYTES_MAX, "response fits the buffer");
+
 /* Decodes into a local copy, applies check, then writes out. */
 static rill_err message_decode(const struct proto_schema *schema,
                                message_check_fn check,
@@ -332,7 +338,7 @@ static rill_err message_decode(const struct proto_schema *schema,
                                struct proto_arena *arena,
                                void *out)
 {
-    _Alignas(max_align_t) uint8_t message[64];
+    _Alignas(max_align_t) uint8_t message[MESSAGE_BYTES_MAX];
     RILL_ASSERT(schema->struct_bytes <= sizeof(message));
     rill_err err = proto_schema_decode(schema, reader, arena, message);
     if (err == RILL_OK && check != NULL) {
@@ -426,7 +432,7 @@ static rill_err body_decode(const struct proto_schema *schema,
                             struct proto_arena *arena,
                             void *out)
 {
-    _Alignas(max_align_t) uint8_t message[64];
+    _Alignas(max_align_t) uint8_t message[MESSAGE_BYTES_MAX];
     rill_err err = message_decode(schema, check, reader, arena, message);
     if (err == RILL_OK && mp_reader_remaining(reader) != 0) {
         mp_reader_fail(reader);
