@@ -436,6 +436,37 @@ static void t_wrong_types(void)
     mp_writer_deinit(&writer);
 }
 
+/* Appended fields are skipped at every level, however they nest, up to the depth limit. */
+static void t_nested_extra_fields(void)
+{
+    struct mp_writer writer;
+    union proto_request request;
+    mp_writer_init(&writer, 4096);
+    /* PRODUCE: [acks, timeout, [[name, [[partition, batches, extra]], extra]], extra] */
+    T_ASSERT(mp_write_array(&writer, 4) && mp_write_int(&writer, 1) && mp_write_int(&writer, 10) &&
+             mp_write_array(&writer, 1) && mp_write_array(&writer, 3) &&
+             mp_write_str_cstr(&writer, "t") && mp_write_array(&writer, 1) &&
+             mp_write_array(&writer, 3) && mp_write_int(&writer, 4) &&
+             mp_write_bin(&writer, "xy", 2) && mp_write_map(&writer, 1) && mp_write_nil(&writer) &&
+             mp_write_array(&writer, 0) && mp_write_str_cstr(&writer, "extra") &&
+             mp_write_bool(&writer, true));
+    T_ASSERT_OK(decode_written(PROTO_API_PRODUCE, &writer, &request));
+    T_ASSERT(request.produce.topics[0].partitions[0].partition == 4);
+    T_ASSERT(request.produce.topics[0].partitions[0].batches.bytes == 2);
+    /* An extra field nested deeper than MP_DEPTH_MAX is malformed. */
+    for (unsigned depth = MP_DEPTH_MAX; depth <= MP_DEPTH_MAX + 1; depth++) {
+        T_ASSERT(mp_write_array(&writer, 3) && mp_write_nil(&writer) && mp_write_int(&writer, 10));
+        for (unsigned level = 0; level < depth; level++) {
+            T_ASSERT(mp_write_array(&writer, 1));
+        }
+        T_ASSERT(mp_write_nil(&writer));
+        /* The limit counts from the skipped value itself. */
+        T_ASSERT_EQ_INT(decode_written(PROTO_API_INIT_PRODUCER_ID, &writer, &request),
+                        depth <= MP_DEPTH_MAX ? RILL_OK : RILL_ERR_INVALID_REQUEST);
+    }
+    mp_writer_deinit(&writer);
+}
+
 static void t_value_checks(void)
 {
     struct mp_writer writer;
@@ -708,6 +739,7 @@ static const struct t_case cases[] = {
     T_CASE(t_truncation_every_byte),
     T_CASE(t_missing_and_extra_fields),
     T_CASE(t_wrong_types),
+    T_CASE(t_nested_extra_fields),
     T_CASE(t_value_checks),
     T_CASE(t_entry_limits),
     T_CASE(t_arena),
