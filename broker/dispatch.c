@@ -2,6 +2,10 @@
  * dispatch.c - request routing. The table below lists the APIs this broker implements with the
  * versions it serves; HANDSHAKE reports exactly this table, so a client never sees an API
  * advertised that would answer ERR_UNSUPPORTED_API. Later APIs plug in as new rows.
+ *
+ * Bodies are decoded and encoded by proto/api.h; a handler only maps a decoded request to a
+ * response struct. Decoded arrays live in the core's arena, reset after every request, which
+ * is why a handler that answers later must copy what it keeps.
  */
 #include "broker/dispatch.h"
 
@@ -9,135 +13,118 @@
 #include <string.h>
 
 #include "common/assert.h"
+#include "common/limits.h"
 #include "broker/config.h"
 #include "broker/loop.h"
+#include "proto/api.h"
 #include "proto/frame.h"
 #include "proto/mp.h"
 
 /*
- * A handler decodes the body from reader and appends the response body to writer (the header
- * is already written by the dispatcher when the handler returns RILL_OK). A non-OK return
- * becomes the header error of an error response with a nil body.
+ * A handler fills response from request. RILL_OK: the response body is encoded and sent; any
+ * other code is sent as the header error with a nil body.
  */
 typedef rill_err dispatch_handler(struct broker_core *core,
                                   const struct proto_request_header *header,
-                                  struct mp_reader *reader,
-                                  struct mp_writer *writer);
-
-struct dispatch_api {
-    uint32_t api;
-    uint32_t version_min;
-    uint32_t version_max;
-    dispatch_handler *handle;
-};
+                                  const union proto_request *request,
+                                  union proto_response *response);
 
 static dispatch_handler dispatch_handshake;
 
-static const struct dispatch_api dispatch_apis[] = {
-    { PROTO_API_HANDSHAKE, 1, 1, dispatch_handshake },
+/*
+ * The implemented APIs, with the versions served, and their handlers at the same index. The
+ * ranges are also the HANDSHAKE answer as they are: never written (not const only because the
+ * response struct points to non-const ranges), so every core may read them.
+ */
+static struct proto_api_range dispatch_ranges[] = {
+    { PROTO_API_HANDSHAKE, 1, 1 },
 };
+static dispatch_handler *const dispatch_handlers[] = {
+    dispatch_handshake,
+};
+_Static_assert(RILL_ARRAY_COUNT(dispatch_ranges) == RILL_ARRAY_COUNT(dispatch_handlers),
+               "one handler per api");
 
-static const struct dispatch_api *dispatch_api_find(uint32_t api)
+/* Index of api in the tables, or -1 when it is not implemented. */
+static int dispatch_api_find(uint32_t api)
 {
-    for (size_t i = 0; i < RILL_ARRAY_COUNT(dispatch_apis); i++) {
-        if (dispatch_apis[i].api == api) {
-            return &dispatch_apis[i];
+    for (size_t i = 0; i < RILL_ARRAY_COUNT(dispatch_ranges); i++) {
+        if (dispatch_ranges[i].api == api) {
+            return (int)i;
         }
     }
-    return NULL;
+    return -1;
 }
 
-/* HANDSHAKE request [client_name, client_version]; response [broker_id, cluster_id,
- * broker_version, apis[[api, min, max]...]]. */
 static rill_err dispatch_handshake(struct broker_core *core,
                                    const struct proto_request_header *header,
-                                   struct mp_reader *reader,
-                                   struct mp_writer *writer)
+                                   const union proto_request *request,
+                                   union proto_response *response)
 {
     (void)header;
-    uint32_t count = 0;
-    const char *client_name = NULL;
-    const char *client_version = NULL;
-    uint32_t name_bytes = 0;
-    uint32_t version_bytes = 0;
-    if (!mp_read_array(reader, &count) || count < 2 ||
-        !mp_read_str(reader, &client_name, &name_bytes) ||
-        !mp_read_str(reader, &client_version, &version_bytes) ||
-        !proto_skip_extra(reader, count, 2)) {
-        return RILL_ERR_INVALID_REQUEST;
-    }
+    (void)request;
     const struct broker_config *cfg = core->cfg;
-    mp_write_array(writer, 4);
-    mp_write_int(writer, cfg->broker_id);
-    mp_write_str_cstr(writer, cfg->cluster_id);
-    mp_write_str_cstr(writer, RILL_VERSION_STR);
-    mp_write_array(writer, (uint32_t)RILL_ARRAY_COUNT(dispatch_apis));
-    for (size_t i = 0; i < RILL_ARRAY_COUNT(dispatch_apis); i++) {
-        mp_write_array(writer, 3);
-        mp_write_uint(writer, dispatch_apis[i].api);
-        mp_write_uint(writer, dispatch_apis[i].version_min);
-        mp_write_uint(writer, dispatch_apis[i].version_max);
-    }
-    return writer->err;
+    response->handshake = (struct proto_handshake_response){
+        .broker_id = cfg->broker_id,
+        .cluster_id = { cfg->cluster_id, (uint32_t)strlen(cfg->cluster_id) },
+        .broker_version = { RILL_VERSION_STR, (uint32_t)strlen(RILL_VERSION_STR) },
+        .apis = dispatch_ranges,
+        .api_count = (uint32_t)RILL_ARRAY_COUNT(dispatch_ranges),
+    };
+    return RILL_OK;
 }
 
-/* Writes one response frame: the header carrying error, then the body (handle's when error is
- * RILL_OK, else nil). *out_handler_err is what handle returned (RILL_OK if not called). */
-static rill_err dispatch_write(struct broker_core *core,
-                               const struct proto_request_header *header,
+/* Writes one response frame: the header carrying error, then the body of api from response
+ * when error is RILL_OK, else nil. */
+static rill_err dispatch_write(const struct proto_request_header *header,
                                rill_err error,
-                               dispatch_handler *handle,
-                               struct mp_reader *reader,
-                               struct mp_writer *writer,
-                               rill_err *out_handler_err)
+                               const union proto_response *response,
+                               struct mp_writer *writer)
 {
-    struct proto_response_header response = {
+    struct proto_response_header response_header = {
         .correlation_id = header->correlation_id,
         .error = (int32_t)error,
     };
     if (error != RILL_OK) {
-        response.message = rill_err_str(error);
-        response.message_bytes = (uint32_t)strlen(response.message);
+        response_header.message = rill_err_str(error);
+        response_header.message_bytes = (uint32_t)strlen(response_header.message);
     }
-    *out_handler_err = RILL_OK;
     rill_err err = proto_frame_begin(writer);
     if (err == RILL_OK) {
-        err = proto_response_header_encode(writer, &response);
+        err = proto_response_header_encode(writer, &response_header);
     }
     if (err == RILL_OK && error == RILL_OK) {
-        *out_handler_err = handle(core, header, reader, writer);
+        err = proto_response_body_encode(header->api, writer, response);
     } else if (err == RILL_OK && !mp_write_nil(writer)) {
         err = writer->err;
     }
-    if (err == RILL_OK && *out_handler_err == RILL_OK) {
+    if (err == RILL_OK) {
         err = proto_frame_end(writer);
     }
     return err;
 }
 
-static rill_err dispatch_respond(struct broker_core *core,
-                                 const struct proto_request_header *header,
-                                 const struct dispatch_api *entry,
-                                 struct mp_reader *reader,
-                                 struct mp_writer *writer)
+/* Checks the api and version, decodes the body and runs the handler: RILL_OK with response
+ * filled, or the error the request is answered with. */
+static rill_err dispatch_handle(struct broker_core *core,
+                                const struct proto_request_header *header,
+                                struct mp_reader *reader,
+                                union proto_response *response)
 {
-    rill_err error = RILL_ERR_UNSUPPORTED_API;
-    dispatch_handler *handle = NULL;
-    if (entry != NULL) {
-        bool supported =
-            header->version >= entry->version_min && header->version <= entry->version_max;
-        error = supported ? RILL_OK : RILL_ERR_UNSUPPORTED_VERSION;
-        handle = entry->handle;
+    int index = dispatch_api_find(header->api);
+    if (index < 0) {
+        return RILL_ERR_UNSUPPORTED_API;
     }
-    rill_err handler_err = RILL_OK;
-    rill_err err = dispatch_write(core, header, error, handle, reader, writer, &handler_err);
-    if (err == RILL_OK && handler_err != RILL_OK) {
-        /* The body failed (malformed request, or a response past the writer's cap) after its
-         * header was written: answer the request with that error instead. */
-        mp_writer_reset(writer);
-        err = dispatch_write(core, header, handler_err, NULL, reader, writer, &handler_err);
+    const struct proto_api_range *range = &dispatch_ranges[index];
+    if (header->version < range->version_min || header->version > range->version_max) {
+        return RILL_ERR_UNSUPPORTED_VERSION;
     }
-    return err;
+    union proto_request request;
+    rill_err err = proto_request_body_decode(header->api, reader, &core->arena, &request);
+    if (err != RILL_OK) {
+        return err;
+    }
+    return dispatch_handlers[index](core, header, &request, response);
 }
 
 rill_err dispatch_request(struct broker_core *core,
@@ -153,5 +140,15 @@ rill_err dispatch_request(struct broker_core *core,
     if (err != RILL_OK) {
         return err == RILL_ERR_NOMEM ? err : RILL_ERR_INVALID_REQUEST;
     }
-    return dispatch_respond(core, &header, dispatch_api_find(header.api), &reader, writer);
+    union proto_response response;
+    memset(&response, 0, sizeof(response));
+    rill_err error = dispatch_handle(core, &header, &reader, &response);
+    err = dispatch_write(&header, error, &response, writer);
+    if (err == RILL_ERR_TOO_LARGE && error == RILL_OK) {
+        /* The response body does not fit a frame: answer the request with that instead. */
+        mp_writer_reset(writer);
+        err = dispatch_write(&header, RILL_ERR_TOO_LARGE, &response, writer);
+    }
+    proto_arena_reset(&core->arena);
+    return err;
 }

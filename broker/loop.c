@@ -138,6 +138,7 @@ rill_err loop_core_init(struct broker_core *core,
     core->listen_fd = -1;
     core->signal_fd = -1;
     core->tick_ms = loop_tick_ms(cfg);
+    proto_arena_init(&core->arena, RILL_PROTO_ARENA_BYTES_MAX);
     rill_err err = loop_slots_create(core);
     if (err != RILL_OK) {
         return err;
@@ -191,6 +192,7 @@ void loop_core_deinit(struct broker_core *core)
     }
     free(core->conns);
     free(core->conn_free);
+    proto_arena_deinit(&core->arena);
     memset(core, 0, sizeof(*core));
     core->listen_fd = -1;
     core->signal_fd = -1;

@@ -27,6 +27,7 @@
 #include <sys/signalfd.h>
 
 #include "rill.h"
+#include "proto/arena.h"
 
 struct broker_config;
 struct broker_conn;
@@ -73,6 +74,7 @@ struct broker_core {
     int64_t tick_ms;                     /* period of the deadline timer */
     struct __kernel_timespec tick_ts;    /* the timer's interval, stable while armed */
     struct signalfd_siginfo signal_info; /* buffer of the signalfd read, stable while armed */
+    struct proto_arena arena;            /* decoded request arrays, reset after each request */
 };
 
 static inline uint64_t loop_tag_conn(enum loop_op op, uint32_t slot, uint32_t generation)
