@@ -379,15 +379,23 @@ static void t_missing_and_extra_fields(void)
     mp_writer_deinit(&writer);
 }
 
-/* Decodes a hand-written request body of api; returns the decoder's result. */
+/*
+ * Decodes a hand-written request body of api; returns the decoder's result. What *out points
+ * to in the arena stays valid until the next call (the arena is reset then, never freed while
+ * a caller may still read the decoded request).
+ */
 static rill_err decode_written(uint32_t api, struct mp_writer *writer, union proto_request *out)
 {
-    struct proto_arena arena;
-    proto_arena_init(&arena, RILL_PROTO_ARENA_BYTES_MAX);
+    static struct proto_arena arena;
+    static bool arena_ready;
+    if (!arena_ready) {
+        proto_arena_init(&arena, RILL_PROTO_ARENA_BYTES_MAX);
+        arena_ready = true;
+    }
+    proto_arena_reset(&arena);
     struct mp_reader reader;
     mp_reader_init(&reader, writer->data, writer->bytes);
     rill_err err = proto_request_body_decode(api, &reader, &arena, out);
-    proto_arena_deinit(&arena);
     mp_writer_reset(writer);
     return err;
 }
