@@ -5,7 +5,6 @@
 #include "broker/config.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,20 +59,6 @@ static const struct config_key config_keys[] = {
 _Static_assert(RILL_IDLE_TIMEOUT_MS_DEFAULT == 600000, "help text matches the limit");
 _Static_assert(RILL_FRAME_TIMEOUT_MS_DEFAULT == 30000, "help text matches the limit");
 _Static_assert(RILL_SHUTDOWN_TIMEOUT_MS_DEFAULT == 10000, "help text matches the limit");
-
-static void config_error(char *errstr, size_t errstr_bytes, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void config_error(char *errstr, size_t errstr_bytes, const char *fmt, ...)
-{
-    if (errstr == NULL || errstr_bytes == 0) {
-        return;
-    }
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(errstr, errstr_bytes, fmt, ap);
-    va_end(ap);
-}
 
 static const struct config_key *config_key_find(const char *name)
 {
@@ -148,7 +133,7 @@ rill_err config_set(struct broker_config *cfg,
 {
     const struct config_key *entry = config_key_find(key);
     if (entry == NULL) {
-        config_error(errstr, errstr_bytes, "unknown setting '%s'", key);
+        rill_errstr_set(errstr, errstr_bytes, "unknown setting '%s'", key);
         return RILL_ERR_CONFIG_KEY;
     }
     void *field = (char *)cfg + entry->field_offset;
@@ -170,8 +155,8 @@ rill_err config_set(struct broker_config *cfg,
         break;
     }
     if (err != RILL_OK) {
-        config_error(errstr, errstr_bytes, "invalid value '%s' for %s (%s)", value, key,
-                     entry->help);
+        rill_errstr_set(errstr, errstr_bytes, "invalid value '%s' for %s (%s)", value, key,
+                        entry->help);
     }
     return err;
 }
@@ -222,7 +207,7 @@ config_load_file(struct broker_config *cfg, const char *path, char *errstr, size
     FILE *file = fopen(path, "r");
     if (file == NULL) {
         int errno_value = errno;
-        config_error(errstr, errstr_bytes, "%s: %s", path, strerror(errno_value));
+        rill_errstr_set(errstr, errstr_bytes, "%s: %s", path, strerror(errno_value));
         return rill_err_from_errno(errno_value);
     }
     char line[CONFIG_PATH_BYTES_MAX + 512];
@@ -233,7 +218,8 @@ config_load_file(struct broker_config *cfg, const char *path, char *errstr, size
         char *key = NULL;
         char *value = NULL;
         if (!config_line_split(line, &key, &value)) {
-            config_error(errstr, errstr_bytes, "%s:%u: expected 'key = value'", path, line_number);
+            rill_errstr_set(errstr, errstr_bytes, "%s:%u: expected 'key = value'", path,
+                            line_number);
             err = RILL_ERR_CONFIG_VALUE;
             break;
         }
@@ -242,7 +228,7 @@ config_load_file(struct broker_config *cfg, const char *path, char *errstr, size
         }
         err = config_set(cfg, key, value, reason, sizeof(reason));
         if (err != RILL_OK) {
-            config_error(errstr, errstr_bytes, "%s:%u: %s", path, line_number, reason);
+            rill_errstr_set(errstr, errstr_bytes, "%s:%u: %s", path, line_number, reason);
             break;
         }
     }

@@ -10,27 +10,13 @@
  */
 #include "broker/meta.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/assert.h"
+#include "common/err.h"
 #include "common/conf.h"
-
-static void meta_error(char *errstr, size_t errstr_bytes, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void meta_error(char *errstr, size_t errstr_bytes, const char *fmt, ...)
-{
-    if (errstr == NULL || errstr_bytes == 0) {
-        return;
-    }
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(errstr, errstr_bytes, fmt, ap);
-    va_end(ap);
-}
 
 /* ---- state ---- */
 
@@ -389,10 +375,10 @@ static rill_err validate_name(const struct meta_record *rec, char *errstr, size_
     size_t name_bytes = rec->name != NULL ? strnlen(rec->name, RILL_TOPIC_NAME_BYTES_MAX + 1) : 0;
     rill_err err = meta_validate_topic_name(rec->name, name_bytes, rec->internal);
     if (err != RILL_OK) {
-        meta_error(errstr, errstr_bytes,
-                   "invalid topic name \"%.64s\": 1-%u bytes of [a-zA-Z0-9._-], not \".\" or "
-                   "\"..\", no \"__\" prefix (reserved for internal topics)",
-                   rec->name != NULL ? rec->name : "", RILL_TOPIC_NAME_BYTES_MAX);
+        rill_errstr_set(errstr, errstr_bytes,
+                        "invalid topic name \"%.64s\": 1-%u bytes of [a-zA-Z0-9._-], not \".\" or "
+                        "\"..\", no \"__\" prefix (reserved for internal topics)",
+                        rec->name != NULL ? rec->name : "", RILL_TOPIC_NAME_BYTES_MAX);
     }
     return err;
 }
@@ -402,7 +388,7 @@ static rill_err
 validate_configs(const struct meta_record *rec, bool allow_reset, char *errstr, size_t errstr_bytes)
 {
     if (rec->config_count > META_TOPIC_CONFIGS_MAX) {
-        meta_error(errstr, errstr_bytes, "more than %u configs", META_TOPIC_CONFIGS_MAX);
+        rill_errstr_set(errstr, errstr_bytes, "more than %u configs", META_TOPIC_CONFIGS_MAX);
         return RILL_ERR_INVALID_REQUEST;
     }
     rill_conf_t *scratch = rill_conf_create();
@@ -414,14 +400,14 @@ validate_configs(const struct meta_record *rec, bool allow_reset, char *errstr, 
         const struct meta_config *config = &rec->configs[i];
         if (config->key == NULL) {
             err = RILL_ERR_CONFIG_KEY;
-            meta_error(errstr, errstr_bytes, "missing configuration key");
+            rill_errstr_set(errstr, errstr_bytes, "missing configuration key");
             break;
         }
         for (uint32_t j = 0; j < i; j++) {
             if (strcmp(rec->configs[j].key, config->key) == 0) {
                 err = RILL_ERR_INVALID_REQUEST;
-                meta_error(errstr, errstr_bytes, "configuration key \"%.64s\" given twice",
-                           config->key);
+                rill_errstr_set(errstr, errstr_bytes, "configuration key \"%.64s\" given twice",
+                                config->key);
                 break;
             }
         }
@@ -429,7 +415,7 @@ validate_configs(const struct meta_record *rec, bool allow_reset, char *errstr, 
             err = rill_conf_set(scratch, config->key, config->value, errstr, errstr_bytes);
         } else if (err == RILL_OK && (!allow_reset || conf_value(NULL, config->key) == NULL)) {
             err = allow_reset ? RILL_ERR_CONFIG_KEY : RILL_ERR_CONFIG_VALUE;
-            meta_error(errstr, errstr_bytes, "cannot reset \"%.64s\"", config->key);
+            rill_errstr_set(errstr, errstr_bytes, "cannot reset \"%.64s\"", config->key);
         }
     }
     rill_conf_destroy(scratch);
@@ -446,16 +432,17 @@ static rill_err validate_created(const struct meta_state *state,
         return err;
     }
     if (meta_topic_find(state, rec->name) != NULL) {
-        meta_error(errstr, errstr_bytes, "topic \"%s\" already exists", rec->name);
+        rill_errstr_set(errstr, errstr_bytes, "topic \"%s\" already exists", rec->name);
         return RILL_ERR_EXISTS;
     }
     if (state->topic_count >= RILL_TOPICS_MAX) {
-        meta_error(errstr, errstr_bytes, "the cluster holds %u topics already", RILL_TOPICS_MAX);
+        rill_errstr_set(errstr, errstr_bytes, "the cluster holds %u topics already",
+                        RILL_TOPICS_MAX);
         return RILL_ERR_FULL;
     }
     if (rec->partition_count < 1 || rec->partition_count > RILL_PARTITIONS_MAX) {
-        meta_error(errstr, errstr_bytes, "partitions must be 1..%d, not %d", RILL_PARTITIONS_MAX,
-                   (int)rec->partition_count);
+        rill_errstr_set(errstr, errstr_bytes, "partitions must be 1..%d, not %d",
+                        RILL_PARTITIONS_MAX, (int)rec->partition_count);
         return RILL_ERR_INVALID_PARTITIONS;
     }
     return validate_configs(rec, false, errstr, errstr_bytes);
@@ -469,7 +456,8 @@ static rill_err validate_config_changed(const struct meta_state *state,
 {
     const struct meta_topic *topic = meta_topic_find(state, rec->name);
     if (topic == NULL) {
-        meta_error(errstr, errstr_bytes, "unknown topic \"%.64s\"", rec->name ? rec->name : "");
+        rill_errstr_set(errstr, errstr_bytes, "unknown topic \"%.64s\"",
+                        rec->name ? rec->name : "");
         return RILL_ERR_UNKNOWN_TOPIC;
     }
     rill_err err = validate_configs(rec, true, errstr, errstr_bytes);
@@ -482,7 +470,7 @@ static rill_err validate_config_changed(const struct meta_state *state,
             rec->configs[i].value != NULL && !config_search(topic, rec->configs[i].key, &index);
     }
     if (count > META_TOPIC_CONFIGS_MAX) {
-        meta_error(errstr, errstr_bytes, "more than %u configs", META_TOPIC_CONFIGS_MAX);
+        rill_errstr_set(errstr, errstr_bytes, "more than %u configs", META_TOPIC_CONFIGS_MAX);
         return RILL_ERR_FULL;
     }
     return RILL_OK;
@@ -494,7 +482,8 @@ static rill_err validate_deleted(const struct meta_state *state,
                                  size_t errstr_bytes)
 {
     if (meta_topic_find(state, rec->name) == NULL) {
-        meta_error(errstr, errstr_bytes, "unknown topic \"%.64s\"", rec->name ? rec->name : "");
+        rill_errstr_set(errstr, errstr_bytes, "unknown topic \"%.64s\"",
+                        rec->name ? rec->name : "");
         return RILL_ERR_UNKNOWN_TOPIC;
     }
     /* Internal topics exist for the broker's own use: only the broker deletes them. */
@@ -515,12 +504,12 @@ rill_err meta_validate(const struct meta_state *state,
         return validate_deleted(state, rec, errstr, errstr_bytes);
     case META_RECORD_PRODUCER_ID_BLOCK:
         if (rec->producer_id_block_end <= state->producer_id_block_end) {
-            meta_error(errstr, errstr_bytes, "producer id blocks only grow");
+            rill_errstr_set(errstr, errstr_bytes, "producer id blocks only grow");
             return RILL_ERR_INVALID;
         }
         return RILL_OK;
     }
-    meta_error(errstr, errstr_bytes, "unknown metadata record type %d", (int)rec->type);
+    rill_errstr_set(errstr, errstr_bytes, "unknown metadata record type %d", (int)rec->type);
     return RILL_ERR_INVALID;
 }
 
@@ -534,7 +523,7 @@ rill_err meta_validate_create(const struct meta_state *state,
                               size_t errstr_bytes)
 {
     if (config_count > META_TOPIC_CONFIGS_MAX) {
-        meta_error(errstr, errstr_bytes, "more than %u configs", META_TOPIC_CONFIGS_MAX);
+        rill_errstr_set(errstr, errstr_bytes, "more than %u configs", META_TOPIC_CONFIGS_MAX);
         return RILL_ERR_INVALID_REQUEST;
     }
     struct meta_record rec = { .type = META_RECORD_TOPIC_CREATED,

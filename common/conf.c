@@ -4,12 +4,12 @@
 #include "common/conf.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/assert.h"
+#include "common/err.h"
 #include "common/limits.h"
 
 enum conf_kind {
@@ -128,20 +128,6 @@ rill_err conf_parse_ms(const char *text, bool allow_negative_one, int64_t *out)
     return RILL_OK;
 }
 
-static void conf_error(char *errstr, size_t errstr_bytes, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void conf_error(char *errstr, size_t errstr_bytes, const char *fmt, ...)
-{
-    if (errstr == NULL || errstr_bytes == 0) {
-        return;
-    }
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(errstr, errstr_bytes, fmt, ap);
-    va_end(ap);
-}
-
 static rill_err conf_validate_number(const struct conf_key *key, const char *value)
 {
     int64_t number = 0;
@@ -228,17 +214,17 @@ rill_err rill_conf_set(
     rill_conf_t *conf, const char *key, const char *value, char *errstr, size_t errstr_bytes)
 {
     if (conf == NULL || key == NULL || value == NULL) {
-        conf_error(errstr, errstr_bytes, "missing configuration key or value");
+        rill_errstr_set(errstr, errstr_bytes, "missing configuration key or value");
         return RILL_ERR_INVALID;
     }
     const struct conf_key *entry_key = conf_key_find(key);
     if (entry_key == NULL) {
-        conf_error(errstr, errstr_bytes, "unknown configuration key \"%s\"", key);
+        rill_errstr_set(errstr, errstr_bytes, "unknown configuration key \"%s\"", key);
         return RILL_ERR_CONFIG_KEY;
     }
     if (strlen(value) >= RILL_CONF_VALUE_BYTES_MAX || conf_validate(entry_key, value) != RILL_OK) {
-        conf_error(errstr, errstr_bytes, "invalid value \"%.64s\" for %s: expected %s", value, key,
-                   conf_kind_hint(entry_key->kind));
+        rill_errstr_set(errstr, errstr_bytes, "invalid value \"%.64s\" for %s: expected %s", value,
+                        key, conf_kind_hint(entry_key->kind));
         return RILL_ERR_CONFIG_VALUE;
     }
     char *copy = strdup(value);

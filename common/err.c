@@ -4,6 +4,7 @@
 #include "common/err.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -70,6 +71,17 @@ rill_err rill_err_from_errno(int errno_value)
     default:
         return RILL_ERR_IO;
     }
+}
+
+void rill_errstr_set(char *errstr, size_t errstr_bytes, const char *fmt, ...)
+{
+    if (errstr == NULL || errstr_bytes == 0) {
+        return;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(errstr, errstr_bytes, fmt, ap);
+    va_end(ap);
 }
 
 _Noreturn void rill_assert_fail(const char *expr, const char *file, int line, const char *func)
