@@ -361,6 +361,118 @@ static inline rill_err fx_log_append(rill_log_t *log,
 }
 
 /*
+ * A wrapper backend for tests: it embeds this first and forwards to inner every operation it
+ * does not override (its ops table starts from fx_forward_ops_init()).
+ */
+struct fx_forward_io {
+    struct log_io io; /* first member */
+    struct log_io *inner;
+};
+
+static inline struct log_io *fx_inner(struct log_io *io)
+{
+    return ((struct fx_forward_io *)io)->inner;
+}
+
+static inline rill_err
+fx_forward_open(struct log_io *io, const char *path, int flags, int mode, int *out_fd)
+{
+    return fx_inner(io)->ops->open(fx_inner(io), path, flags, mode, out_fd);
+}
+
+static inline void fx_forward_close(struct log_io *io, int fd)
+{
+    fx_inner(io)->ops->close(fx_inner(io), fd);
+}
+
+static inline rill_err fx_forward_pread(
+    struct log_io *io, int fd, void *buf, size_t bytes, uint64_t offset, size_t *out_bytes)
+{
+    return fx_inner(io)->ops->pread(fx_inner(io), fd, buf, bytes, offset, out_bytes);
+}
+
+static inline rill_err
+fx_forward_pwrite(struct log_io *io, int fd, const void *buf, size_t bytes, uint64_t offset)
+{
+    return fx_inner(io)->ops->pwrite(fx_inner(io), fd, buf, bytes, offset);
+}
+
+static inline rill_err fx_forward_fdatasync(struct log_io *io, int fd)
+{
+    return fx_inner(io)->ops->fdatasync(fx_inner(io), fd);
+}
+
+static inline rill_err fx_forward_ftruncate(struct log_io *io, int fd, uint64_t bytes)
+{
+    return fx_inner(io)->ops->ftruncate(fx_inner(io), fd, bytes);
+}
+
+static inline rill_err fx_forward_file_bytes(struct log_io *io, int fd, uint64_t *out_bytes)
+{
+    return fx_inner(io)->ops->file_bytes(fx_inner(io), fd, out_bytes);
+}
+
+static inline rill_err fx_forward_unlink(struct log_io *io, const char *path)
+{
+    return fx_inner(io)->ops->unlink(fx_inner(io), path);
+}
+
+static inline rill_err fx_forward_rename(struct log_io *io, const char *from, const char *to)
+{
+    return fx_inner(io)->ops->rename(fx_inner(io), from, to);
+}
+
+static inline rill_err fx_forward_sync_dir(struct log_io *io, const char *path)
+{
+    return fx_inner(io)->ops->sync_dir(fx_inner(io), path);
+}
+
+static inline rill_err fx_forward_submit_write(struct log_io *io,
+                                               int fd,
+                                               const void *buf,
+                                               uint32_t bytes,
+                                               uint64_t offset,
+                                               bool sync,
+                                               void *owner,
+                                               uint64_t cookie)
+{
+    return fx_inner(io)->ops->submit_write(fx_inner(io), fd, buf, bytes, offset, sync, owner,
+                                           cookie);
+}
+
+static inline rill_err
+fx_forward_submit_sync(struct log_io *io, int fd, void *owner, uint64_t cookie)
+{
+    return fx_inner(io)->ops->submit_sync(fx_inner(io), fd, owner, cookie);
+}
+
+static inline rill_err fx_forward_reap(
+    struct log_io *io, struct log_io_completion *out, unsigned max, bool wait, unsigned *out_count)
+{
+    return fx_inner(io)->ops->reap(fx_inner(io), out, max, wait, out_count);
+}
+
+/* Every operation forwarded; a wrapper then replaces the ones it changes. */
+static inline void fx_forward_ops_init(struct log_io_ops *ops)
+{
+    *ops = (struct log_io_ops){
+        .open = fx_forward_open,
+        .close = fx_forward_close,
+        .pread = fx_forward_pread,
+        .pwrite = fx_forward_pwrite,
+        .fdatasync = fx_forward_fdatasync,
+        .ftruncate = fx_forward_ftruncate,
+        .file_bytes = fx_forward_file_bytes,
+        .unlink = fx_forward_unlink,
+        .rename = fx_forward_rename,
+        .sync_dir = fx_forward_sync_dir,
+        .submit_write = fx_forward_submit_write,
+        .submit_sync = fx_forward_submit_sync,
+        .reap = fx_forward_reap,
+    };
+}
+
+/*
  * A partition configuration: defaults, then the given size, index spacing and policy. Age
  * retention is off: record timestamps here are synthetic (far in the past), and retention runs
  * with every roll, so it would delete what these tests check survives.

@@ -82,8 +82,7 @@ struct run {
 #define DEFER_MAX 8u
 
 struct defer_io {
-    struct log_io io; /* first member */
-    struct log_io *inner;
+    struct fx_forward_io base; /* first member */
     struct {
         int fd;
         void *owner;
@@ -102,7 +101,7 @@ static struct defer_io *defer_of(struct log_io *io)
 
 static void defer_sync_in_flight(struct defer_io *dio)
 {
-    dio->io.in_flight = dio->inner->in_flight + dio->held_count + dio->crashed_count;
+    dio->base.io.in_flight = dio->base.inner->in_flight + dio->held_count + dio->crashed_count;
 }
 
 /* Hands the oldest held sync to the fault backend (it runs there at once). */
@@ -114,7 +113,7 @@ static void defer_release_one(struct defer_io *dio)
     uint64_t cookie = dio->held[0].cookie;
     memmove(&dio->held[0], &dio->held[1], (dio->held_count - 1) * sizeof(dio->held[0]));
     dio->held_count--;
-    rill_err err = dio->inner->ops->submit_sync(dio->inner, fd, owner, cookie);
+    rill_err err = dio->base.inner->ops->submit_sync(dio->base.inner, fd, owner, cookie);
     if (err != RILL_OK) {
         /* Past the crash point: the process would be gone; complete it with the crash. */
         T_ASSERT_EQ_INT(err, RILL_ERR_CRASHED);
@@ -122,11 +121,6 @@ static void defer_release_one(struct defer_io *dio)
             .owner = owner, .cookie = cookie, .op = LOG_IO_OP_SYNC, .err = RILL_ERR_CRASHED
         };
     }
-}
-
-static rill_err defer_open(struct log_io *io, const char *path, int flags, int mode, int *out)
-{
-    return defer_of(io)->inner->ops->open(defer_of(io)->inner, path, flags, mode, out);
 }
 
 /* A held sync on fd runs before the close (io_uring holds the file until the sync is done). */
@@ -141,50 +135,8 @@ static void defer_close(struct log_io *io, int fd)
             break;
         }
     }
-    dio->inner->ops->close(dio->inner, fd);
+    dio->base.inner->ops->close(dio->base.inner, fd);
     defer_sync_in_flight(dio);
-}
-
-static rill_err
-defer_pread(struct log_io *io, int fd, void *buf, size_t bytes, uint64_t offset, size_t *out_bytes)
-{
-    return defer_of(io)->inner->ops->pread(defer_of(io)->inner, fd, buf, bytes, offset, out_bytes);
-}
-
-static rill_err
-defer_pwrite(struct log_io *io, int fd, const void *buf, size_t bytes, uint64_t offset)
-{
-    return defer_of(io)->inner->ops->pwrite(defer_of(io)->inner, fd, buf, bytes, offset);
-}
-
-static rill_err defer_fdatasync(struct log_io *io, int fd)
-{
-    return defer_of(io)->inner->ops->fdatasync(defer_of(io)->inner, fd);
-}
-
-static rill_err defer_ftruncate(struct log_io *io, int fd, uint64_t bytes)
-{
-    return defer_of(io)->inner->ops->ftruncate(defer_of(io)->inner, fd, bytes);
-}
-
-static rill_err defer_file_bytes(struct log_io *io, int fd, uint64_t *out_bytes)
-{
-    return defer_of(io)->inner->ops->file_bytes(defer_of(io)->inner, fd, out_bytes);
-}
-
-static rill_err defer_unlink(struct log_io *io, const char *path)
-{
-    return defer_of(io)->inner->ops->unlink(defer_of(io)->inner, path);
-}
-
-static rill_err defer_rename(struct log_io *io, const char *from, const char *to)
-{
-    return defer_of(io)->inner->ops->rename(defer_of(io)->inner, from, to);
-}
-
-static rill_err defer_sync_dir(struct log_io *io, const char *path)
-{
-    return defer_of(io)->inner->ops->sync_dir(defer_of(io)->inner, path);
 }
 
 static rill_err defer_submit_write(struct log_io *io,
@@ -197,8 +149,8 @@ static rill_err defer_submit_write(struct log_io *io,
                                    uint64_t cookie)
 {
     struct defer_io *dio = defer_of(io);
-    rill_err err =
-        dio->inner->ops->submit_write(dio->inner, fd, buf, bytes, offset, sync, owner, cookie);
+    rill_err err = dio->base.inner->ops->submit_write(dio->base.inner, fd, buf, bytes, offset, sync,
+                                                      owner, cookie);
     defer_sync_in_flight(dio);
     return err;
 }
@@ -223,10 +175,10 @@ static rill_err defer_reap(
 {
     struct defer_io *dio = defer_of(io);
     unsigned count = 0;
-    rill_err err = dio->inner->ops->reap(dio->inner, out, max, false, &count);
+    rill_err err = dio->base.inner->ops->reap(dio->base.inner, out, max, false, &count);
     if (err == RILL_OK && count == 0 && wait && dio->crashed_count == 0 && dio->held_count > 0) {
         defer_release_one(dio); /* the caller blocks on it: now it may complete */
-        err = dio->inner->ops->reap(dio->inner, out, max, false, &count);
+        err = dio->base.inner->ops->reap(dio->base.inner, out, max, false, &count);
     }
     while (err == RILL_OK && count < max && dio->crashed_count > 0) {
         out[count++] = dio->crashed[0];
@@ -245,30 +197,28 @@ static void defer_destroy(struct log_io *io)
     free(io);
 }
 
-static const struct log_io_ops defer_ops = {
-    .open = defer_open,
-    .close = defer_close,
-    .pread = defer_pread,
-    .pwrite = defer_pwrite,
-    .fdatasync = defer_fdatasync,
-    .ftruncate = defer_ftruncate,
-    .file_bytes = defer_file_bytes,
-    .unlink = defer_unlink,
-    .rename = defer_rename,
-    .sync_dir = defer_sync_dir,
-    .submit_write = defer_submit_write,
-    .submit_sync = defer_submit_sync,
-    .reap = defer_reap,
-    .destroy = defer_destroy,
-};
+/* The ops table: forwarding, except what this wrapper changes. */
+static const struct log_io_ops *defer_ops(void)
+{
+    static struct log_io_ops ops;
+    if (ops.open == NULL) {
+        fx_forward_ops_init(&ops);
+        ops.close = defer_close;
+        ops.submit_write = defer_submit_write;
+        ops.submit_sync = defer_submit_sync;
+        ops.reap = defer_reap;
+        ops.destroy = defer_destroy;
+    }
+    return &ops;
+}
 
 static struct log_io *defer_create(struct log_io *inner)
 {
     struct defer_io *dio = calloc(1, sizeof(*dio));
     T_ASSERT(dio != NULL);
-    dio->io.ops = &defer_ops;
-    dio->inner = inner;
-    return &dio->io;
+    dio->base.io.ops = defer_ops();
+    dio->base.inner = inner;
+    return &dio->base.io;
 }
 
 static struct log_config variant_config(const struct variant *v)

@@ -47,10 +47,9 @@ struct fault_run {
 
 /* Forwards to the fault backend and counts what its plan would target, as io.h numbers it. */
 struct counting_io {
-    struct log_io io; /* first member */
-    struct log_io *inner;
-    uint64_t writes; /* pwrite, submitted writes */
-    uint64_t syncs;  /* fdatasync, linked and lone submitted syncs, sync_dir */
+    struct fx_forward_io base; /* first member */
+    uint64_t writes;           /* pwrite, submitted writes */
+    uint64_t syncs;            /* fdatasync, linked and lone submitted syncs, sync_dir */
 };
 
 static struct counting_io *counting_of(struct log_io *io)
@@ -58,60 +57,23 @@ static struct counting_io *counting_of(struct log_io *io)
     return (struct counting_io *)io;
 }
 
-static rill_err counting_open(struct log_io *io, const char *path, int flags, int mode, int *out)
-{
-    return counting_of(io)->inner->ops->open(counting_of(io)->inner, path, flags, mode, out);
-}
-
-static void counting_close(struct log_io *io, int fd)
-{
-    counting_of(io)->inner->ops->close(counting_of(io)->inner, fd);
-}
-
-static rill_err counting_pread(
-    struct log_io *io, int fd, void *buf, size_t bytes, uint64_t offset, size_t *out_bytes)
-{
-    struct log_io *inner = counting_of(io)->inner;
-    return inner->ops->pread(inner, fd, buf, bytes, offset, out_bytes);
-}
-
 static rill_err
 counting_pwrite(struct log_io *io, int fd, const void *buf, size_t bytes, uint64_t offset)
 {
     counting_of(io)->writes++;
-    return counting_of(io)->inner->ops->pwrite(counting_of(io)->inner, fd, buf, bytes, offset);
+    return fx_inner(io)->ops->pwrite(fx_inner(io), fd, buf, bytes, offset);
 }
 
 static rill_err counting_fdatasync(struct log_io *io, int fd)
 {
     counting_of(io)->syncs++;
-    return counting_of(io)->inner->ops->fdatasync(counting_of(io)->inner, fd);
-}
-
-static rill_err counting_ftruncate(struct log_io *io, int fd, uint64_t bytes)
-{
-    return counting_of(io)->inner->ops->ftruncate(counting_of(io)->inner, fd, bytes);
-}
-
-static rill_err counting_file_bytes(struct log_io *io, int fd, uint64_t *out_bytes)
-{
-    return counting_of(io)->inner->ops->file_bytes(counting_of(io)->inner, fd, out_bytes);
-}
-
-static rill_err counting_unlink(struct log_io *io, const char *path)
-{
-    return counting_of(io)->inner->ops->unlink(counting_of(io)->inner, path);
-}
-
-static rill_err counting_rename(struct log_io *io, const char *from, const char *to)
-{
-    return counting_of(io)->inner->ops->rename(counting_of(io)->inner, from, to);
+    return fx_inner(io)->ops->fdatasync(fx_inner(io), fd);
 }
 
 static rill_err counting_sync_dir(struct log_io *io, const char *path)
 {
     counting_of(io)->syncs++;
-    return counting_of(io)->inner->ops->sync_dir(counting_of(io)->inner, path);
+    return fx_inner(io)->ops->sync_dir(fx_inner(io), path);
 }
 
 static rill_err counting_submit_write(struct log_io *io,
@@ -124,24 +86,24 @@ static rill_err counting_submit_write(struct log_io *io,
                                       uint64_t cookie)
 {
     struct counting_io *cio = counting_of(io);
-    rill_err err =
-        cio->inner->ops->submit_write(cio->inner, fd, buf, bytes, offset, sync, owner, cookie);
+    rill_err err = cio->base.inner->ops->submit_write(cio->base.inner, fd, buf, bytes, offset, sync,
+                                                      owner, cookie);
     if (err != RILL_ERR_FULL) {
         cio->writes++;
         cio->syncs += sync ? 1 : 0;
     }
-    io->in_flight = cio->inner->in_flight;
+    io->in_flight = cio->base.inner->in_flight;
     return err;
 }
 
 static rill_err counting_submit_sync(struct log_io *io, int fd, void *owner, uint64_t cookie)
 {
     struct counting_io *cio = counting_of(io);
-    rill_err err = cio->inner->ops->submit_sync(cio->inner, fd, owner, cookie);
+    rill_err err = cio->base.inner->ops->submit_sync(cio->base.inner, fd, owner, cookie);
     if (err != RILL_ERR_FULL) {
         cio->syncs++;
     }
-    io->in_flight = cio->inner->in_flight;
+    io->in_flight = cio->base.inner->in_flight;
     return err;
 }
 
@@ -149,41 +111,41 @@ static rill_err counting_reap(
     struct log_io *io, struct log_io_completion *out, unsigned max, bool wait, unsigned *out_count)
 {
     struct counting_io *cio = counting_of(io);
-    rill_err err = cio->inner->ops->reap(cio->inner, out, max, wait, out_count);
-    io->in_flight = cio->inner->in_flight;
+    rill_err err = cio->base.inner->ops->reap(cio->base.inner, out, max, wait, out_count);
+    io->in_flight = cio->base.inner->in_flight;
     return err;
 }
 
 static void counting_destroy(struct log_io *io)
 {
-    counting_of(io)->inner->ops->destroy(counting_of(io)->inner);
+    fx_inner(io)->ops->destroy(fx_inner(io));
     free(io);
 }
 
-static const struct log_io_ops counting_ops = {
-    .open = counting_open,
-    .close = counting_close,
-    .pread = counting_pread,
-    .pwrite = counting_pwrite,
-    .fdatasync = counting_fdatasync,
-    .ftruncate = counting_ftruncate,
-    .file_bytes = counting_file_bytes,
-    .unlink = counting_unlink,
-    .rename = counting_rename,
-    .sync_dir = counting_sync_dir,
-    .submit_write = counting_submit_write,
-    .submit_sync = counting_submit_sync,
-    .reap = counting_reap,
-    .destroy = counting_destroy,
-};
-
 /* A fault backend without faults, wrapped to count; destroy through io->ops->destroy. */
+/* The ops table: forwarding, except what this wrapper changes. */
+static const struct log_io_ops *counting_ops(void)
+{
+    static struct log_io_ops ops;
+    if (ops.open == NULL) {
+        fx_forward_ops_init(&ops);
+        ops.pwrite = counting_pwrite;
+        ops.fdatasync = counting_fdatasync;
+        ops.sync_dir = counting_sync_dir;
+        ops.submit_write = counting_submit_write;
+        ops.submit_sync = counting_submit_sync;
+        ops.reap = counting_reap;
+        ops.destroy = counting_destroy;
+    }
+    return &ops;
+}
+
 static struct counting_io *counting_create(void)
 {
     struct counting_io *cio = calloc(1, sizeof(*cio));
     T_ASSERT(cio != NULL);
-    T_ASSERT_OK(log_io_fault_create(NULL, &cio->inner));
-    cio->io.ops = &counting_ops;
+    T_ASSERT_OK(log_io_fault_create(NULL, &cio->base.inner));
+    cio->base.io.ops = counting_ops();
     return cio;
 }
 
@@ -412,7 +374,7 @@ dry_run(const char *dir, uint64_t seed, struct counting_io **out_cio, struct fau
     struct fx_model m;
     fx_model_init(&m, seed ^ 0x1234, VALUE_BYTES_MAX);
     struct counting_io *cio = counting_create();
-    workload(dir, &cio->io, cio->inner, &m, seed, run);
+    workload(dir, &cio->base.io, cio->base.inner, &m, seed, run);
     T_ASSERT_OK(run->err);
     fx_model_deinit(&m);
     *out_cio = cio;
@@ -429,7 +391,7 @@ static void sweep(const char *dir, struct log_io_fault_plan plan, uint64_t seed)
     struct fault_run dry;
     dry_run(dir, seed, &cio, &dry);
     uint64_t total = plan.fail_target == LOG_IO_FAULT_WRITE ? cio->writes : cio->syncs;
-    cio->io.ops->destroy(&cio->io);
+    cio->base.io.ops->destroy(&cio->base.io);
     /* A checkpoint at open, ~20 groups, index files and checkpoints of the rolls, the close. */
     T_ASSERT(total >= 20 && total < SWEEP_MAX);
     for (plan.fail_at = 1; plan.fail_at <= total + 1; plan.fail_at++) {
@@ -504,7 +466,7 @@ static void t_roll_errors(void)
     struct counting_io *cio = NULL;
     struct fault_run dry;
     dry_run(dir, seed, &cio, &dry);
-    cio->io.ops->destroy(&cio->io);
+    cio->base.io.ops->destroy(&cio->base.io);
     T_ASSERT(dry.roll_count >= 3);
     unsigned failures = 0;
     for (unsigned r = 0; r < dry.roll_count; r++) {
