@@ -40,7 +40,7 @@ endif
 CFLAGS_LIB := $(CFLAGS_BASE) -fPIC -fvisibility=hidden
 LDLIBS := $(PKG_LIBS) -lpthread -lm
 
-LIB_SRCS := $(sort $(wildcard common/*.c log/*.c proto/*.c))
+LIB_SRCS := $(sort $(wildcard common/*.c log/*.c proto/*.c client/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(OBJ)/%.o)
 # Broker code stays out of librill: libbroker.a holds every broker object but main.c (rilld).
 BROKER_SRCS := $(sort $(wildcard broker/*.c))
@@ -60,7 +60,7 @@ FUZZ_REPLAY_BINS := $(patsubst %.c,$(BUILD)/tests/%_replay,$(notdir $(FUZZ_SRCS)
 .SECONDARY:
 all: $(BUILD)/librill.a $(BUILD)/librill.so $(BUILD)/rill $(RILLD)
 
-$(OBJ)/common/%.o $(OBJ)/log/%.o $(OBJ)/proto/%.o: CFLAGS_USE = $(CFLAGS_LIB)
+$(OBJ)/common/%.o $(OBJ)/log/%.o $(OBJ)/proto/%.o $(OBJ)/client/%.o: CFLAGS_USE = $(CFLAGS_LIB)
 $(OBJ)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(or $(CFLAGS_USE),$(CFLAGS_BASE)) -c $< -o $@

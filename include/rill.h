@@ -1,6 +1,6 @@
 /*
- * rill.h - the one public header of rill: the embedded partition log API (this file's first
- * part) and, later, the client library.
+ * rill.h - the one public header of rill: the embedded partition log API and the client
+ * library (producer, consumer, admin).
  *
  * Conventions that hold for every call:
  *   - Fallible calls return rill_err: RILL_OK (0) or a negative code from the table below.
@@ -356,6 +356,296 @@ typedef void rill_dump_cb(const rill_dump_item_t *item, void *opaque);
  *         the path could not be read.
  */
 RILL_API RILL_MUST_CHECK rill_err rill_log_dump(const char *path, rill_dump_cb *cb, void *opaque);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Client library: producer, consumer, admin over the native protocol                        */
+/* ---------------------------------------------------------------------------------------- */
+
+/*
+ * Threading model. A client handle does its network I/O only inside calls on it (rill_produce,
+ * rill_poll, rill_flush, rill_consume, the admin calls): there is no background thread. A
+ * producer must therefore call rill_poll() (or rill_flush()) regularly - at least every
+ * linger.ms - for batches to leave and delivery reports to arrive. Each handle belongs to one
+ * thread at a time; distinct handles are independent.
+ *
+ * Client configuration keys (rill_conf_t; rill_conf_set() refuses unknown keys and bad values,
+ * and a create call refuses keys that belong to another kind of handle with
+ * RILL_ERR_CONFIG_KEY). Defaults in brackets:
+ *   all handles:
+ *     bootstrap.servers      host:port[,host:port...]                      [127.0.0.1:9700]
+ *     client.id              name sent in the handshake                    [rill]
+ *     request.timeout.ms     one request's wait for its answer             [30000]
+ *     connect.timeout.ms     TCP connect and handshake                     [10000]
+ *     retry.backoff.ms       first backoff after a retriable failure       [100]
+ *     retry.backoff.max.ms   cap of the exponential backoff (with jitter)  [1000]
+ *     metadata.max.age.ms    refresh metadata at least this often          [300000]
+ *   producer:
+ *     acks                   0 | 1 | all                                   [all]
+ *     linger.ms              wait this long for a batch to fill            [5]
+ *     batch.bytes            send a partition's batch at this size         [1048576]
+ *     compression            none | lz4                                    [lz4]
+ *     enable.idempotence     true | false                                  [true]
+ *     delivery.timeout.ms    report failure if not acknowledged by then    [120000]
+ *     queue.records.max      records queued and not yet acknowledged       [1000000]
+ *     queue.bytes.max        bytes of those records                        [1073741824]
+ *     max.inflight.per.partition  batches in flight per partition (<= 5)   [5]
+ *   consumer:
+ *     fetch.max.wait.ms      broker long-poll wait                         [500]
+ *     fetch.min.bytes        broker answers once this much is available    [1]
+ *     fetch.max.bytes        per fetch response                            [52428800]
+ *     max.partition.fetch.bytes  per partition per fetch                   [1048576]
+ *     enable.partition.eof   report RILL_ERR_END when a partition is caught up [false]
+ */
+
+/** rill_produce()'s partition for "choose by key" (XXH3 of the key; sticky for null keys). */
+#define RILL_PARTITION_ANY (-1)
+/** Consumer start positions besides a real offset. */
+#define RILL_OFFSET_END       (-1) /* the high watermark: only records produced from now on */
+#define RILL_OFFSET_BEGINNING (-2) /* the log start offset */
+
+/* ---- producer ---- */
+
+typedef struct rill_producer rill_producer_t;
+
+/** What became of one produced record. Pointers are valid during the callback only. */
+typedef struct rill_delivery_report {
+    rill_err err; /* RILL_OK: acknowledged per acks; otherwise why it was not */
+    const char *topic;
+    int32_t partition;
+    int64_t offset; /* its offset when err == RILL_OK and acks != 0, else -1 */
+    const void *key;
+    size_t key_bytes;
+    const void *value;
+    size_t value_bytes;
+    void *record_opaque; /* as given to rill_produce() */
+} rill_delivery_report_t;
+
+typedef void rill_delivery_cb(const rill_delivery_report_t *report, void *opaque);
+
+/**
+ * Creates a producer. conf is copied (may be NULL: defaults). on_delivery (may be NULL) is
+ * called from rill_poll()/rill_flush() once per record, in produce order per partition.
+ * Connecting happens lazily; a bad bootstrap.servers syntax fails here.
+ * @param errstr  buffer for a one-line explanation on failure (may be NULL)
+ */
+RILL_API RILL_MUST_CHECK rill_err rill_producer_create(const rill_conf_t *conf,
+                                                       rill_delivery_cb *on_delivery,
+                                                       void *opaque,
+                                                       char *errstr,
+                                                       size_t errstr_bytes,
+                                                       rill_producer_t **out_producer);
+
+/**
+ * Releases the producer at once: records not yet acknowledged get a report with
+ * RILL_ERR_CLOSED (served during this call). Call rill_flush() first to deliver them.
+ */
+RILL_API void rill_producer_destroy(rill_producer_t *producer);
+
+/**
+ * Queues one record (key, value and headers are copied; record_opaque is handed back in its
+ * delivery report). partition is a partition number or RILL_PARTITION_ANY. Never waits for
+ * the network; may send batches that are due.
+ * @return RILL_OK (a delivery report will follow); RILL_ERR_FULL when queue.records.max or
+ *         queue.bytes.max is reached (rill_poll() and retry); RILL_ERR_TOO_LARGE when the
+ *         record alone exceeds batch.bytes; RILL_ERR_UNKNOWN_TOPIC / RILL_ERR_UNKNOWN_PARTITION
+ *         when the broker's metadata says so; RILL_ERR_CONNECTION when no broker can be reached
+ *         for the topic's metadata within connect.timeout.ms. No report follows an error.
+ */
+RILL_API RILL_MUST_CHECK rill_err rill_produce(rill_producer_t *producer,
+                                               const char *topic,
+                                               int32_t partition,
+                                               const rill_record_t *record,
+                                               void *record_opaque);
+
+/**
+ * Sends due batches, reads answers, retries what failed retriably, and serves delivery
+ * reports; waits up to timeout_ms (0: do not wait, -1: until something is served).
+ * @return the number of delivery reports served (>= 0).
+ */
+RILL_API int rill_poll(rill_producer_t *producer, int timeout_ms);
+
+/**
+ * Sends everything queued and waits until every record has its delivery report served (or
+ * timeout_ms passes; -1 waits as long as delivery.timeout.ms allows).
+ * @return RILL_OK; RILL_ERR_TIMEOUT when records are still outstanding.
+ */
+RILL_API RILL_MUST_CHECK rill_err rill_flush(rill_producer_t *producer, int timeout_ms);
+
+/** Records queued or in flight (not yet reported). */
+RILL_API size_t rill_producer_outstanding(const rill_producer_t *producer);
+
+/* ---- consumer (assign mode) ---- */
+
+typedef struct rill_consumer rill_consumer_t;
+
+/** One item returned by rill_consume(). Valid until the next rill_consume() on the consumer. */
+typedef struct rill_message {
+    rill_err err; /* RILL_OK: record is set; RILL_ERR_END: partition caught up (when
+                     enable.partition.eof); any other: a partition-level error, record NULL */
+    const char *topic;
+    int32_t partition;
+    const rill_record_view_t *record; /* zero-copy view; NULL unless err == RILL_OK */
+    int64_t high_watermark;           /* of the partition, as of the fetch that carried it */
+} rill_message_t;
+
+RILL_API RILL_MUST_CHECK rill_err rill_consumer_create(const rill_conf_t *conf,
+                                                       char *errstr,
+                                                       size_t errstr_bytes,
+                                                       rill_consumer_t **out_consumer);
+RILL_API void rill_consumer_destroy(rill_consumer_t *consumer);
+
+/**
+ * Starts consuming topic/partition at offset: a real offset, RILL_OFFSET_BEGINNING or
+ * RILL_OFFSET_END. Assigning an assigned partition repositions it.
+ * @return RILL_OK; RILL_ERR_UNKNOWN_TOPIC / RILL_ERR_UNKNOWN_PARTITION; RILL_ERR_CONNECTION.
+ */
+RILL_API RILL_MUST_CHECK rill_err rill_consumer_assign(rill_consumer_t *consumer,
+                                                       const char *topic,
+                                                       int32_t partition,
+                                                       int64_t offset);
+/** Like rill_consumer_assign, starting at the first record with timestamp >= timestamp_ms. */
+RILL_API RILL_MUST_CHECK rill_err rill_consumer_assign_time(rill_consumer_t *consumer,
+                                                            const char *topic,
+                                                            int32_t partition,
+                                                            int64_t timestamp_ms);
+/** Stops consuming topic/partition. RILL_ERR_NOT_FOUND if it was not assigned. */
+RILL_API RILL_MUST_CHECK rill_err rill_consumer_unassign(rill_consumer_t *consumer,
+                                                         const char *topic,
+                                                         int32_t partition);
+/** Number of partitions of topic (metadata lookup). */
+RILL_API RILL_MUST_CHECK rill_err rill_consumer_partition_count(rill_consumer_t *consumer,
+                                                                const char *topic,
+                                                                int32_t *out_count);
+/** Repositions an assigned partition (same offsets as assign); records already fetched from
+ * before the seek are discarded. */
+RILL_API RILL_MUST_CHECK rill_err rill_consumer_seek(rill_consumer_t *consumer,
+                                                     const char *topic,
+                                                     int32_t partition,
+                                                     int64_t offset);
+/** The offset of the next record rill_consume() will return for the partition. */
+RILL_API RILL_MUST_CHECK rill_err rill_consumer_position(rill_consumer_t *consumer,
+                                                         const char *topic,
+                                                         int32_t partition,
+                                                         int64_t *out_offset);
+
+/**
+ * The next record (or partition event) of the assigned partitions, waiting up to timeout_ms
+ * (0: no wait, -1: forever). *out_message and the record view inside stay valid until the
+ * next rill_consume() or rill_consumer_destroy().
+ * @return RILL_OK with *out_message set; RILL_ERR_TIMEOUT when nothing arrived in time;
+ *         RILL_ERR_INVALID when nothing is assigned.
+ */
+RILL_API RILL_MUST_CHECK rill_err rill_consume(rill_consumer_t *consumer,
+                                               int timeout_ms,
+                                               const rill_message_t **out_message);
+
+/* ---- admin ---- */
+
+typedef struct rill_admin rill_admin_t;
+
+RILL_API RILL_MUST_CHECK rill_err rill_admin_create(const rill_conf_t *conf,
+                                                    char *errstr,
+                                                    size_t errstr_bytes,
+                                                    rill_admin_t **out_admin);
+RILL_API void rill_admin_destroy(rill_admin_t *admin);
+
+/** A topic-level config setting as "key", "value" strings. */
+typedef struct rill_config_entry {
+    const char *key;
+    const char *value; /* NULL in rill_admin_alter_topic: reset key to its default */
+} rill_config_entry_t;
+
+/**
+ * Creates topic name with partitions partitions and configs (may be NULL when count is 0).
+ * The admin calls below wait for the broker's answer (request.timeout.ms) and put the broker's
+ * message in errstr on failure.
+ * @return RILL_OK; RILL_ERR_EXISTS; RILL_ERR_INVALID_TOPIC; RILL_ERR_INVALID_PARTITIONS;
+ *         RILL_ERR_CONFIG_KEY / RILL_ERR_CONFIG_VALUE; RILL_ERR_CONNECTION; RILL_ERR_TIMEOUT.
+ */
+RILL_API RILL_MUST_CHECK rill_err rill_admin_create_topic(rill_admin_t *admin,
+                                                          const char *name,
+                                                          int32_t partitions,
+                                                          const rill_config_entry_t *configs,
+                                                          size_t config_count,
+                                                          char *errstr,
+                                                          size_t errstr_bytes);
+RILL_API RILL_MUST_CHECK rill_err rill_admin_delete_topic(rill_admin_t *admin,
+                                                          const char *name,
+                                                          char *errstr,
+                                                          size_t errstr_bytes);
+/** Sets (or with a NULL value resets) the given topic configs. */
+RILL_API RILL_MUST_CHECK rill_err rill_admin_alter_topic(rill_admin_t *admin,
+                                                         const char *name,
+                                                         const rill_config_entry_t *configs,
+                                                         size_t config_count,
+                                                         char *errstr,
+                                                         size_t errstr_bytes);
+
+typedef struct rill_partition_info {
+    int32_t partition;
+    int32_t leader; /* broker id */
+    int64_t start_offset;
+    int64_t end_offset;     /* high watermark */
+    int64_t durable_offset; /* on stable storage below this */
+    uint64_t bytes;
+    uint64_t segments;
+} rill_partition_info_t;
+
+typedef struct rill_topic_info {
+    const char *name;
+    rill_err err;        /* per-topic error (e.g. RILL_ERR_UNKNOWN_TOPIC) */
+    const char *message; /* the broker's detail for err, "" when none */
+    const rill_partition_info_t *partitions;
+    size_t partition_count;
+    const rill_config_entry_t *configs; /* every effective setting, sorted by key */
+    size_t config_count;
+} rill_topic_info_t;
+
+typedef struct rill_topic_list {
+    const rill_topic_info_t *topics; /* sorted by name */
+    size_t topic_count;
+} rill_topic_list_t;
+
+/**
+ * Describes topics (names NULL with name_count 0: every topic, internal ones excluded) with
+ * their partitions' offsets and sizes and their effective configs. An unknown name gets an
+ * entry with err = RILL_ERR_UNKNOWN_TOPIC. Free with rill_topic_list_destroy().
+ */
+RILL_API RILL_MUST_CHECK rill_err rill_admin_describe_topics(rill_admin_t *admin,
+                                                             const char *const *names,
+                                                             size_t name_count,
+                                                             rill_topic_list_t **out_list);
+RILL_API void rill_topic_list_destroy(rill_topic_list_t *list);
+
+typedef struct rill_broker_info {
+    int32_t id;
+    const char *host;
+    uint16_t port;
+} rill_broker_info_t;
+
+typedef struct rill_cluster_info {
+    const char *cluster_id;
+    const char *broker_version; /* of the broker that answered */
+    int32_t controller_id;
+    const rill_broker_info_t *brokers;
+    size_t broker_count;
+} rill_cluster_info_t;
+
+/** Handshake + metadata of the cluster. Free with rill_cluster_info_destroy(). */
+RILL_API RILL_MUST_CHECK rill_err rill_admin_cluster_describe(rill_admin_t *admin,
+                                                              rill_cluster_info_t **out_info);
+RILL_API void rill_cluster_info_destroy(rill_cluster_info_t *info);
+
+/**
+ * The offset of topic/partition for timestamp_ms: RILL_OFFSET_END (high watermark),
+ * RILL_OFFSET_BEGINNING (log start), or the first record with timestamp >= timestamp_ms (the
+ * high watermark when none).
+ */
+RILL_API RILL_MUST_CHECK rill_err rill_admin_list_offset(rill_admin_t *admin,
+                                                         const char *topic,
+                                                         int32_t partition,
+                                                         int64_t timestamp_ms,
+                                                         int64_t *out_offset);
 
 #ifdef __cplusplus
 }
