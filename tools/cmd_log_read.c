@@ -2,11 +2,11 @@
  * cmd_log_read.c - `rill log read`: prints the records of a partition log through a format
  * string, kcat style.
  *
- * The format is checked once before the log is opened, so a bad format is a usage error and
- * never a half-printed output. Printing walks the format per record, writing literal runs with
- * one fwrite each.
+ * The format (tools/record_format.h) is checked once before the log is opened, so a bad format
+ * is a usage error and never a half-printed output.
  */
 #include "tools/cli.h"
+#include "tools/record_format.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -62,32 +62,6 @@ struct read_settings {
     char problem[128];
 };
 
-/* NULL when format is valid, else what is wrong with it (in settings->problem). */
-static const char *read_check_format(struct read_settings *settings, const char *format)
-{
-    for (const char *cursor = format; *cursor != '\0'; cursor++) {
-        if ((*cursor == '%' || *cursor == '\\') && cursor[1] == '\0') {
-            snprintf(settings->problem, sizeof(settings->problem), "ends with a lone '%c'",
-                     *cursor);
-            return settings->problem;
-        }
-        if (*cursor == '%' && strchr("okvTh%", cursor[1]) == NULL) {
-            snprintf(settings->problem, sizeof(settings->problem),
-                     "unknown directive '%%%.1s' (known: %%o %%k %%v %%T %%h %%%%)", cursor + 1);
-            return settings->problem;
-        }
-        if (*cursor == '\\' && strchr("ntr\\", cursor[1]) == NULL) {
-            snprintf(settings->problem, sizeof(settings->problem),
-                     "unknown escape '\\%.1s' (known: \\n \\t \\r \\\\)", cursor + 1);
-            return settings->problem;
-        }
-        if (*cursor == '%' || *cursor == '\\') {
-            cursor++;
-        }
-    }
-    return NULL;
-}
-
 static const char *read_option(int option_index, const char *value, void *context)
 {
     struct read_settings *settings = context;
@@ -112,111 +86,10 @@ static const char *read_option(int option_index, const char *value, void *contex
         return NULL;
     case READ_FORMAT:
         settings->format = value;
-        return read_check_format(settings, value);
+        return record_format_check(value, false, settings->problem, sizeof(settings->problem));
     default:
         return "unhandled option";
     }
-}
-
-static void read_print_bytes(const void *bytes, size_t byte_count)
-{
-    if (bytes != NULL && byte_count > 0) {
-        fwrite(bytes, 1, byte_count, stdout);
-    }
-}
-
-/* Headers as name=value pairs joined by ','. */
-static rill_err read_print_headers(const rill_record_view_t *rec)
-{
-    size_t count = rill_record_header_count(rec);
-    for (size_t index = 0; index < count; index++) {
-        const char *name = NULL;
-        const void *value = NULL;
-        size_t name_bytes = 0;
-        size_t value_bytes = 0;
-        rill_err err = rill_record_header(rec, index, &name, &name_bytes, &value, &value_bytes);
-        if (err != RILL_OK) {
-            return err;
-        }
-        if (index > 0) {
-            fputc(',', stdout);
-        }
-        read_print_bytes(name, name_bytes);
-        fputc('=', stdout);
-        read_print_bytes(value, value_bytes);
-    }
-    return RILL_OK;
-}
-
-/* Prints the field or character named by directive, the character after a '%'. */
-static rill_err read_print_directive(char directive, const rill_record_view_t *rec)
-{
-    const void *bytes = NULL;
-    size_t byte_count = 0;
-
-    switch (directive) {
-    case 'o':
-        printf("%" PRId64, rill_record_offset(rec));
-        return RILL_OK;
-    case 'T':
-        printf("%" PRId64, rill_record_timestamp(rec));
-        return RILL_OK;
-    case 'k':
-        bytes = rill_record_key(rec, &byte_count);
-        read_print_bytes(bytes, byte_count);
-        return RILL_OK;
-    case 'v':
-        bytes = rill_record_value(rec, &byte_count);
-        read_print_bytes(bytes, byte_count);
-        return RILL_OK;
-    case 'h':
-        return read_print_headers(rec);
-    default:
-        fputc(directive, stdout);
-        return RILL_OK;
-    }
-}
-
-static char read_escape(char escape)
-{
-    switch (escape) {
-    case 'n':
-        return '\n';
-    case 't':
-        return '\t';
-    case 'r':
-        return '\r';
-    default:
-        return escape;
-    }
-}
-
-/* format has passed read_check_format. */
-static rill_err read_print_record(const char *format, const rill_record_view_t *rec)
-{
-    const char *cursor = format;
-    while (*cursor != '\0') {
-        size_t literal_bytes = strcspn(cursor, "%\\");
-        fwrite(cursor, 1, literal_bytes, stdout);
-        cursor += literal_bytes;
-        if (*cursor == '\0') {
-            break;
-        }
-        if (cursor[1] == '\0') {
-            fputc(*cursor, stdout); /* a lone trailing '%' or '\' prints as itself */
-            break;
-        }
-        if (*cursor == '%') {
-            rill_err err = read_print_directive(cursor[1], rec);
-            if (err != RILL_OK) {
-                return err;
-            }
-        } else {
-            fputc(read_escape(cursor[1]), stdout);
-        }
-        cursor += 2;
-    }
-    return RILL_OK;
 }
 
 /* The offset to start reading at, from --from / --from-time. Reports its own errors. */
@@ -266,7 +139,7 @@ read_records(rill_log_reader_t *reader, int64_t offset, const struct read_settin
         }
         if (err == RILL_OK) {
             offset = rill_record_offset(rec);
-            err = read_print_record(format, rec);
+            err = record_format_print(stdout, format, rec, NULL);
         }
         if (err != RILL_OK) {
             fflush(stdout);

@@ -1,0 +1,156 @@
+/*
+ * record_format.c - printing records through format strings (see record_format.h).
+ *
+ * Printing walks the format per record and writes each literal run with one fwrite, so the
+ * cost per record is a few stdio calls into the caller's (large) stdout buffer.
+ */
+#include "tools/record_format.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+const char *
+record_format_check(const char *format, bool with_origin, char *problem, size_t problem_bytes)
+{
+    const char *directives = with_origin ? "okvTh%tp" : "okvTh%";
+    const char *known = with_origin ? "%o %k %v %T %h %t %p %%" : "%o %k %v %T %h %%";
+
+    for (const char *cursor = format; *cursor != '\0'; cursor++) {
+        if ((*cursor == '%' || *cursor == '\\') && cursor[1] == '\0') {
+            snprintf(problem, problem_bytes, "ends with a lone '%c'", *cursor);
+            return problem;
+        }
+        if (*cursor == '%' && strchr(directives, cursor[1]) == NULL) {
+            snprintf(problem, problem_bytes, "unknown directive '%%%.1s' (known: %s)", cursor + 1,
+                     known);
+            return problem;
+        }
+        if (*cursor == '\\' && strchr("ntr\\", cursor[1]) == NULL) {
+            snprintf(problem, problem_bytes, "unknown escape '\\%.1s' (known: \\n \\t \\r \\\\)",
+                     cursor + 1);
+            return problem;
+        }
+        if (*cursor == '%' || *cursor == '\\') {
+            cursor++;
+        }
+    }
+    return NULL;
+}
+
+static void record_format_bytes(FILE *out, const void *bytes, size_t byte_count)
+{
+    if (bytes != NULL && byte_count > 0) {
+        fwrite(bytes, 1, byte_count, out);
+    }
+}
+
+/* Headers as name=value pairs joined by ','. */
+static rill_err record_format_headers(FILE *out, const rill_record_view_t *rec)
+{
+    size_t count = rill_record_header_count(rec);
+    for (size_t index = 0; index < count; index++) {
+        const char *name = NULL;
+        const void *value = NULL;
+        size_t name_bytes = 0;
+        size_t value_bytes = 0;
+        rill_err err = rill_record_header(rec, index, &name, &name_bytes, &value, &value_bytes);
+        if (err != RILL_OK) {
+            return err;
+        }
+        if (index > 0) {
+            fputc(',', out);
+        }
+        record_format_bytes(out, name, name_bytes);
+        fputc('=', out);
+        record_format_bytes(out, value, value_bytes);
+    }
+    return RILL_OK;
+}
+
+/* Prints the field or character named by directive, the character after a '%'. */
+static rill_err record_format_directive(FILE *out,
+                                        char directive,
+                                        const rill_record_view_t *rec,
+                                        const struct record_origin *origin)
+{
+    const void *bytes = NULL;
+    size_t byte_count = 0;
+
+    switch (directive) {
+    case 'o':
+        fprintf(out, "%" PRId64, rill_record_offset(rec));
+        return RILL_OK;
+    case 'T':
+        fprintf(out, "%" PRId64, rill_record_timestamp(rec));
+        return RILL_OK;
+    case 'k':
+        bytes = rill_record_key(rec, &byte_count);
+        record_format_bytes(out, bytes, byte_count);
+        return RILL_OK;
+    case 'v':
+        bytes = rill_record_value(rec, &byte_count);
+        record_format_bytes(out, bytes, byte_count);
+        return RILL_OK;
+    case 'h':
+        return record_format_headers(out, rec);
+    case 't':
+        if (origin != NULL && origin->topic != NULL) {
+            fputs(origin->topic, out);
+        }
+        return RILL_OK;
+    case 'p':
+        if (origin != NULL) {
+            fprintf(out, "%" PRId32, origin->partition);
+        }
+        return RILL_OK;
+    default:
+        fputc(directive, out);
+        return RILL_OK;
+    }
+}
+
+static char record_format_escape(char escape)
+{
+    switch (escape) {
+    case 'n':
+        return '\n';
+    case 't':
+        return '\t';
+    case 'r':
+        return '\r';
+    default:
+        return escape;
+    }
+}
+
+rill_err record_format_print(FILE *out,
+                             const char *format,
+                             const rill_record_view_t *rec,
+                             const struct record_origin *origin)
+{
+    const char *cursor = format;
+    while (*cursor != '\0') {
+        size_t literal_bytes = strcspn(cursor, "%\\");
+        if (literal_bytes > 0) {
+            fwrite(cursor, 1, literal_bytes, out);
+        }
+        cursor += literal_bytes;
+        if (*cursor == '\0') {
+            break;
+        }
+        if (cursor[1] == '\0') {
+            fputc(*cursor, out); /* a lone trailing '%' or '\' prints as itself */
+            break;
+        }
+        if (*cursor == '%') {
+            rill_err err = record_format_directive(out, cursor[1], rec, origin);
+            if (err != RILL_OK) {
+                return err;
+            }
+        } else {
+            fputc(record_format_escape(cursor[1]), out);
+        }
+        cursor += 2;
+    }
+    return RILL_OK;
+}
