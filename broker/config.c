@@ -38,7 +38,7 @@ static const struct config_key config_keys[] = {
     { "listen", CONFIG_KIND_ADDRESS, CONFIG_FIELD(listen), 0, 0, "127.0.0.1:9700",
       "native protocol address; port 0 picks a free port (printed at start)" },
     { "http.listen", CONFIG_KIND_ADDRESS, CONFIG_FIELD(http), 0, 0, "127.0.0.1:9701",
-      "HTTP metrics and health (accepted, not served yet)" },
+      "HTTP /metrics and /health; port 0 picks a free port (printed at start)" },
     { "data.dir", CONFIG_KIND_PATH, CONFIG_FIELD(data_dir), 0, 0, "./rill-data",
       "data directory, created when missing" },
     { "broker.id", CONFIG_KIND_ID, CONFIG_FIELD(broker_id), 0, INT32_MAX, "0", "this broker's id" },

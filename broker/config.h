@@ -26,7 +26,7 @@ struct config_address {
 
 struct broker_config {
     struct config_address listen;         /* native protocol */
-    struct config_address http;           /* metrics and health (accepted, not served yet) */
+    struct config_address http;           /* HTTP /metrics and /health (broker/http.h) */
     char data_dir[CONFIG_PATH_BYTES_MAX]; /* created at start when missing */
     int32_t broker_id;                    /* answered in HANDSHAKE */
     char cluster_id[CONFIG_NAME_BYTES_MAX];

@@ -13,9 +13,11 @@
 #include <string.h>
 
 #include "common/assert.h"
+#include "common/clock.h"
 #include "common/limits.h"
 #include "broker/config.h"
 #include "broker/loop.h"
+#include "broker/metrics.h"
 #include "proto/api.h"
 #include "proto/frame.h"
 #include "proto/mp.h"
@@ -133,12 +135,16 @@ rill_err dispatch_request(struct broker_core *core,
                           struct mp_writer *writer)
 {
     RILL_ASSERT(writer->bytes == 0);
+    int64_t start_ns = rill_clock_mono_ns();
+    uint64_t bytes_in = PROTO_FRAME_PREFIX_BYTES + (uint64_t)frame_bytes;
     struct mp_reader reader;
     mp_reader_init(&reader, frame, frame_bytes);
     struct proto_request_header header;
     rill_err err = proto_request_header_decode(&reader, &header);
     if (err != RILL_OK) {
-        return err == RILL_ERR_NOMEM ? err : RILL_ERR_INVALID_REQUEST;
+        err = err == RILL_ERR_NOMEM ? err : RILL_ERR_INVALID_REQUEST;
+        metrics_request_done(core, METRICS_API_UNKNOWN, err, bytes_in, 0, start_ns);
+        return err;
     }
     union proto_response response;
     memset(&response, 0, sizeof(response));
@@ -147,8 +153,12 @@ rill_err dispatch_request(struct broker_core *core,
     if (err == RILL_ERR_TOO_LARGE && error == RILL_OK) {
         /* The response body does not fit a frame: answer the request with that instead. */
         mp_writer_reset(writer);
-        err = dispatch_write(&header, RILL_ERR_TOO_LARGE, &response, writer);
+        error = RILL_ERR_TOO_LARGE;
+        err = dispatch_write(&header, error, &response, writer);
     }
+    /* The one metrics hook: where a response becomes ready (a deferred one calls it then). */
+    metrics_request_done(core, header.api, err != RILL_OK ? err : error, bytes_in,
+                         err == RILL_OK ? writer->bytes : 0, start_ns);
     proto_arena_reset(&core->arena);
     return err;
 }

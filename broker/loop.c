@@ -20,6 +20,7 @@
 #include "common/limits.h"
 #include "broker/config.h"
 #include "broker/conn.h"
+#include "broker/http.h"
 
 #define LOOP_NS_PER_MS 1000000ll
 
@@ -46,7 +47,7 @@ struct io_uring_sqe *loop_sqe_get(struct broker_core *core)
     return sqe;
 }
 
-static rill_err loop_listen(const struct config_address *address, int *out_fd, uint16_t *out_port)
+rill_err loop_listen(const struct config_address *address, int *out_fd, uint16_t *out_port)
 {
     char port_text[8];
     snprintf(port_text, sizeof(port_text), "%u", (unsigned)address->port);
@@ -139,6 +140,7 @@ rill_err loop_core_init(struct broker_core *core,
     core->signal_fd = -1;
     core->tick_ms = loop_tick_ms(cfg);
     proto_arena_init(&core->arena, RILL_PROTO_ARENA_BYTES_MAX);
+    metrics_core_init(&core->metrics, rill_clock_mono_ns());
     rill_err err = loop_slots_create(core);
     if (err != RILL_OK) {
         return err;
@@ -184,6 +186,7 @@ void loop_core_deinit(struct broker_core *core)
     if (core->ring_ready) {
         io_uring_queue_exit(&core->ring);
     }
+    http_server_destroy(core->http); /* after the ring: no operation of it is left */
     if (core->listen_fd >= 0) {
         close(core->listen_fd);
     }
@@ -250,12 +253,14 @@ static void loop_on_accept(struct broker_core *core, int res)
             /* Full (or stopping): closing at once keeps the backlog moving; the client sees
              * the connection end before any request is read. */
             DIAG_DEBUG("net", "refused connection count=%u", core->conn_count);
+            metrics_add(&core->metrics.connections_refused, 1);
             close(res);
         } else {
             uint32_t slot = core->conn_free[--core->conn_free_count];
             struct broker_conn *conn = &core->conns[slot];
             conn->generation++;
             core->conn_count++;
+            metrics_add(&core->metrics.connections_accepted, 1);
             conn_open(conn, core, res, rill_clock_mono_ns());
         }
     } else if (res == -EMFILE || res == -ENFILE || res == -ENOBUFS || res == -ENOMEM) {
@@ -285,6 +290,7 @@ static void loop_on_tick(struct broker_core *core)
             conn_on_tick(conn, now_ns);
         }
     }
+    http_on_tick(core->http, now_ns);
     core->accept_paused = false;
     loop_accept_arm(core);
     loop_tick_arm(core);
@@ -298,6 +304,7 @@ void loop_stop(struct broker_core *core)
     DIAG_INFO("broker", "stopping connections=%u", core->conn_count);
     core->stopping = true;
     core->stop_deadline_ns = rill_clock_mono_ns() + core->cfg->shutdown_timeout_ms * LOOP_NS_PER_MS;
+    http_server_stopping(core->http); /* /health says 503 while the connections drain */
     if (core->accept_armed) {
         struct io_uring_sqe *sqe = loop_sqe_get(core);
         io_uring_prep_cancel64(sqe, (uint64_t)LOOP_OP_ACCEPT << LOOP_TAG_OP_SHIFT, 0);
@@ -353,6 +360,11 @@ static void loop_dispatch_cqe(struct broker_core *core, const struct io_uring_cq
     case LOOP_OP_SIGNAL:
         loop_on_signal(core, cqe->res);
         break;
+    case LOOP_OP_HTTP_ACCEPT:
+    case LOOP_OP_HTTP_RECV:
+    case LOOP_OP_HTTP_SEND:
+        http_on_cqe(core->http, cqe);
+        break;
     case LOOP_OP_DISK: {
         struct loop_disk_owner *owner =
             (struct loop_disk_owner *)(uintptr_t)(tag & LOOP_TAG_POINTER_MASK);
@@ -364,12 +376,23 @@ static void loop_dispatch_cqe(struct broker_core *core, const struct io_uring_cq
     }
 }
 
+/* The loop ends once stopping, every connection is gone, and then HTTP (which answers 503 on
+ * /health during the drain) is closed and has nothing left in the ring. */
+static bool loop_done(struct broker_core *core)
+{
+    if (!core->stopping || core->conn_count > 0) {
+        return false;
+    }
+    http_server_close(core->http);
+    return http_server_quiet(core->http);
+}
+
 rill_err loop_run(struct broker_core *core)
 {
     loop_accept_arm(core);
     loop_tick_arm(core);
     loop_signal_arm(core);
-    while (!(core->stopping && core->conn_count == 0)) {
+    while (!loop_done(core)) {
         int ret = io_uring_submit_and_wait(&core->ring, 1);
         if (ret < 0 && ret != -EINTR && ret != -EBUSY) {
             DIAG_ERROR("net", "io_uring_submit_and_wait error=\"%s\"", strerror(-ret));

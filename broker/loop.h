@@ -27,10 +27,13 @@
 #include <sys/signalfd.h>
 
 #include "rill.h"
+#include "broker/metrics.h"
 #include "proto/arena.h"
 
 struct broker_config;
 struct broker_conn;
+struct config_address;
+struct http_server;
 
 enum loop_op {
     LOOP_OP_NONE = 0,   /* completions nobody waits for (cancellations) */
@@ -40,6 +43,11 @@ enum loop_op {
     LOOP_OP_TICK = 4,   /* the periodic timer that enforces deadlines */
     LOOP_OP_SIGNAL = 5, /* a read of the signalfd: SIGTERM/SIGINT */
     LOOP_OP_DISK = 6,   /* a disk completion, routed to its struct loop_disk_owner */
+
+    /* core 0's HTTP endpoint (broker/http.c); slot and generation tagged as for connections */
+    LOOP_OP_HTTP_ACCEPT = 7, /* the HTTP listening socket */
+    LOOP_OP_HTTP_RECV = 8,   /* an HTTP connection's receive */
+    LOOP_OP_HTTP_SEND = 9,   /* an HTTP connection's send */
 };
 
 #define LOOP_TAG_OP_SHIFT         56
@@ -75,6 +83,8 @@ struct broker_core {
     struct __kernel_timespec tick_ts;    /* the timer's interval, stable while armed */
     struct signalfd_siginfo signal_info; /* buffer of the signalfd read, stable while armed */
     struct proto_arena arena;            /* decoded request arrays, reset after each request */
+    struct http_server *http;            /* core 0: the HTTP endpoint (broker/http.h); else NULL */
+    struct metrics_core metrics;         /* this core's counters, written only by it */
 };
 
 static inline uint64_t loop_tag_conn(enum loop_op op, uint32_t slot, uint32_t generation)
@@ -100,6 +110,12 @@ RILL_MUST_CHECK rill_err loop_core_init(struct broker_core *core,
                                         const struct broker_config *cfg,
                                         bool signals,
                                         uint16_t *out_port);
+
+/* Binds and listens on address (port 0: a free port, returned in *out_port); also used by
+ * broker/http.c. @return RILL_OK, RILL_ERR_INVALID (unresolvable host) or the errno error. */
+RILL_MUST_CHECK rill_err loop_listen(const struct config_address *address,
+                                     int *out_fd,
+                                     uint16_t *out_port);
 
 /* Releases everything loop_core_init made; safe on a partly initialised core. */
 void loop_core_deinit(struct broker_core *core);

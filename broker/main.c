@@ -6,14 +6,19 @@
  * a clean shutdown (SIGTERM or SIGINT), 1 on a runtime failure, 2 on bad flags or config.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "rill.h"
 #include "common/diag.h"
 #include "broker/config.h"
+#include "broker/http.h"
 #include "broker/loop.h"
 
 #define RILLD_EXIT_OK      0
@@ -23,15 +28,17 @@
 static const char rilld_usage[] =
     "usage: rilld [options]\n"
     "\n"
-    "The rill broker. With no options it serves the native protocol on 127.0.0.1:9700 and\n"
-    "keeps its data in ./rill-data. It prints 'listening HOST:PORT' once it accepts\n"
-    "connections and stops cleanly on SIGTERM or SIGINT (a second signal cuts the drain).\n"
+    "The rill broker. With no options it serves the native protocol on 127.0.0.1:9700,\n"
+    "HTTP /metrics and /health on 127.0.0.1:9701, and keeps its data in ./rill-data, which\n"
+    "it locks (a second rilld on the same directory exits 1). It prints 'listening HOST:PORT'\n"
+    "then 'http HOST:PORT' once it accepts connections, and stops cleanly on SIGTERM or\n"
+    "SIGINT (a second signal cuts the drain).\n"
     "\n"
     "Options:\n"
     "  --listen HOST:PORT   native protocol address (setting listen); port 0 picks a free port\n"
     "  --data DIR           data directory (setting data.dir)\n"
-    "  --http HOST:PORT     HTTP metrics and health (setting http.listen); accepted and stored,\n"
-    "                       HTTP is not served yet\n"
+    "  --http HOST:PORT     HTTP /metrics (Prometheus text) and /health (setting http.listen);\n"
+    "                       port 0 picks a free port\n"
     "  --config FILE        read settings from FILE, one 'key = value' per line, '#' comments;\n"
     "                       unknown keys are an error; flags override the file\n"
     "  -h, --help           show this help\n"
@@ -134,6 +141,52 @@ static int rilld_mkdir_all(const char *path)
     return 0;
 }
 
+/*
+ * Takes the data directory for this process: an exclusive flock on DATA/.lock, held (never
+ * closed) until exit, so a second rilld on the same directory stops here, before it opens
+ * anything in it. The file holds the owner's pid, for the message. False: printed why.
+ */
+static bool rilld_data_lock(const char *data_dir)
+{
+    char path[CONFIG_PATH_BYTES_MAX + 16];
+    snprintf(path, sizeof(path), "%s/.lock", data_dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        fprintf(stderr, "rilld: cannot open lock file %s: %s\n", path, strerror(errno));
+        return false;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int errno_value = errno;
+        char owner[32] = "";
+        ssize_t got = pread(fd, owner, sizeof(owner) - 1, 0);
+        owner[got > 0 ? got : 0] = '\0';
+        owner[strcspn(owner, "\n")] = '\0';
+        if (errno_value == EWOULDBLOCK) {
+            fprintf(stderr,
+                    "rilld: data directory %s is in use by another rilld (pid %s holds %s)\n",
+                    data_dir, owner[0] != '\0' ? owner : "unknown", path);
+        } else {
+            fprintf(stderr, "rilld: cannot lock %s: %s\n", path, strerror(errno_value));
+        }
+        close(fd);
+        return false;
+    }
+    char pid_text[32];
+    int pid_bytes = snprintf(pid_text, sizeof(pid_text), "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, pid_text, (size_t)pid_bytes, 0) != pid_bytes) {
+        /* Only informative: the lock itself is held. */
+        fprintf(stderr, "rilld: warning: cannot write pid to %s: %s\n", path, strerror(errno));
+    }
+    return true; /* fd stays open: the lock lives as long as the process */
+}
+
+/* Prints "WHAT HOST:PORT" (IPv6 hosts in brackets) on stdout. */
+static void rilld_print_address(const char *what, const char *host, uint16_t port)
+{
+    bool v6 = strchr(host, ':') != NULL;
+    printf("%s %s%s%s:%u\n", what, v6 ? "[" : "", host, v6 ? "]" : "", (unsigned)port);
+}
+
 /* Signals are taken through the ring (signalfd), so they must not be delivered the usual way;
  * SIGPIPE is ignored because sends report EPIPE themselves. */
 static void rilld_signals_block(void)
@@ -153,14 +206,25 @@ static int rilld_serve(const struct broker_config *cfg)
                 strerror(errno));
         return RILLD_EXIT_FAILURE;
     }
+    if (!rilld_data_lock(cfg->data_dir)) {
+        return RILLD_EXIT_FAILURE;
+    }
     rilld_signals_block();
     static struct broker_core core;
     uint16_t port = 0;
+    uint16_t http_port = 0;
     rill_err err = loop_core_init(&core, 0, cfg, true, &port);
     if (err == RILL_OK) {
-        const char *host = cfg->listen.host;
-        bool v6 = strchr(host, ':') != NULL;
-        printf("listening %s%s%s:%u\n", v6 ? "[" : "", host, v6 ? "]" : "", (unsigned)port);
+        err = http_server_create(&core, &cfg->http, &http_port);
+        if (err != RILL_OK) {
+            fprintf(stderr, "rilld: cannot serve HTTP on %s:%u\n", cfg->http.host,
+                    (unsigned)cfg->http.port);
+        }
+    }
+    if (err == RILL_OK) {
+        /* The 'listening' line comes first and unchanged: tests and scripts wait for it. */
+        rilld_print_address("listening", cfg->listen.host, port);
+        rilld_print_address("http", cfg->http.host, http_port);
         fflush(stdout);
         err = loop_run(&core);
     }

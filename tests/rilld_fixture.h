@@ -164,8 +164,9 @@ static inline void rilld_start(struct rilld *broker)
         dup2(pipe_fds[1], STDOUT_FILENO);
         close(pipe_fds[0]);
         close(pipe_fds[1]);
-        execl(rilld_path, "rilld", "--listen", "127.0.0.1:0", "--data", broker->data_dir,
-              "--config", config_path, (char *)NULL);
+        /* --http too: the default 127.0.0.1:9701 would collide between brokers. */
+        execl(rilld_path, "rilld", "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0", "--data",
+              broker->data_dir, "--config", config_path, (char *)NULL);
         _exit(127);
     }
     track_pid(pid, true);

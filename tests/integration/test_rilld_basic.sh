@@ -110,7 +110,7 @@ check_exit "--help exits 0" 0 "$RILLD" --help
 missing=""
 for word in --listen --data --http --config --version listen data.dir http.listen broker.id \
     cluster.id connections.max inflight.max idle.timeout.ms frame.timeout.ms \
-    shutdown.timeout.ms "not served yet" "Exit codes"; do
+    shutdown.timeout.ms /metrics "Exit codes"; do
     grep -q -e "$word" "$work/out" || missing="$missing '$word'"
 done
 if [ -z "$missing" ]; then
@@ -174,10 +174,10 @@ a_port=$port
 
 # --- runtime failures exit 1 ------------------------------------------------------------------
 check_exit "listen address in use exits 1" 1 "$RILLD" --listen "127.0.0.1:${a_port:-1}" \
-    --data "$work/b"
+    --data "$work/b" --http 127.0.0.1:0
 : >"$work/file"
 check_exit "data dir that cannot be created exits 1" 1 "$RILLD" --listen 127.0.0.1:0 \
-    --data "$work/file/data"
+    --data "$work/file/data" --http 127.0.0.1:0
 
 stop_with TERM "$a_pid"
 if [ "$status" -eq 0 ]; then
@@ -186,7 +186,7 @@ else
     fail "SIGTERM: clean exit 0" "status $status" "stderr: $(head -c 400 "$work/a.err")"
 fi
 
-start c --listen 127.0.0.1:0 --data "$work/c"
+start c --listen 127.0.0.1:0 --data "$work/c" --http 127.0.0.1:0
 wait_listening c
 stop_with INT "$pid"
 if [ "$status" -eq 0 ]; then
