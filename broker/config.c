@@ -20,6 +20,7 @@ enum config_kind {
     CONFIG_KIND_ID,      /* an int32_t in [value_min, value_max] */
     CONFIG_KIND_COUNT,   /* a uint32_t in [value_min, value_max] */
     CONFIG_KIND_MS,      /* milliseconds in [value_min, value_max] */
+    CONFIG_KIND_BOOL,    /* true | false */
 };
 
 struct config_key {
@@ -54,6 +55,10 @@ static const struct config_key config_keys[] = {
       "close a connection whose started frame is incomplete after this" },
     { "shutdown.timeout.ms", CONFIG_KIND_MS, CONFIG_FIELD(shutdown_timeout_ms), 0, INT32_MAX,
       "10000", "on SIGTERM, cut connections still busy after this" },
+    { "auto.create.topics", CONFIG_KIND_BOOL, CONFIG_FIELD(topic_auto_create), 0, 1, "false",
+      "create unknown topics a client's METADATA asks to auto-create" },
+    { "default.partitions", CONFIG_KIND_ID, CONFIG_FIELD(topic_partitions_default), 1,
+      RILL_PARTITIONS_MAX, "1", "partitions of an auto-created topic" },
 };
 
 _Static_assert(RILL_IDLE_TIMEOUT_MS_DEFAULT == 600000, "help text matches the limit");
@@ -152,6 +157,12 @@ rill_err config_set(struct broker_config *cfg,
     case CONFIG_KIND_COUNT:
     case CONFIG_KIND_MS:
         err = config_set_number(entry, field, value);
+        break;
+    case CONFIG_KIND_BOOL:
+        if (strcmp(value, "true") == 0 || strcmp(value, "false") == 0) {
+            *(bool *)field = value[0] == 't';
+            err = RILL_OK;
+        }
         break;
     }
     if (err != RILL_OK) {

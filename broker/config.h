@@ -9,6 +9,7 @@
 #ifndef RILL_BROKER_CONFIG_H
 #define RILL_BROKER_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdint.h>
@@ -30,11 +31,13 @@ struct broker_config {
     char data_dir[CONFIG_PATH_BYTES_MAX]; /* created at start when missing */
     int32_t broker_id;                    /* answered in HANDSHAKE */
     char cluster_id[CONFIG_NAME_BYTES_MAX];
-    uint32_t connections_max;    /* <= RILL_CONNECTIONS_MAX */
-    uint32_t inflight_max;       /* per connection, <= RILL_INFLIGHT_PER_CONN_MAX */
-    int64_t idle_timeout_ms;     /* a connection without a request for this long is closed */
-    int64_t frame_timeout_ms;    /* a frame started and not complete after this is closed */
-    int64_t shutdown_timeout_ms; /* SIGTERM: connections still open after this are cut */
+    uint32_t connections_max;         /* <= RILL_CONNECTIONS_MAX */
+    uint32_t inflight_max;            /* per connection, <= RILL_INFLIGHT_PER_CONN_MAX */
+    int64_t idle_timeout_ms;          /* a connection without a request for this long is closed */
+    int64_t frame_timeout_ms;         /* a frame started and not complete after this is closed */
+    int64_t shutdown_timeout_ms;      /* SIGTERM: connections still open after this are cut */
+    bool topic_auto_create;           /* METADATA may create unknown topics */
+    int32_t topic_partitions_default; /* partitions of an auto-created topic */
 };
 
 /* The defaults: a broker that runs with no configuration at all. */

@@ -185,17 +185,30 @@ static bool conn_recv_fit(struct broker_conn *conn, uint32_t bytes_needed)
     return true;
 }
 
-/* Reserves the next response slot and fills it from the dispatcher. False: closed. */
-static bool conn_request(struct broker_conn *conn, const uint8_t *frame, uint32_t frame_bytes)
+/* Reserves the next response slot and fills it from the dispatcher (or leaves it reserved for
+ * a deferred answer). False: closed. */
+static bool
+conn_request(struct broker_conn *conn, const uint8_t *frame, uint32_t frame_bytes, int64_t now_ns)
 {
     RILL_ASSERT(!conn_paused(conn));
     conn->response_count++;
     struct conn_response *response = conn_response_at(conn, conn->response_count - 1);
     RILL_ASSERT(response->data == NULL);
     response->ready = false;
+    struct dispatch_origin origin = {
+        .conn = conn,
+        .generation = conn->generation,
+        .response_index = (uint32_t)(response - conn->responses),
+        .start_ns = now_ns,
+        .request_bytes = PROTO_FRAME_PREFIX_BYTES + frame_bytes,
+    };
     struct mp_writer writer;
     mp_writer_init(&writer, PROTO_FRAME_PREFIX_BYTES + (size_t)RILL_FRAME_BYTES_MAX);
-    rill_err err = dispatch_request(conn->core, frame, frame_bytes, &writer);
+    rill_err err = dispatch_request(conn->core, &origin, frame, frame_bytes, &writer);
+    if (err == RILL_ERR_AGAIN) {
+        mp_writer_deinit(&writer);
+        return true; /* answered later through conn_response_fill() */
+    }
     if (err != RILL_OK) {
         mp_writer_deinit(&writer);
         conn->response_count--;
@@ -206,6 +219,27 @@ static bool conn_request(struct broker_conn *conn, const uint8_t *frame, uint32_
     response->data = writer.data; /* the slot takes the writer's buffer */
     response->bytes = (uint32_t)writer.bytes;
     response->ready = true;
+    return true;
+}
+
+bool conn_response_fill(struct broker_conn *conn,
+                        uint32_t generation,
+                        uint32_t response_index,
+                        uint8_t *data,
+                        uint32_t bytes)
+{
+    if (conn->generation != generation ||
+        (conn->state != CONN_STATE_OPEN && conn->state != CONN_STATE_DRAINING)) {
+        return false;
+    }
+    RILL_ASSERT(response_index < RILL_INFLIGHT_PER_CONN_MAX);
+    struct conn_response *response = &conn->responses[response_index];
+    RILL_ASSERT(!response->ready && response->data == NULL);
+    response->data = data;
+    response->bytes = bytes;
+    response->ready = true;
+    conn_send_arm(conn);
+    conn_drain_check(conn);
     return true;
 }
 
@@ -232,7 +266,7 @@ static void conn_parse(struct broker_conn *conn, int64_t now_ns)
             bytes_needed = PROTO_FRAME_PREFIX_BYTES + frame_bytes;
             break;
         }
-        if (!conn_request(conn, frame + PROTO_FRAME_PREFIX_BYTES, frame_bytes)) {
+        if (!conn_request(conn, frame + PROTO_FRAME_PREFIX_BYTES, frame_bytes, now_ns)) {
             return;
         }
         consumed += PROTO_FRAME_PREFIX_BYTES + frame_bytes;

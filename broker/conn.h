@@ -73,6 +73,17 @@ void conn_on_send(struct broker_conn *conn, int res);
 /* Enforces the idle and frame deadlines; called by the core's periodic tick. */
 void conn_on_tick(struct broker_conn *conn, int64_t now_ns);
 
+/*
+ * Fills the reserved response slot response_index with a deferred answer (data: malloc'd frame,
+ * taken on success; bytes 0 sends nothing) and sends what became ready. False when the
+ * connection is gone or is another generation: the caller keeps data.
+ */
+bool conn_response_fill(struct broker_conn *conn,
+                        uint32_t generation,
+                        uint32_t response_index,
+                        uint8_t *data,
+                        uint32_t bytes);
+
 /* Graceful stop: read no more, close once the responses already owed are sent. */
 void conn_drain(struct broker_conn *conn);
 

@@ -16,6 +16,8 @@
 #include "common/clock.h"
 #include "common/limits.h"
 #include "broker/config.h"
+#include "broker/conn.h"
+#include "broker/handlers.h"
 #include "broker/loop.h"
 #include "broker/metrics.h"
 #include "proto/api.h"
@@ -23,26 +25,22 @@
 #include "proto/mp.h"
 
 /*
- * A handler fills response from request. RILL_OK: the response body is encoded and sent; any
- * other code is sent as the header error with a nil body.
- */
-typedef rill_err dispatch_handler(struct broker_core *core,
-                                  const struct proto_request_header *header,
-                                  const union proto_request *request,
-                                  union proto_response *response);
-
-static dispatch_handler dispatch_handshake;
-
-/*
  * The implemented APIs, with the versions served, and their handlers at the same index. The
  * ranges are also the HANDSHAKE answer as they are: never written (not const only because the
  * response struct points to non-const ranges), so every core may read them.
  */
-static struct proto_api_range dispatch_ranges[] = {
-    { PROTO_API_HANDSHAKE, 1, 1 },
+struct proto_api_range dispatch_ranges[] = {
+    { PROTO_API_HANDSHAKE, 1, 1 },       { PROTO_API_METADATA, 1, 1 },
+    { PROTO_API_CREATE_TOPICS, 1, 1 },   { PROTO_API_DELETE_TOPICS, 1, 1 },
+    { PROTO_API_DESCRIBE_TOPICS, 1, 1 }, { PROTO_API_ALTER_CONFIGS, 1, 1 },
+    { PROTO_API_PRODUCE, 1, 1 },         { PROTO_API_FETCH, 1, 1 },
+    { PROTO_API_LIST_OFFSETS, 1, 1 },    { PROTO_API_INIT_PRODUCER_ID, 1, 1 },
 };
-static dispatch_handler *const dispatch_handlers[] = {
-    dispatch_handshake,
+const uint32_t dispatch_range_count = RILL_ARRAY_COUNT(dispatch_ranges);
+static handler_fn *const dispatch_handlers[] = {
+    handle_handshake,       handle_metadata,         handle_create_topics, handle_delete_topics,
+    handle_describe_topics, handle_alter_configs,    handle_produce,       handle_fetch,
+    handle_list_offsets,    handle_init_producer_id,
 };
 _Static_assert(RILL_ARRAY_COUNT(dispatch_ranges) == RILL_ARRAY_COUNT(dispatch_handlers),
                "one handler per api");
@@ -56,24 +54,6 @@ static int dispatch_api_find(uint32_t api)
         }
     }
     return -1;
-}
-
-static rill_err dispatch_handshake(struct broker_core *core,
-                                   const struct proto_request_header *header,
-                                   const union proto_request *request,
-                                   union proto_response *response)
-{
-    (void)header;
-    (void)request;
-    const struct broker_config *cfg = core->cfg;
-    response->handshake = (struct proto_handshake_response){
-        .broker_id = cfg->broker_id,
-        .cluster_id = { cfg->cluster_id, (uint32_t)strlen(cfg->cluster_id) },
-        .broker_version = { RILL_VERSION_STR, (uint32_t)strlen(RILL_VERSION_STR) },
-        .apis = dispatch_ranges,
-        .api_count = (uint32_t)RILL_ARRAY_COUNT(dispatch_ranges),
-    };
-    return RILL_OK;
 }
 
 /* Writes one response frame: the header carrying error, then the body of api from response
@@ -106,9 +86,24 @@ static rill_err dispatch_write(const struct proto_request_header *header,
     return err;
 }
 
+/* dispatch_write, falling back to an ERR_TOO_LARGE answer when the body does not fit a frame. */
+static rill_err dispatch_encode(const struct proto_request_header *header,
+                                rill_err error,
+                                const union proto_response *response,
+                                struct mp_writer *writer)
+{
+    rill_err err = dispatch_write(header, error, response, writer);
+    if (err == RILL_ERR_TOO_LARGE && error == RILL_OK) {
+        mp_writer_reset(writer);
+        err = dispatch_write(header, RILL_ERR_TOO_LARGE, response, writer);
+    }
+    return err;
+}
+
 /* Checks the api and version, decodes the body and runs the handler: RILL_OK with response
  * filled, or the error the request is answered with. */
 static rill_err dispatch_handle(struct broker_core *core,
+                                const struct dispatch_origin *origin,
                                 const struct proto_request_header *header,
                                 struct mp_reader *reader,
                                 union proto_response *response)
@@ -126,17 +121,18 @@ static rill_err dispatch_handle(struct broker_core *core,
     if (err != RILL_OK) {
         return err;
     }
-    return dispatch_handlers[index](core, header, &request, response);
+    return dispatch_handlers[index](core, origin, header, &request, response);
 }
 
 rill_err dispatch_request(struct broker_core *core,
+                          const struct dispatch_origin *origin,
                           const uint8_t *frame,
                           uint32_t frame_bytes,
                           struct mp_writer *writer)
 {
     RILL_ASSERT(writer->bytes == 0);
-    int64_t start_ns = rill_clock_mono_ns();
-    uint64_t bytes_in = PROTO_FRAME_PREFIX_BYTES + (uint64_t)frame_bytes;
+    int64_t start_ns = origin->start_ns;
+    uint64_t bytes_in = origin->request_bytes;
     struct mp_reader reader;
     mp_reader_init(&reader, frame, frame_bytes);
     struct proto_request_header header;
@@ -148,17 +144,45 @@ rill_err dispatch_request(struct broker_core *core,
     }
     union proto_response response;
     memset(&response, 0, sizeof(response));
-    rill_err error = dispatch_handle(core, &header, &reader, &response);
-    err = dispatch_write(&header, error, &response, writer);
-    if (err == RILL_ERR_TOO_LARGE && error == RILL_OK) {
-        /* The response body does not fit a frame: answer the request with that instead. */
-        mp_writer_reset(writer);
-        error = RILL_ERR_TOO_LARGE;
-        err = dispatch_write(&header, error, &response, writer);
+    rill_err error = dispatch_handle(core, origin, &header, &reader, &response);
+    if (error == RILL_ERR_AGAIN) {
+        /* Deferred: the handler took the arena's contents with it (pending.c). */
+        proto_arena_reset(&core->arena);
+        return RILL_ERR_AGAIN;
     }
-    /* The one metrics hook: where a response becomes ready (a deferred one calls it then). */
+    if (error == RILL_ERR_END) {
+        err = RILL_OK; /* acks=0: no answer at all */
+    } else {
+        err = dispatch_encode(&header, error, &response, writer);
+    }
+    /* The one metrics hook: where a response becomes ready (dispatch_complete for a deferred
+     * one). */
     metrics_request_done(core, header.api, err != RILL_OK ? err : error, bytes_in,
                          err == RILL_OK ? writer->bytes : 0, start_ns);
     proto_arena_reset(&core->arena);
     return err;
+}
+
+void dispatch_complete(struct broker_core *core,
+                       const struct dispatch_origin *origin,
+                       const struct proto_request_header *header,
+                       rill_err error,
+                       const union proto_response *response)
+{
+    struct mp_writer writer;
+    mp_writer_init(&writer, PROTO_FRAME_PREFIX_BYTES + (size_t)RILL_FRAME_BYTES_MAX);
+    rill_err err = dispatch_encode(header, error, response, &writer);
+    if (err != RILL_OK) {
+        /* Out of memory for the answer: the client's request times out and it reconnects. */
+        mp_writer_deinit(&writer);
+        conn_close(origin->conn, "out of memory for a response");
+        return;
+    }
+    RILL_ASSERT(writer.bytes <= UINT32_MAX);
+    metrics_request_done(core, header->api, error, origin->request_bytes, writer.bytes,
+                         origin->start_ns);
+    if (!conn_response_fill(origin->conn, origin->generation, origin->response_index, writer.data,
+                            (uint32_t)writer.bytes)) {
+        mp_writer_deinit(&writer);
+    }
 }

@@ -1,6 +1,10 @@
 /*
  * dispatch.h - from a request frame to its response frame: header decoding, the table of the
  * APIs this broker implements, and error responses for everything else.
+ *
+ * A request is answered at once (the response frame is written before dispatch_request
+ * returns) or deferred: produce waiting for its acks and fetch waiting for data keep their
+ * response slot reserved on the connection and fill it later through dispatch_complete().
  */
 #ifndef RILL_BROKER_DISPATCH_H
 #define RILL_BROKER_DISPATCH_H
@@ -8,21 +12,47 @@
 #include <stdint.h>
 
 #include "rill.h"
+#include "proto/api.h"
+#include "proto/frame.h"
 
 struct broker_core;
+struct broker_conn;
 struct mp_writer;
+
+/* Where a response goes: a connection's reserved response slot. A connection that closed (or
+ * whose slot was reused: another generation) before the answer was ready drops it. */
+struct dispatch_origin {
+    struct broker_conn *conn;
+    uint32_t generation;
+    uint32_t response_index; /* index in conn->responses, stable until that slot is sent */
+    int64_t start_ns;        /* when the request was read, for latency */
+    uint32_t request_bytes;  /* frame bytes, length prefix included */
+};
 
 /*
  * Handles one request; frame is the frame without its length prefix (borrowed for the call).
  * On RILL_OK, writer holds the complete response frame (length prefix included), or nothing
- * for a request that is not answered. Unknown apis, unsupported versions and malformed bodies
- * get an error response and RILL_OK: the connection stays usable.
- * @return RILL_OK; RILL_ERR_INVALID_REQUEST when the request header cannot be read (close the
- *         connection: nothing can be answered without a correlation id); RILL_ERR_NOMEM.
+ * for a request that is not answered (acks=0). Unknown apis, unsupported versions and
+ * malformed bodies get an error response and RILL_OK: the connection stays usable.
+ * @return RILL_OK; RILL_ERR_AGAIN when the answer is deferred (it comes through
+ *         dispatch_complete, the slot stays reserved); RILL_ERR_INVALID_REQUEST when the
+ *         request header cannot be read (close the connection: nothing can be answered without
+ *         a correlation id); RILL_ERR_NOMEM.
  */
 RILL_MUST_CHECK rill_err dispatch_request(struct broker_core *core,
+                                          const struct dispatch_origin *origin,
                                           const uint8_t *frame,
                                           uint32_t frame_bytes,
                                           struct mp_writer *writer);
+
+/*
+ * Answers a deferred request: encodes the response (error != RILL_OK: a header error and a nil
+ * body) and hands it to the origin's connection, if it still waits for it.
+ */
+void dispatch_complete(struct broker_core *core,
+                       const struct dispatch_origin *origin,
+                       const struct proto_request_header *header,
+                       rill_err error,
+                       const union proto_response *response);
 
 #endif

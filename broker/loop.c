@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <netdb.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,9 @@
 #include "broker/config.h"
 #include "broker/conn.h"
 #include "broker/http.h"
+#include "broker/pending.h"
+#include "broker/topics.h"
+#include "log/io.h"
 
 #define LOOP_NS_PER_MS 1000000ll
 
@@ -33,6 +37,14 @@
 
 /* Completions handled per wait: bounds the work between two submits. */
 #define LOOP_CQE_BATCH_MAX 256u
+
+/* Submission slots of a core's disk ring: each partition has at most a write, its linked sync
+ * and a roll sync in flight, and a full ring only delays a commit to the next round. */
+#define LOOP_DISK_RING_ENTRIES 4096u
+
+/* The data path's core hooks (handlers_data.c). */
+void data_commit_all(struct broker_core *core);
+void data_disk_reap(struct broker_core *core);
 
 struct io_uring_sqe *loop_sqe_get(struct broker_core *core)
 {
@@ -127,6 +139,47 @@ static int64_t loop_tick_ms(const struct broker_config *cfg)
     return tick_ms > LOOP_TICK_MS_MAX ? LOOP_TICK_MS_MAX : tick_ms;
 }
 
+/* Arms the read of the disk ring's eventfd: it completes once a disk completion is posted. */
+static void loop_disk_event_arm(struct broker_core *core)
+{
+    if (core->disk_event_armed || core->disk_event_fd < 0) {
+        return;
+    }
+    struct io_uring_sqe *sqe = loop_sqe_get(core);
+    io_uring_prep_read(sqe, core->disk_event_fd, &core->disk_event_value,
+                       sizeof(core->disk_event_value), 0);
+    io_uring_sqe_set_data64(sqe, loop_tag_disk(&core->disk_owner));
+    core->disk_event_armed = true;
+}
+
+static void loop_disk_event_complete(struct loop_disk_owner *owner, const struct io_uring_cqe *cqe)
+{
+    struct broker_core *core =
+        (struct broker_core *)((char *)owner - offsetof(struct broker_core, disk_owner));
+    (void)cqe; /* the count is not needed: reap takes whatever is there */
+    core->disk_event_armed = false;
+    data_disk_reap(core);
+    loop_disk_event_arm(core);
+}
+
+/* The core's disk ring, its eventfd, and the topics with their partition logs. */
+static rill_err loop_disk_open(struct broker_core *core)
+{
+    rill_err err = log_io_uring_create(LOOP_DISK_RING_ENTRIES, &core->io);
+    if (err == RILL_OK) {
+        err = log_io_uring_eventfd(core->io, &core->disk_event_fd);
+    }
+    if (err == RILL_OK) {
+        core->disk_owner.complete = loop_disk_event_complete;
+        err = topics_open(core->cfg->data_dir, core->io, 1, &core->topics);
+    }
+    if (err != RILL_OK) {
+        DIAG_ERROR("broker", "cannot open the data in %s: %s", core->cfg->data_dir,
+                   rill_err_str(err));
+    }
+    return err;
+}
+
 rill_err loop_core_init(struct broker_core *core,
                         unsigned core_index,
                         const struct broker_config *cfg,
@@ -138,6 +191,7 @@ rill_err loop_core_init(struct broker_core *core,
     core->cfg = cfg;
     core->listen_fd = -1;
     core->signal_fd = -1;
+    core->disk_event_fd = -1;
     core->tick_ms = loop_tick_ms(cfg);
     proto_arena_init(&core->arena, RILL_PROTO_ARENA_BYTES_MAX);
     metrics_core_init(&core->metrics, rill_clock_mono_ns());
@@ -160,8 +214,12 @@ rill_err loop_core_init(struct broker_core *core,
         return rill_err_from_errno(-ret);
     }
     core->ring_ready = true;
+    err = loop_disk_open(core);
     uint16_t port = 0;
-    err = loop_listen(&cfg->listen, &core->listen_fd, &port);
+    if (err == RILL_OK) {
+        err = loop_listen(&cfg->listen, &core->listen_fd, &port);
+    }
+    core->listen_port = port;
     if (err == RILL_OK && signals) {
         err = loop_signals_open(core);
     }
@@ -183,6 +241,18 @@ void loop_core_deinit(struct broker_core *core)
             free(conn->responses[i].data);
         }
     }
+    pending_flush_all(core);
+    rill_err err = topics_close(core->topics);
+    if (err != RILL_OK) {
+        DIAG_ERROR("broker", "closing the partition logs: %s", rill_err_str(err));
+    }
+    core->topics = NULL;
+    if (core->io != NULL) {
+        core->io->ops->destroy(core->io);
+    }
+    if (core->disk_event_fd >= 0) {
+        close(core->disk_event_fd);
+    }
     if (core->ring_ready) {
         io_uring_queue_exit(&core->ring);
     }
@@ -199,6 +269,7 @@ void loop_core_deinit(struct broker_core *core)
     memset(core, 0, sizeof(*core));
     core->listen_fd = -1;
     core->signal_fd = -1;
+    core->disk_event_fd = -1;
 }
 
 static void loop_accept_arm(struct broker_core *core)
@@ -387,13 +458,32 @@ static bool loop_done(struct broker_core *core)
     return http_server_quiet(core->http);
 }
 
+/* Waits for at least one completion, or until the earliest pending deadline. */
+static int loop_wait(struct broker_core *core)
+{
+    int64_t deadline_ns = pending_next_deadline_ns(core);
+    if (deadline_ns < 0) {
+        return io_uring_submit_and_wait(&core->ring, 1);
+    }
+    int64_t wait_ns = deadline_ns - rill_clock_mono_ns();
+    if (wait_ns < 0) {
+        wait_ns = 0;
+    }
+    struct __kernel_timespec ts = { .tv_sec = wait_ns / 1000000000ll,
+                                    .tv_nsec = wait_ns % 1000000000ll };
+    struct io_uring_cqe *cqe = NULL;
+    int ret = io_uring_submit_and_wait_timeout(&core->ring, &cqe, 1, &ts, NULL);
+    return ret == -ETIME ? 0 : ret;
+}
+
 rill_err loop_run(struct broker_core *core)
 {
     loop_accept_arm(core);
     loop_tick_arm(core);
     loop_signal_arm(core);
+    loop_disk_event_arm(core);
     while (!loop_done(core)) {
-        int ret = io_uring_submit_and_wait(&core->ring, 1);
+        int ret = loop_wait(core);
         if (ret < 0 && ret != -EINTR && ret != -EBUSY) {
             DIAG_ERROR("net", "io_uring_submit_and_wait error=\"%s\"", strerror(-ret));
             return rill_err_from_errno(-ret);
@@ -408,6 +498,10 @@ rill_err loop_run(struct broker_core *core)
             io_uring_cqe_seen(&core->ring, cqe);
             loop_dispatch_cqe(core, &copy);
         }
+        /* One write (and sync) per partition for everything this round appended: group
+         * commit across requests. Then answer what the round made ready. */
+        data_commit_all(core);
+        pending_check(core, false);
     }
     DIAG_INFO("broker", "stopped");
     return RILL_OK;

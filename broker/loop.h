@@ -34,6 +34,10 @@ struct broker_config;
 struct broker_conn;
 struct config_address;
 struct http_server;
+struct broker_partition;
+struct broker_topics;
+struct log_io;
+struct pending;
 
 enum loop_op {
     LOOP_OP_NONE = 0,   /* completions nobody waits for (cancellations) */
@@ -69,6 +73,7 @@ struct broker_core {
     struct io_uring ring;
     bool ring_ready;           /* ring initialised (for loop_core_deinit) */
     int listen_fd;             /* owned; -1 once closed for shutdown */
+    uint16_t listen_port;      /* the port actually bound (METADATA reports it) */
     int signal_fd;             /* owned by core 0 only; -1 on other cores */
     struct broker_conn *conns; /* cfg->connections_max slots, allocated at start */
     uint32_t *conn_free;       /* stack of free slot numbers */
@@ -85,6 +90,20 @@ struct broker_core {
     struct proto_arena arena;            /* decoded request arrays, reset after each request */
     struct http_server *http;            /* core 0: the HTTP endpoint (broker/http.h); else NULL */
     struct metrics_core metrics;         /* this core's counters, written only by it */
+
+    /* Disk: one io_uring of the log backend per core. Its completions signal disk_event_fd,
+     * which a read on the network ring watches (LOOP_OP_DISK, owner disk_owner). */
+    struct log_io *io;
+    int disk_event_fd;
+    uint64_t disk_event_value; /* buffer of the eventfd read, stable while armed */
+    bool disk_event_armed;
+    struct loop_disk_owner disk_owner;
+    struct broker_topics *topics;          /* owned by core 0 (metadata owner) */
+    struct broker_partition *commit_first; /* partitions appended to since the last commit */
+    struct pending *pending_first;         /* deferred answers: produce acks, fetch long polls */
+    uint32_t pending_count;
+    uint64_t data_version;         /* bumped when any partition's readable end moves */
+    uint64_t data_version_checked; /* data_version when pending fetches were last checked */
 };
 
 static inline uint64_t loop_tag_conn(enum loop_op op, uint32_t slot, uint32_t generation)

@@ -98,6 +98,12 @@ struct log_io {
 
 /* The io_uring backend with a ring of `entries` submission slots. */
 RILL_MUST_CHECK rill_err log_io_uring_create(unsigned entries, struct log_io **out_io);
+/*
+ * A non-blocking eventfd (the caller owns and closes it) that the kernel signals whenever a
+ * completion is posted on io's ring: an event loop that waits on something else (the broker's
+ * network ring) reads it to learn that reap() has work. Only for the io_uring backend.
+ */
+RILL_MUST_CHECK rill_err log_io_uring_eventfd(struct log_io *io, int *out_fd);
 
 /*
  * The fault-injecting backend. Operation numbers count mutating operations only (open with

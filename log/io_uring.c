@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -519,4 +520,21 @@ fail_free:
     free(uio);
 fail:
     return err;
+}
+
+rill_err log_io_uring_eventfd(struct log_io *io, int *out_fd)
+{
+    RILL_ASSERT(io->ops == &uring_ops);
+    struct uring_io *uio = uring_io_of(io);
+    int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (fd < 0) {
+        return rill_err_from_errno(errno);
+    }
+    int ret = io_uring_register_eventfd(&uio->ring, fd);
+    if (ret < 0) {
+        close(fd);
+        return rill_err_from_errno(-ret);
+    }
+    *out_fd = fd;
+    return RILL_OK;
 }

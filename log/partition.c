@@ -545,7 +545,7 @@ rill_err log_partition_poll(struct log_partition *part, bool wait)
         return err;
     }
     for (unsigned i = 0; i < count; i++) {
-        log_partition_on_completion(part, &completions[i]);
+        log_partition_on_completion(completions[i].owner, &completions[i]);
     }
     return RILL_OK;
 }

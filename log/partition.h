@@ -102,6 +102,7 @@ struct log_partition {
 
     rill_err failed; /* sticky: RILL_OK until a write or sync fails */
     int failed_errno;
+    void *opaque; /* the owner's (the broker's partition); never touched by the log */
 };
 
 /* Fills cfg with defaults overridden by conf (NULL allowed); conf values are pre-validated. */
@@ -146,7 +147,10 @@ RILL_MUST_CHECK rill_err log_partition_append_exchange(struct log_partition *par
 RILL_MUST_CHECK rill_err log_partition_commit(struct log_partition *part, bool want_sync);
 /* Feeds one completion whose owner is part; advances the ends or takes the partition offline. */
 void log_partition_on_completion(struct log_partition *part, const struct log_io_completion *c);
-/* Reaps completions (blocking when wait) and dispatches them; only for a private io. */
+/*
+ * Reaps completions of part's io (blocking when wait) and hands each to the partition that
+ * owns it: every owner on an io shared by several partitions must be a struct log_partition.
+ */
 RILL_MUST_CHECK rill_err log_partition_poll(struct log_partition *part, bool wait);
 /* Commits and waits until offset_written >= offset (and offset_durable when durable). */
 RILL_MUST_CHECK rill_err log_partition_wait(struct log_partition *part,

@@ -107,12 +107,16 @@ static void check_handshake_body(const struct wire_response *response)
     T_ASSERT(text_bytes == 4 && memcmp(text, "rill", 4) == 0);
     T_ASSERT(mp_read_str(&reader, &text, &text_bytes));
     T_ASSERT(text_bytes == strlen(RILL_VERSION_STR));
-    T_ASSERT(mp_read_array(&reader, &count) && count == 1);
-    uint32_t api = 99, version_min = 0, version_max = 0;
-    T_ASSERT(mp_read_array(&reader, &count) && count == 3);
-    T_ASSERT(mp_read_uint32(&reader, &api) && api == WIRE_API_HANDSHAKE);
-    T_ASSERT(mp_read_uint32(&reader, &version_min) && version_min == 1);
-    T_ASSERT(mp_read_uint32(&reader, &version_max) && version_max == 1);
+    /* Every api of docs/protocol.md (0..9), each at version 1, in api order. */
+    uint32_t api_count = 0;
+    T_ASSERT(mp_read_array(&reader, &api_count) && api_count == 10);
+    for (uint32_t i = 0; i < api_count; i++) {
+        uint32_t api = 99, version_min = 0, version_max = 0;
+        T_ASSERT(mp_read_array(&reader, &count) && count == 3);
+        T_ASSERT(mp_read_uint32(&reader, &api) && api == WIRE_API_HANDSHAKE + i);
+        T_ASSERT(mp_read_uint32(&reader, &version_min) && version_min == 1);
+        T_ASSERT(mp_read_uint32(&reader, &version_max) && version_max == 1);
+    }
     T_ASSERT_EQ_INT(mp_reader_remaining(&reader), 0);
 }
 
@@ -187,10 +191,10 @@ static void t_unknown_api_keeps_connection(void)
     T_ASSERT_EQ_INT(response.correlation_id, 11);
     T_ASSERT_EQ_INT(response.error, WIRE_ERR_UNSUPPORTED_API);
     T_ASSERT(response.body_bytes == 1 && response.body[0] == 0xc0);
-    /* METADATA exists in the protocol but is not served yet: same answer. */
+    /* METADATA with a HANDSHAKE-shaped body (two strings): malformed for METADATA. */
     wire_send(fd, request, encode_request(request, 1, 1, 12));
     wire_read_response(fd, &response);
-    T_ASSERT_EQ_INT(response.error, WIRE_ERR_UNSUPPORTED_API);
+    T_ASSERT_EQ_INT(response.error, WIRE_ERR_INVALID_REQUEST);
     wire_send(fd, request, encode_request(request, WIRE_API_HANDSHAKE, 9, 13));
     wire_read_response(fd, &response);
     T_ASSERT_EQ_INT(response.correlation_id, 13);

@@ -1,0 +1,49 @@
+/*
+ * handlers.h - the API handlers dispatch.c routes to. A handler maps a decoded request to a
+ * response struct; proto/api.h encodes it.
+ *
+ * Decoded requests point into the frame and into the core's arena, both valid only during the
+ * call. A handler that answers later (RILL_ERR_AGAIN) copies what it keeps: pending.h.
+ *
+ *   handlers_admin.c  HANDSHAKE, METADATA, CREATE/DELETE/DESCRIBE_TOPICS, ALTER_CONFIGS,
+ *                     LIST_OFFSETS, INIT_PRODUCER_ID
+ *   handlers_data.c   PRODUCE, FETCH
+ */
+#ifndef RILL_BROKER_HANDLERS_H
+#define RILL_BROKER_HANDLERS_H
+
+#include "rill.h"
+#include "broker/dispatch.h"
+#include "proto/api.h"
+
+struct broker_core;
+
+/*
+ * RILL_OK: response is filled and sent; RILL_ERR_AGAIN: the answer was deferred and comes
+ * through dispatch_complete(); any other code is sent as the header error with a nil body.
+ */
+typedef rill_err handler_fn(struct broker_core *core,
+                            const struct dispatch_origin *origin,
+                            const struct proto_request_header *header,
+                            const union proto_request *request,
+                            union proto_response *response);
+
+handler_fn handle_handshake;
+handler_fn handle_metadata;
+handler_fn handle_create_topics;
+handler_fn handle_delete_topics;
+handler_fn handle_describe_topics;
+handler_fn handle_alter_configs;
+handler_fn handle_produce;
+handler_fn handle_fetch;
+handler_fn handle_list_offsets;
+handler_fn handle_init_producer_id;
+
+/* The API table HANDSHAKE reports (dispatch.c). */
+extern struct proto_api_range dispatch_ranges[];
+extern const uint32_t dispatch_range_count;
+
+/* Copies (ptr, bytes) into arena as a NUL-terminated string; NULL when out of arena. */
+char *handler_strdup(struct proto_arena *arena, const char *ptr, uint32_t bytes);
+
+#endif

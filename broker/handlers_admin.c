@@ -1,0 +1,611 @@
+/*
+ * handlers_admin.c - the metadata and administration APIs: HANDSHAKE, METADATA,
+ * CREATE/DELETE/DESCRIBE_TOPICS, ALTER_CONFIGS, LIST_OFFSETS, INIT_PRODUCER_ID.
+ *
+ * Metadata changes run on the metadata owner (core 0) and are durable before they are
+ * answered (the metadata log syncs each record). Response arrays come from the core's arena,
+ * which is reset once the response is encoded.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/assert.h"
+#include "common/diag.h"
+#include "common/limits.h"
+#include "broker/config.h"
+#include "broker/handlers.h"
+#include "broker/loop.h"
+#include "broker/topics.h"
+#include "log/batch.h"
+
+/* Bytes of a per-topic error message kept for the response. */
+#define ADMIN_MESSAGE_BYTES 256u
+
+/* The topic-level settings DESCRIBE_TOPICS lists (docs/protocol.md, CREATE_TOPICS). */
+static const char *const admin_topic_keys[] = {
+    "cleanup.policy",  "flush",        "index.interval.bytes", "max.batch.bytes",
+    "retention.bytes", "retention.ms", "segment.bytes",        "segment.ms",
+};
+
+char *handler_strdup(struct proto_arena *arena, const char *ptr, uint32_t bytes)
+{
+    char *copy = proto_arena_alloc(arena, (size_t)bytes + 1, 1);
+    if (copy != NULL) {
+        memcpy(copy, ptr, bytes);
+        copy[bytes] = '\0';
+    }
+    return copy;
+}
+
+static struct proto_str admin_str(const char *text)
+{
+    return (struct proto_str){ text, text != NULL ? (uint32_t)strlen(text) : 0 };
+}
+
+/* A NUL-terminated copy of a wire string that must not hold a NUL itself; NULL otherwise. */
+static char *admin_cstr(struct proto_arena *arena, struct proto_str str)
+{
+    if (str.ptr == NULL || memchr(str.ptr, '\0', str.bytes) != NULL) {
+        return NULL;
+    }
+    return handler_strdup(arena, str.ptr, str.bytes);
+}
+
+/* Fills a per-topic result with err and a copy of message (when err != RILL_OK). */
+static void admin_result(struct proto_arena *arena,
+                         struct proto_topic_result *result,
+                         struct proto_str name,
+                         rill_err err,
+                         const char *message)
+{
+    result->name = name;
+    result->error = (int32_t)err;
+    result->message = (struct proto_str){ NULL, 0 };
+    if (err != RILL_OK) {
+        const char *text = message != NULL && message[0] != '\0' ? message : rill_err_str(err);
+        char *copy = handler_strdup(arena, text, (uint32_t)strlen(text));
+        result->message = admin_str(copy);
+    }
+}
+
+rill_err handle_handshake(struct broker_core *core,
+                          const struct dispatch_origin *origin,
+                          const struct proto_request_header *header,
+                          const union proto_request *request,
+                          union proto_response *response)
+{
+    (void)origin;
+    (void)header;
+    (void)request;
+    const struct broker_config *cfg = core->cfg;
+    response->handshake = (struct proto_handshake_response){
+        .broker_id = cfg->broker_id,
+        .cluster_id = admin_str(cfg->cluster_id),
+        .broker_version = admin_str(RILL_VERSION_STR),
+        .apis = dispatch_ranges,
+        .api_count = dispatch_range_count,
+    };
+    return RILL_OK;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* METADATA                                                                                   */
+/* ---------------------------------------------------------------------------------------- */
+
+static rill_err metadata_topic_fill(struct broker_core *core,
+                                    struct proto_metadata_topic *out,
+                                    struct proto_str name,
+                                    const struct broker_topic *topic,
+                                    int32_t *self)
+{
+    out->name = name;
+    if (topic == NULL) {
+        out->error = RILL_ERR_UNKNOWN_TOPIC;
+        return RILL_OK;
+    }
+    out->partitions =
+        proto_arena_alloc(&core->arena, (size_t)topic->partition_count, sizeof(*out->partitions));
+    if (out->partitions == NULL) {
+        return core->arena.err;
+    }
+    out->partition_count = (uint32_t)topic->partition_count;
+    for (int32_t p = 0; p < topic->partition_count; p++) {
+        out->partitions[p] = (struct proto_metadata_partition){
+            .partition = p,
+            .leader = core->cfg->broker_id,
+            .replicas = self,
+            .replica_count = 1,
+            .isr = self,
+            .isr_count = 1,
+        };
+    }
+    return RILL_OK;
+}
+
+/* Creates name with the broker's defaults for METADATA's auto-creation; the result is the
+ * topic or NULL (the entry then reports the error). */
+static struct broker_topic *metadata_auto_create(struct broker_core *core, struct proto_str name)
+{
+    char *cname = admin_cstr(&core->arena, name);
+    if (cname == NULL || !proto_topic_name_valid(name.ptr, name.bytes, false)) {
+        return NULL;
+    }
+    char errstr[ADMIN_MESSAGE_BYTES];
+    rill_err err = topics_create(core->topics, cname, core->cfg->topic_partitions_default, NULL, 0,
+                                 false, errstr, sizeof(errstr));
+    if (err != RILL_OK && err != RILL_ERR_EXISTS) {
+        DIAG_WARN("topics", "auto-create topic=%s failed: %s", cname, errstr);
+        return NULL;
+    }
+    DIAG_INFO("topics", "auto-created topic=%s partitions=%d", cname,
+              (int)core->cfg->topic_partitions_default);
+    return topics_find(core->topics, name.ptr, name.bytes);
+}
+
+rill_err handle_metadata(struct broker_core *core,
+                         const struct dispatch_origin *origin,
+                         const struct proto_request_header *header,
+                         const union proto_request *request,
+                         union proto_response *response)
+{
+    (void)origin;
+    (void)header;
+    const struct proto_metadata_request *req = &request->metadata;
+    struct broker_topics *topics = core->topics;
+    struct proto_metadata_response *out = &response->metadata;
+    int32_t *self = proto_arena_alloc(&core->arena, 1, sizeof(*self));
+    out->brokers = proto_arena_alloc(&core->arena, 1, sizeof(*out->brokers));
+    if (self == NULL || out->brokers == NULL) {
+        return core->arena.err;
+    }
+    *self = core->cfg->broker_id;
+    out->brokers[0] = (struct proto_broker){
+        .id = core->cfg->broker_id,
+        .host = admin_str(core->cfg->listen.host),
+        .port = core->listen_port,
+    };
+    out->broker_count = 1;
+    out->controller_id = core->cfg->broker_id;
+    uint32_t count = req->topics_all ? topics->topic_count : req->topic_count;
+    if (count == 0) {
+        return RILL_OK;
+    }
+    out->topics = proto_arena_alloc(&core->arena, count, sizeof(*out->topics));
+    if (out->topics == NULL) {
+        return core->arena.err;
+    }
+    out->topic_count = count;
+    for (uint32_t i = 0; i < count; i++) {
+        const struct broker_topic *topic = NULL;
+        struct proto_str name;
+        if (req->topics_all) {
+            topic = topics->topics[i];
+            name = admin_str(topic->name);
+        } else {
+            name = req->topics[i];
+            topic = topics_find(topics, name.ptr, name.bytes);
+            if (topic == NULL && req->allow_auto_create && core->cfg->topic_auto_create) {
+                topic = metadata_auto_create(core, name);
+            }
+        }
+        rill_err err = metadata_topic_fill(core, &out->topics[i], name, topic, self);
+        if (err != RILL_OK) {
+            return err;
+        }
+    }
+    return RILL_OK;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* CREATE_TOPICS, DELETE_TOPICS, ALTER_CONFIGS                                                */
+/* ---------------------------------------------------------------------------------------- */
+
+/* Converts wire configs into NUL-terminated pairs in the arena; a nil value stays NULL (only
+ * ALTER_CONFIGS allows it). RILL_ERR_CONFIG_KEY / _VALUE for strings that cannot be keys or
+ * values (NUL inside). */
+static rill_err admin_configs(struct proto_arena *arena,
+                              const struct proto_config *configs,
+                              uint32_t count,
+                              bool allow_nil,
+                              struct meta_config **out,
+                              char *errstr,
+                              size_t errstr_bytes)
+{
+    if (count > META_TOPIC_CONFIGS_MAX) {
+        snprintf(errstr, errstr_bytes, "at most %u configs", META_TOPIC_CONFIGS_MAX);
+        return RILL_ERR_INVALID_REQUEST;
+    }
+    struct meta_config *pairs = count > 0 ? proto_arena_alloc(arena, count, sizeof(*pairs)) : NULL;
+    if (count > 0 && pairs == NULL) {
+        return arena->err;
+    }
+    for (uint32_t i = 0; i < count; i++) {
+        pairs[i].key = admin_cstr(arena, configs[i].key);
+        if (pairs[i].key == NULL) {
+            snprintf(errstr, errstr_bytes, "config key %u is not a valid key", i);
+            return RILL_ERR_CONFIG_KEY;
+        }
+        if (configs[i].value.ptr == NULL) {
+            if (!allow_nil) {
+                snprintf(errstr, errstr_bytes, "config %s needs a value", pairs[i].key);
+                return RILL_ERR_CONFIG_VALUE;
+            }
+            pairs[i].value = NULL;
+            continue;
+        }
+        pairs[i].value = admin_cstr(arena, configs[i].value);
+        if (pairs[i].value == NULL) {
+            snprintf(errstr, errstr_bytes, "config %s has an invalid value", pairs[i].key);
+            return RILL_ERR_CONFIG_VALUE;
+        }
+    }
+    *out = pairs;
+    return RILL_OK;
+}
+
+static rill_err create_one(struct broker_core *core,
+                           const struct proto_create_topic *topic,
+                           bool validate_only,
+                           char *errstr,
+                           size_t errstr_bytes)
+{
+    if (!proto_topic_name_valid(topic->name.ptr, topic->name.bytes, false)) {
+        snprintf(errstr, errstr_bytes,
+                 "topic names are 1-%u bytes of [a-zA-Z0-9._-], not '.', '..' or '__...'",
+                 RILL_TOPIC_NAME_BYTES_MAX);
+        return RILL_ERR_INVALID_TOPIC;
+    }
+    if (topic->replication_factor != 1 && topic->replication_factor != -1) {
+        snprintf(errstr, errstr_bytes, "replication factor %d: this cluster has one broker",
+                 (int)topic->replication_factor);
+        return RILL_ERR_INVALID;
+    }
+    char *name = admin_cstr(&core->arena, topic->name);
+    struct meta_config *configs = NULL;
+    rill_err err = name == NULL ? core->arena.err
+                                : admin_configs(&core->arena, topic->configs, topic->config_count,
+                                                false, &configs, errstr, errstr_bytes);
+    if (err != RILL_OK) {
+        return err;
+    }
+    return topics_create(core->topics, name, topic->partitions, configs, topic->config_count,
+                         validate_only, errstr, errstr_bytes);
+}
+
+rill_err handle_create_topics(struct broker_core *core,
+                              const struct dispatch_origin *origin,
+                              const struct proto_request_header *header,
+                              const union proto_request *request,
+                              union proto_response *response)
+{
+    (void)origin;
+    (void)header;
+    const struct proto_create_topics_request *req = &request->create_topics;
+    struct proto_topic_results *out = &response->create_topics;
+    if (req->topic_count > 0) {
+        out->results = proto_arena_alloc(&core->arena, req->topic_count, sizeof(*out->results));
+        if (out->results == NULL) {
+            return core->arena.err;
+        }
+    }
+    out->result_count = req->topic_count;
+    for (uint32_t i = 0; i < req->topic_count; i++) {
+        char errstr[ADMIN_MESSAGE_BYTES] = "";
+        rill_err err =
+            create_one(core, &req->topics[i], req->validate_only, errstr, sizeof(errstr));
+        if (err == RILL_OK && !req->validate_only) {
+            DIAG_INFO("topics", "created topic=%.*s partitions=%d", (int)req->topics[i].name.bytes,
+                      req->topics[i].name.ptr, (int)req->topics[i].partitions);
+        }
+        admin_result(&core->arena, &out->results[i], req->topics[i].name, err, errstr);
+    }
+    return RILL_OK;
+}
+
+/* Drops the references the core keeps to a topic's partitions (handlers_data.c). */
+void data_forget_topic(struct broker_core *core, struct broker_topic *topic);
+
+rill_err handle_delete_topics(struct broker_core *core,
+                              const struct dispatch_origin *origin,
+                              const struct proto_request_header *header,
+                              const union proto_request *request,
+                              union proto_response *response)
+{
+    (void)origin;
+    (void)header;
+    const struct proto_delete_topics_request *req = &request->delete_topics;
+    struct proto_topic_results *out = &response->delete_topics;
+    if (req->name_count > 0) {
+        out->results = proto_arena_alloc(&core->arena, req->name_count, sizeof(*out->results));
+        if (out->results == NULL) {
+            return core->arena.err;
+        }
+    }
+    out->result_count = req->name_count;
+    for (uint32_t i = 0; i < req->name_count; i++) {
+        char errstr[ADMIN_MESSAGE_BYTES] = "";
+        struct proto_str name = req->names[i];
+        struct broker_topic *topic = topics_find(core->topics, name.ptr, name.bytes);
+        rill_err err = RILL_OK;
+        if (topic == NULL) {
+            err = RILL_ERR_UNKNOWN_TOPIC;
+        } else {
+            data_forget_topic(core, topic);
+            err = topics_delete(core->topics, topic->name, errstr, sizeof(errstr));
+            if (err == RILL_OK) {
+                DIAG_INFO("topics", "deleted topic=%.*s", (int)name.bytes, name.ptr);
+            }
+        }
+        admin_result(&core->arena, &out->results[i], name, err, errstr);
+    }
+    return RILL_OK;
+}
+
+rill_err handle_alter_configs(struct broker_core *core,
+                              const struct dispatch_origin *origin,
+                              const struct proto_request_header *header,
+                              const union proto_request *request,
+                              union proto_response *response)
+{
+    (void)origin;
+    (void)header;
+    const struct proto_alter_configs_request *req = &request->alter_configs;
+    struct proto_topic_results *out = &response->alter_configs;
+    if (req->topic_count > 0) {
+        out->results = proto_arena_alloc(&core->arena, req->topic_count, sizeof(*out->results));
+        if (out->results == NULL) {
+            return core->arena.err;
+        }
+    }
+    out->result_count = req->topic_count;
+    for (uint32_t i = 0; i < req->topic_count; i++) {
+        const struct proto_alter_topic *alter = &req->topics[i];
+        char errstr[ADMIN_MESSAGE_BYTES] = "";
+        struct broker_topic *topic = topics_find(core->topics, alter->name.ptr, alter->name.bytes);
+        struct meta_config *configs = NULL;
+        rill_err err = topic == NULL
+                           ? RILL_ERR_UNKNOWN_TOPIC
+                           : admin_configs(&core->arena, alter->configs, alter->config_count, true,
+                                           &configs, errstr, sizeof(errstr));
+        if (err == RILL_OK) {
+            err = topics_alter(core->topics, topic->name, configs, alter->config_count, errstr,
+                               sizeof(errstr));
+        }
+        admin_result(&core->arena, &out->results[i], alter->name, err, errstr);
+    }
+    return RILL_OK;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* DESCRIBE_TOPICS                                                                            */
+/* ---------------------------------------------------------------------------------------- */
+
+static rill_err describe_one(struct broker_core *core,
+                             struct proto_describe_topic *out,
+                             struct proto_str name,
+                             const struct broker_topic *topic)
+{
+    out->name = name;
+    if (topic == NULL) {
+        out->error = RILL_ERR_UNKNOWN_TOPIC;
+        out->message = admin_str(rill_err_str(RILL_ERR_UNKNOWN_TOPIC));
+        return RILL_OK;
+    }
+    const struct meta_topic *meta = meta_topic_find(&core->topics->state, topic->name);
+    RILL_ASSERT(meta != NULL);
+    uint32_t key_count = (uint32_t)RILL_ARRAY_COUNT(admin_topic_keys);
+    out->configs = proto_arena_alloc(&core->arena, key_count, sizeof(*out->configs));
+    out->partitions =
+        proto_arena_alloc(&core->arena, (size_t)topic->partition_count, sizeof(*out->partitions));
+    if (out->configs == NULL || out->partitions == NULL) {
+        return core->arena.err;
+    }
+    out->config_count = key_count;
+    for (uint32_t k = 0; k < key_count; k++) {
+        const char *value = meta_topic_config_value(meta, admin_topic_keys[k]);
+        out->configs[k] = (struct proto_config){
+            .key = admin_str(admin_topic_keys[k]),
+            .value = admin_str(value != NULL ? value : ""),
+        };
+    }
+    out->partition_count = (uint32_t)topic->partition_count;
+    for (int32_t p = 0; p < topic->partition_count; p++) {
+        const struct broker_partition *bp = &topic->partitions[p];
+        const struct log_partition *log = bp->log;
+        uint64_t bytes = 0;
+        for (uint32_t s = 0; s < log->segment_count; s++) {
+            bytes += log->segments[s]->bytes_written;
+        }
+        out->partitions[p] = (struct proto_describe_partition){
+            .partition = p,
+            .start_offset = log->offset_start,
+            .end_offset = topics_high_watermark(bp),
+            .durable_offset = log->offset_durable,
+            .size_bytes = bytes,
+            .segment_count = log->segment_count,
+        };
+    }
+    return RILL_OK;
+}
+
+rill_err handle_describe_topics(struct broker_core *core,
+                                const struct dispatch_origin *origin,
+                                const struct proto_request_header *header,
+                                const union proto_request *request,
+                                union proto_response *response)
+{
+    (void)origin;
+    (void)header;
+    const struct proto_describe_topics_request *req = &request->describe_topics;
+    struct broker_topics *topics = core->topics;
+    struct proto_describe_topics_response *out = &response->describe_topics;
+    uint32_t count = req->names_all ? topics->topic_count : req->name_count;
+    if (count == 0) {
+        return RILL_OK;
+    }
+    out->topics = proto_arena_alloc(&core->arena, count, sizeof(*out->topics));
+    if (out->topics == NULL) {
+        return core->arena.err;
+    }
+    out->topic_count = count;
+    for (uint32_t i = 0; i < count; i++) {
+        const struct broker_topic *topic = NULL;
+        struct proto_str name;
+        if (req->names_all) {
+            topic = topics->topics[i];
+            name = admin_str(topic->name);
+        } else {
+            name = req->names[i];
+            topic = topics_find(topics, name.ptr, name.bytes);
+        }
+        rill_err err = describe_one(core, &out->topics[i], name, topic);
+        if (err != RILL_OK) {
+            return err;
+        }
+    }
+    return RILL_OK;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* LIST_OFFSETS, INIT_PRODUCER_ID                                                             */
+/* ---------------------------------------------------------------------------------------- */
+
+/* The timestamp of the record at offset (which exists below the high watermark). */
+static rill_err record_timestamp(struct log_partition *log, int64_t offset, int64_t *out_ts)
+{
+    uint8_t *buf = NULL;
+    size_t bytes = 0;
+    rill_err err = log_partition_read(log, offset, 1, &buf, &bytes);
+    if (err != RILL_OK) {
+        return err;
+    }
+    struct log_record_iter it;
+    log_record_iter_init(&it);
+    err = log_record_iter_start(&it, buf, bytes);
+    struct log_record record;
+    while (err == RILL_OK && (err = log_record_iter_next(&it, &record)) == RILL_OK) {
+        if (record.offset >= offset) {
+            *out_ts = record.timestamp;
+            break;
+        }
+    }
+    log_record_iter_deinit(&it);
+    free(buf);
+    return err == RILL_ERR_END ? RILL_ERR_CORRUPT : err;
+}
+
+static void list_offsets_one(struct broker_partition *bp,
+                             const struct proto_list_offsets_partition *in,
+                             struct proto_list_offsets_partition_result *out)
+{
+    out->partition = in->partition;
+    out->timestamp = -1;
+    if (bp == NULL) {
+        out->error = RILL_ERR_UNKNOWN_PARTITION;
+        return;
+    }
+    struct log_partition *log = bp->log;
+    int64_t high = topics_high_watermark(bp);
+    if (in->timestamp == PROTO_LIST_OFFSETS_LATEST) {
+        out->offset = high;
+        return;
+    }
+    if (in->timestamp == PROTO_LIST_OFFSETS_EARLIEST) {
+        out->offset = log->offset_start;
+        return;
+    }
+    if (in->timestamp < 0) {
+        out->error = RILL_ERR_INVALID_REQUEST;
+        return;
+    }
+    int64_t offset = high;
+    rill_err err = log_partition_offset_for_time(log, in->timestamp, &offset);
+    if (err == RILL_ERR_END || (err == RILL_OK && offset >= high)) {
+        out->offset = high;
+        return;
+    }
+    if (err == RILL_OK) {
+        err = record_timestamp(log, offset, &out->timestamp);
+    }
+    if (err != RILL_OK) {
+        out->error = err;
+        out->timestamp = -1;
+        return;
+    }
+    out->offset = offset;
+}
+
+rill_err handle_list_offsets(struct broker_core *core,
+                             const struct dispatch_origin *origin,
+                             const struct proto_request_header *header,
+                             const union proto_request *request,
+                             union proto_response *response)
+{
+    (void)origin;
+    (void)header;
+    const struct proto_list_offsets_request *req = &request->list_offsets;
+    struct proto_list_offsets_response *out = &response->list_offsets;
+    if (req->topic_count == 0) {
+        return RILL_OK;
+    }
+    out->topics = proto_arena_alloc(&core->arena, req->topic_count, sizeof(*out->topics));
+    if (out->topics == NULL) {
+        return core->arena.err;
+    }
+    out->topic_count = req->topic_count;
+    for (uint32_t t = 0; t < req->topic_count; t++) {
+        const struct proto_list_offsets_topic *in = &req->topics[t];
+        struct proto_list_offsets_topic_result *result = &out->topics[t];
+        result->name = in->name;
+        result->partition_count = in->partition_count;
+        if (in->partition_count == 0) {
+            continue;
+        }
+        result->partitions =
+            proto_arena_alloc(&core->arena, in->partition_count, sizeof(*result->partitions));
+        if (result->partitions == NULL) {
+            return core->arena.err;
+        }
+        struct broker_topic *topic = topics_find(core->topics, in->name.ptr, in->name.bytes);
+        for (uint32_t p = 0; p < in->partition_count; p++) {
+            int32_t index = in->partitions[p].partition;
+            struct broker_partition *bp =
+                topic != NULL && index >= 0 && index < topic->partition_count
+                    ? &topic->partitions[index]
+                    : NULL;
+            list_offsets_one(bp, &in->partitions[p], &result->partitions[p]);
+            if (topic == NULL) {
+                result->partitions[p].error = RILL_ERR_UNKNOWN_TOPIC;
+            }
+        }
+    }
+    return RILL_OK;
+}
+
+rill_err handle_init_producer_id(struct broker_core *core,
+                                 const struct dispatch_origin *origin,
+                                 const struct proto_request_header *header,
+                                 const union proto_request *request,
+                                 union proto_response *response)
+{
+    (void)origin;
+    (void)header;
+    struct proto_init_producer_id_response *out = &response->init_producer_id;
+    out->producer_id = -1;
+    out->producer_epoch = -1;
+    if (request->init_producer_id.transactional_id.ptr != NULL) {
+        out->error = RILL_ERR_UNSUPPORTED;
+        return RILL_OK;
+    }
+    int64_t producer_id = -1;
+    rill_err err =
+        meta_log_producer_id_alloc(core->topics->meta, &core->topics->state, &producer_id);
+    if (err != RILL_OK) {
+        out->error = err;
+        return RILL_OK;
+    }
+    out->producer_id = producer_id;
+    out->producer_epoch = 0;
+    return RILL_OK;
+}

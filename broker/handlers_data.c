@@ -1,0 +1,578 @@
+/*
+ * handlers_data.c - the data path: PRODUCE and FETCH, the core's commit pass (group commit
+ * across requests) and its disk completions.
+ *
+ * Produce. Each partition's batches are validated (length, magic, CRC-32C, counts, size bound)
+ * and checked against the producer's idempotence window before any is appended; appends only
+ * stage bytes in the partition's buffer. The partition joins the core's commit list, and after
+ * the round of completions that carried the request, data_commit_all() submits one write (with
+ * a linked fdatasync when the flush policy wants one) per partition: every request of the round
+ * shares it. The answer waits (pending.c) until the batches are written (acks=1) or durable
+ * (acks=all on a topic whose flush policy syncs); acks=0 is not answered at all.
+ *
+ * Fetch. Whole stored batches are read from the segment (never decoded or re-encoded) up to
+ * the high watermark, within partition_max_bytes and max_bytes except that each partition
+ * returns at least one batch. Without enough data the request waits (long poll) until data
+ * arrives or max_wait_ms passes.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/assert.h"
+#include "common/clock.h"
+#include "common/diag.h"
+#include "common/limits.h"
+#include "broker/config.h"
+#include "broker/handlers.h"
+#include "broker/loop.h"
+#include "broker/pending.h"
+#include "broker/topics.h"
+#include "log/batch.h"
+
+#define DATA_NS_PER_MS 1000000ll
+
+/* ---------------------------------------------------------------------------------------- */
+/* Commit list and disk completions                                                           */
+/* ---------------------------------------------------------------------------------------- */
+
+static void data_commit_later(struct broker_core *core, struct broker_partition *bp)
+{
+    if (!bp->commit_pending) {
+        bp->commit_pending = true;
+        bp->commit_next = core->commit_first;
+        core->commit_first = bp;
+    }
+}
+
+/* Submits what every partition of the list staged since the last pass. */
+void data_commit_all(struct broker_core *core);
+void data_commit_all(struct broker_core *core)
+{
+    struct broker_partition *retry = NULL;
+    struct broker_partition *next = NULL;
+    for (struct broker_partition *bp = core->commit_first; bp != NULL; bp = next) {
+        next = bp->commit_next;
+        rill_err err = log_partition_commit(bp->log, false);
+        if (err == RILL_ERR_AGAIN) {
+            bp->commit_next = retry; /* the ring is full: try again next round */
+            retry = bp;
+            continue;
+        }
+        if (err != RILL_OK) {
+            DIAG_ERROR("data", "commit topic=%s partition=%d: %s", bp->topic->name, (int)bp->index,
+                       rill_err_str(err));
+        }
+        bp->commit_pending = false;
+        bp->commit_next = NULL;
+    }
+    core->commit_first = retry;
+}
+
+/* Reaps every disk completion of the core and hands each to its partition. */
+void data_disk_reap(struct broker_core *core);
+void data_disk_reap(struct broker_core *core)
+{
+    struct log_io_completion completions[64];
+    for (;;) {
+        unsigned count = 0;
+        rill_err err = core->io->ops->reap(core->io, completions,
+                                           (unsigned)RILL_ARRAY_COUNT(completions), false, &count);
+        if (err != RILL_OK) {
+            DIAG_ERROR("data", "disk reap failed: %s", rill_err_str(err));
+            return;
+        }
+        for (unsigned i = 0; i < count; i++) {
+            log_partition_on_completion(completions[i].owner, &completions[i]);
+        }
+        if (count > 0) {
+            core->data_version++;
+        }
+        if (count < RILL_ARRAY_COUNT(completions)) {
+            return;
+        }
+    }
+}
+
+void data_forget_topic(struct broker_core *core, struct broker_topic *topic);
+void data_forget_topic(struct broker_core *core, struct broker_topic *topic)
+{
+    struct broker_partition **link = &core->commit_first;
+    while (*link != NULL) {
+        struct broker_partition *bp = *link;
+        if (bp->topic == topic) {
+            *link = bp->commit_next;
+            bp->commit_pending = false;
+            bp->commit_next = NULL;
+        } else {
+            link = &bp->commit_next;
+        }
+    }
+    pending_forget_topic(core, topic->partitions, topic->partition_count);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* PRODUCE                                                                                    */
+/* ---------------------------------------------------------------------------------------- */
+
+/* Validates every batch of a partition's bytes (without appending). */
+static rill_err produce_validate(const struct broker_core *core,
+                                 const struct broker_partition *bp,
+                                 const uint8_t *data,
+                                 size_t bytes,
+                                 uint32_t *out_batch_count)
+{
+    if (bytes == 0) {
+        return RILL_ERR_BAD_BATCH;
+    }
+    uint32_t count = 0;
+    for (size_t position = 0; position < bytes; count++) {
+        struct log_batch_header hdr;
+        rill_err err = log_batch_header_decode(data + position, bytes - position, &hdr);
+        if (err != RILL_OK) {
+            return RILL_ERR_BAD_BATCH;
+        }
+        size_t total = log_batch_total_bytes(&hdr);
+        if (total > bp->log->cfg.batch_bytes_max) {
+            return RILL_ERR_TOO_LARGE;
+        }
+        if (total > bytes - position) {
+            return RILL_ERR_BAD_BATCH;
+        }
+        err = log_batch_validate(data + position, total, true, &hdr);
+        if (err != RILL_OK) {
+            return err;
+        }
+        if (hdr.attributes & (LOG_BATCH_ATTR_TRANSACTIONAL | LOG_BATCH_ATTR_CONTROL)) {
+            return RILL_ERR_UNSUPPORTED; /* transactions are not supported */
+        }
+        if (hdr.producer_id >= 0 && hdr.producer_id >= core->topics->state.producer_id_next) {
+            return RILL_ERR_UNKNOWN_PRODUCER;
+        }
+        if (hdr.producer_id >= 0 && (hdr.producer_epoch < 0 || hdr.sequence_base < 0)) {
+            return RILL_ERR_BAD_BATCH;
+        }
+        position += total;
+    }
+    *out_batch_count = count;
+    return RILL_OK;
+}
+
+/* Appends one validated batch, waiting for a staging buffer when both are busy. */
+static rill_err produce_append_one(struct log_partition *log,
+                                   uint8_t *batch,
+                                   size_t bytes,
+                                   int64_t *out_offset_base)
+{
+    for (;;) {
+        rill_err err = log_partition_append(log, batch, bytes, out_offset_base);
+        if (err != RILL_ERR_AGAIN) {
+            return err;
+        }
+        /* Both buffers are busy: one write is in flight, so a completion will come. This waits
+         * on the disk only, for one staging buffer's write (docs/architecture.md). */
+        err = log_partition_poll(log, true);
+        if (err != RILL_OK) {
+            return err;
+        }
+    }
+}
+
+/*
+ * Appends a partition's batches. *out_offset_base is the offset of the first (the original one
+ * for an idempotent duplicate); *out_offset_end is one past the last record appended or found.
+ */
+static rill_err produce_partition(struct broker_core *core,
+                                  struct broker_partition *bp,
+                                  uint8_t *data,
+                                  size_t bytes,
+                                  int64_t *out_offset_base,
+                                  int64_t *out_offset_end)
+{
+    struct log_partition *log = bp->log;
+    if (log->failed != RILL_OK) {
+        return RILL_ERR_OFFLINE;
+    }
+    uint32_t batch_count = 0;
+    rill_err err = produce_validate(core, bp, data, bytes, &batch_count);
+    if (err != RILL_OK) {
+        return err;
+    }
+    int64_t first_base = -1;
+    int64_t end = -1;
+    for (size_t position = 0; position < bytes;) {
+        struct log_batch_header hdr;
+        err = log_batch_header_decode(data + position, bytes - position, &hdr);
+        RILL_ASSERT(err == RILL_OK);
+        size_t total = log_batch_total_bytes(&hdr);
+        int64_t base = -1;
+        if (hdr.producer_id >= 0) {
+            err = producer_table_check(&bp->producers, hdr.producer_id, hdr.producer_epoch,
+                                       hdr.sequence_base, hdr.record_count, &base);
+            if (err == RILL_ERR_DUPLICATE_SEQUENCE) {
+                bp->stats.produce_duplicates++;
+                first_base = first_base < 0 ? base : first_base;
+                if (base + hdr.record_count > end) {
+                    end = base + hdr.record_count;
+                }
+                position += total;
+                continue;
+            }
+            if (err != RILL_OK) {
+                return err;
+            }
+        }
+        err = produce_append_one(log, data + position, total, &base);
+        if (err != RILL_OK) {
+            return err;
+        }
+        if (hdr.producer_id >= 0) {
+            err = producer_table_record(&bp->producers, hdr.producer_id, hdr.producer_epoch,
+                                        hdr.sequence_base, hdr.record_count, base);
+            if (err != RILL_OK) {
+                return err;
+            }
+        }
+        first_base = first_base < 0 ? base : first_base;
+        end = base + hdr.record_count;
+        bp->stats.produce_batches++;
+        bp->stats.produce_records += (uint64_t)hdr.record_count;
+        bp->stats.produce_bytes += total;
+        position += total;
+    }
+    data_commit_later(core, bp);
+    *out_offset_base = first_base;
+    *out_offset_end = end;
+    return RILL_OK;
+}
+
+/* Copies the topic names of a produce response into the arena (they point into the frame). */
+static rill_err produce_keep_names(struct proto_arena *arena, struct proto_produce_response *out)
+{
+    for (uint32_t t = 0; t < out->topic_count; t++) {
+        struct proto_str *name = &out->topics[t].name;
+        char *copy = handler_strdup(arena, name->ptr, name->bytes);
+        if (copy == NULL) {
+            return arena->err;
+        }
+        name->ptr = copy;
+    }
+    return RILL_OK;
+}
+
+rill_err handle_produce(struct broker_core *core,
+                        const struct dispatch_origin *origin,
+                        const struct proto_request_header *header,
+                        const union proto_request *request,
+                        union proto_response *response)
+{
+    const struct proto_produce_request *req = &request->produce;
+    struct proto_produce_response *out = &response->produce;
+    struct proto_arena *arena = &core->arena;
+    uint32_t partition_total = 0;
+    for (uint32_t t = 0; t < req->topic_count; t++) {
+        partition_total += req->topics[t].partition_count;
+    }
+    struct pending_target *targets =
+        partition_total > 0 ? proto_arena_alloc(arena, partition_total, sizeof(*targets)) : NULL;
+    if (req->topic_count > 0) {
+        out->topics = proto_arena_alloc(arena, req->topic_count, sizeof(*out->topics));
+    }
+    if ((partition_total > 0 && targets == NULL) || (req->topic_count > 0 && out->topics == NULL)) {
+        return arena->err;
+    }
+    out->topic_count = req->topic_count;
+    uint32_t target_count = 0;
+    for (uint32_t t = 0; t < req->topic_count; t++) {
+        const struct proto_produce_topic *in = &req->topics[t];
+        struct proto_produce_topic_result *result = &out->topics[t];
+        result->name = in->name;
+        result->partition_count = in->partition_count;
+        if (in->partition_count > 0) {
+            result->partitions =
+                proto_arena_alloc(arena, in->partition_count, sizeof(*result->partitions));
+            if (result->partitions == NULL) {
+                return arena->err;
+            }
+        }
+        struct broker_topic *topic = topics_find(core->topics, in->name.ptr, in->name.bytes);
+        for (uint32_t p = 0; p < in->partition_count; p++) {
+            const struct proto_produce_partition *part_in = &in->partitions[p];
+            struct proto_produce_partition_result *part_out = &result->partitions[p];
+            part_out->partition = part_in->partition;
+            part_out->base_offset = -1;
+            part_out->log_start_offset = -1;
+            struct broker_partition *bp = NULL;
+            rill_err err = RILL_OK;
+            if (topic == NULL) {
+                err = RILL_ERR_UNKNOWN_TOPIC;
+            } else if (part_in->partition < 0 || part_in->partition >= topic->partition_count) {
+                err = RILL_ERR_UNKNOWN_PARTITION;
+            } else {
+                bp = &topic->partitions[part_in->partition];
+                RILL_ASSERT(bp->core_index == core->core_index);
+                int64_t end = -1;
+                /* The batches are appended in place of the receive buffer: the log overwrites
+                 * base offset and leader epoch (outside the CRC) before copying them. */
+                err = produce_partition(core, bp, (uint8_t *)(uintptr_t)part_in->batches.ptr,
+                                        part_in->batches.bytes, &part_out->base_offset, &end);
+                part_out->log_start_offset = bp->log->offset_start;
+                if (err == RILL_OK && req->acks != 0) {
+                    bool syncing = bp->log->cfg.flush != LOG_FLUSH_OS;
+                    targets[target_count++] = (struct pending_target){
+                        .bp = bp,
+                        .offset_end = end,
+                        .durable = req->acks == -1 && syncing,
+                        .result = part_out,
+                    };
+                }
+                if (err != RILL_OK) {
+                    bp->stats.produce_errors++;
+                }
+            }
+            part_out->error = (int32_t)err;
+        }
+    }
+    if (req->acks == 0) {
+        return RILL_ERR_END; /* not answered */
+    }
+    if (target_count == 0) {
+        return RILL_OK;
+    }
+    rill_err err = produce_keep_names(arena, out);
+    if (err != RILL_OK) {
+        return err;
+    }
+    int64_t deadline = origin->start_ns + (int64_t)req->timeout_ms * DATA_NS_PER_MS;
+    struct pending *pending = pending_create(core, PENDING_PRODUCE, origin, header, deadline);
+    if (pending == NULL) {
+        return RILL_ERR_NOMEM;
+    }
+    pending->produce.response = *out;
+    pending->produce.targets = targets;
+    pending->produce.target_count = target_count;
+    return RILL_ERR_AGAIN;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* FETCH                                                                                      */
+/* ---------------------------------------------------------------------------------------- */
+
+/* Bytes from offset to the end of the partition (an estimate that may exceed the truth by one
+ * index interval), for min_bytes. */
+static uint64_t fetch_bytes_available(const struct broker_partition *bp, int64_t offset)
+{
+    const struct log_partition *log = bp->log;
+    int64_t high = topics_high_watermark(bp);
+    if (offset >= high || offset < log->offset_start) {
+        return 0;
+    }
+    uint32_t index = log_partition_segment_find(log, offset);
+    uint64_t bytes = 0;
+    for (uint32_t i = index; i < log->segment_count; i++) {
+        const struct log_segment *seg = log->segments[i];
+        uint64_t from = 0;
+        if (i == index && offset > seg->offset_base) {
+            uint32_t entry = 0;
+            from = log_index_lookup_entry(&seg->idx, (uint32_t)(offset - seg->offset_base), &entry);
+        }
+        bytes += seg->bytes_written > from ? seg->bytes_written - from : 0;
+    }
+    return bytes > 0 ? bytes : 1;
+}
+
+bool fetch_ready(struct broker_core *core, const struct proto_fetch_request *request)
+{
+    uint64_t available = 0;
+    uint64_t wanted = request->min_bytes > 0 ? (uint64_t)request->min_bytes : 1;
+    for (uint32_t t = 0; t < request->topic_count; t++) {
+        const struct proto_fetch_topic *in = &request->topics[t];
+        struct broker_topic *topic = topics_find(core->topics, in->name.ptr, in->name.bytes);
+        for (uint32_t p = 0; p < in->partition_count; p++) {
+            const struct proto_fetch_partition *part = &in->partitions[p];
+            if (topic == NULL || part->partition < 0 || part->partition >= topic->partition_count) {
+                return true; /* an error to report */
+            }
+            const struct broker_partition *bp = &topic->partitions[part->partition];
+            if (bp->log->failed != RILL_OK || part->offset < bp->log->offset_start ||
+                part->offset > topics_high_watermark(bp)) {
+                return true;
+            }
+            available += fetch_bytes_available(bp, part->offset);
+            if (available >= wanted) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+/* Length of the whole batches at the front of buf that end at or below high. */
+static size_t fetch_trim(const uint8_t *buf, size_t bytes, int64_t high)
+{
+    size_t used = 0;
+    while (bytes - used >= LOG_BATCH_HEADER_BYTES) {
+        struct log_batch_header hdr;
+        if (log_batch_header_decode(buf + used, bytes - used, &hdr) != RILL_OK ||
+            log_batch_total_bytes(&hdr) > bytes - used || log_batch_offset_last(&hdr) >= high) {
+            break;
+        }
+        used += log_batch_total_bytes(&hdr);
+    }
+    return used;
+}
+
+/* Fills one partition's result, reading at most budget bytes (at least one batch). The read
+ * buffer, if any, is returned in *out_buf for the caller to free after encoding. */
+static void fetch_partition(struct broker_topic *topic,
+                            const struct proto_fetch_partition *in,
+                            uint64_t budget,
+                            struct proto_fetch_partition_result *out,
+                            uint8_t **out_buf)
+{
+    out->partition = in->partition;
+    out->high_watermark = -1;
+    out->log_start_offset = -1;
+    if (topic == NULL) {
+        out->error = RILL_ERR_UNKNOWN_TOPIC;
+        return;
+    }
+    if (in->partition < 0 || in->partition >= topic->partition_count) {
+        out->error = RILL_ERR_UNKNOWN_PARTITION;
+        return;
+    }
+    struct broker_partition *bp = &topic->partitions[in->partition];
+    struct log_partition *log = bp->log;
+    int64_t high = topics_high_watermark(bp);
+    out->high_watermark = high;
+    out->log_start_offset = log->offset_start;
+    bp->stats.fetch_requests++;
+    if (log->failed != RILL_OK) {
+        out->error = RILL_ERR_OFFLINE;
+        return;
+    }
+    if (in->offset < log->offset_start || in->offset > high) {
+        out->error = RILL_ERR_OFFSET_OUT_OF_RANGE;
+        return;
+    }
+    if (in->offset == high) {
+        return;
+    }
+    uint64_t want =
+        (uint64_t)in->partition_max_bytes < budget ? (uint64_t)in->partition_max_bytes : budget;
+    uint8_t *buf = NULL;
+    size_t bytes = 0;
+    rill_err err = log_partition_read(log, in->offset, (size_t)want, &buf, &bytes);
+    if (err == RILL_ERR_END) {
+        return;
+    }
+    if (err != RILL_OK) {
+        out->error = err;
+        return;
+    }
+    bytes = fetch_trim(buf, bytes, high);
+    if (bytes > RILL_FRAME_BYTES_MAX / 2) {
+        bytes = 0; /* cannot happen with batch bounds below the frame bound; stay safe */
+    }
+    out->batches = (struct proto_bin){ buf, (uint32_t)bytes };
+    bp->stats.fetch_bytes += bytes;
+    *out_buf = buf;
+}
+
+void fetch_answer(struct broker_core *core,
+                  const struct dispatch_origin *origin,
+                  const struct proto_request_header *header,
+                  const struct proto_fetch_request *request)
+{
+    struct proto_arena arena;
+    proto_arena_init(&arena, RILL_PROTO_ARENA_BYTES_MAX);
+    struct proto_fetch_response out = { .topic_count = request->topic_count };
+    uint8_t **buffers = NULL;
+    uint32_t buffer_count = 0;
+    uint32_t partition_total = 0;
+    for (uint32_t t = 0; t < request->topic_count; t++) {
+        partition_total += request->topics[t].partition_count;
+    }
+    rill_err err = RILL_OK;
+    if (request->topic_count > 0) {
+        out.topics = proto_arena_alloc(&arena, request->topic_count, sizeof(*out.topics));
+        buffers = partition_total > 0 ? calloc(partition_total, sizeof(*buffers)) : NULL;
+        if (out.topics == NULL || (partition_total > 0 && buffers == NULL)) {
+            err = RILL_ERR_NOMEM;
+        }
+    }
+    /* The response stays within max_bytes, except that every partition may return one batch
+     * larger than what is left (docs/protocol.md). */
+    uint64_t budget = (uint64_t)request->max_bytes;
+    for (uint32_t t = 0; err == RILL_OK && t < request->topic_count; t++) {
+        const struct proto_fetch_topic *in = &request->topics[t];
+        struct proto_fetch_topic_result *result = &out.topics[t];
+        result->name = in->name;
+        result->partition_count = in->partition_count;
+        if (in->partition_count == 0) {
+            continue;
+        }
+        result->partitions =
+            proto_arena_alloc(&arena, in->partition_count, sizeof(*result->partitions));
+        if (result->partitions == NULL) {
+            err = RILL_ERR_NOMEM;
+            break;
+        }
+        struct broker_topic *topic = topics_find(core->topics, in->name.ptr, in->name.bytes);
+        for (uint32_t p = 0; p < in->partition_count; p++) {
+            uint8_t *buf = NULL;
+            fetch_partition(topic, &in->partitions[p], budget, &result->partitions[p], &buf);
+            if (buf != NULL) {
+                buffers[buffer_count++] = buf;
+            }
+            uint64_t got = result->partitions[p].batches.bytes;
+            budget = got < budget ? budget - got : 0;
+        }
+    }
+    union proto_response response = { .fetch = out };
+    dispatch_complete(core, origin, header, err, &response);
+    for (uint32_t i = 0; i < buffer_count; i++) {
+        free(buffers[i]);
+    }
+    free(buffers);
+    proto_arena_deinit(&arena);
+}
+
+/* Copies the names of a fetch request into the arena (they point into the frame). */
+static rill_err fetch_keep_names(struct proto_arena *arena, struct proto_fetch_request *request)
+{
+    for (uint32_t t = 0; t < request->topic_count; t++) {
+        struct proto_str *name = &request->topics[t].name;
+        char *copy = handler_strdup(arena, name->ptr, name->bytes);
+        if (copy == NULL) {
+            return arena->err;
+        }
+        name->ptr = copy;
+    }
+    return RILL_OK;
+}
+
+rill_err handle_fetch(struct broker_core *core,
+                      const struct dispatch_origin *origin,
+                      const struct proto_request_header *header,
+                      const union proto_request *request,
+                      union proto_response *response)
+{
+    (void)response;
+    const struct proto_fetch_request *req = &request->fetch;
+    if (req->max_wait_ms == 0 || core->stopping || fetch_ready(core, req)) {
+        fetch_answer(core, origin, header, req);
+        return RILL_ERR_AGAIN; /* answered through the slot already */
+    }
+    struct proto_fetch_request copy = *req;
+    rill_err err = fetch_keep_names(&core->arena, &copy);
+    if (err != RILL_OK) {
+        return err;
+    }
+    int64_t deadline = origin->start_ns + (int64_t)req->max_wait_ms * DATA_NS_PER_MS;
+    struct pending *pending = pending_create(core, PENDING_FETCH, origin, header, deadline);
+    if (pending == NULL) {
+        return RILL_ERR_NOMEM;
+    }
+    pending->fetch.request = copy;
+    return RILL_ERR_AGAIN;
+}

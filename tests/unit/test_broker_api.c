@@ -1,0 +1,595 @@
+/*
+ * test_broker_api.c - the broker's APIs end to end against real rilld processes: topics,
+ * produce with every acks, idempotence windows, fetch and its long poll, list offsets, init
+ * producer id, restarts (clean and kill -9) and hostile produce bodies. Requests are encoded
+ * with proto/ (test_broker_wire.c checks the wire by hand); batches are built with log/batch.h.
+ */
+#define WIRE_START_TIMEOUT_MS 10000
+#define WIRE_STOP_TIMEOUT_MS  5000
+#include "tests/rilld_fixture.h"
+
+#include <stdlib.h>
+
+#include "common/clock.h"
+#include "log/batch.h"
+#include "proto/api.h"
+#include "proto/frame.h"
+#include "proto/mp.h"
+
+#define API_IO_TIMEOUT_MS 10000
+
+struct api_client {
+    int fd;
+    uint32_t correlation_id;
+    struct proto_arena arena; /* decoded response arrays, reset per call */
+    uint8_t *frame;           /* last response frame (decoded strings point into it) */
+    struct proto_response_header header;
+};
+
+static void client_open(struct api_client *client, uint16_t port)
+{
+    memset(client, 0, sizeof(*client));
+    client->fd = wire_connect(port);
+    proto_arena_init(&client->arena, RILL_PROTO_ARENA_BYTES_MAX);
+}
+
+static void client_close(struct api_client *client)
+{
+    close(client->fd);
+    free(client->frame);
+    proto_arena_deinit(&client->arena);
+}
+
+static void client_send(struct api_client *client, uint32_t api, const union proto_request *request)
+{
+    struct mp_writer writer;
+    mp_writer_init(&writer, 64u << 20);
+    struct proto_request_header header = { api, 1, ++client->correlation_id };
+    T_ASSERT(proto_frame_begin(&writer) == RILL_OK);
+    T_ASSERT(proto_request_header_encode(&writer, &header) == RILL_OK);
+    T_ASSERT(proto_request_body_encode(api, &writer, request) == RILL_OK);
+    T_ASSERT(proto_frame_end(&writer) == RILL_OK);
+    wire_send(client->fd, writer.data, writer.bytes);
+    mp_writer_deinit(&writer);
+}
+
+/* Reads one response; returns the header error, with the body decoded into *response when 0. */
+static int32_t client_recv(struct api_client *client,
+                           uint32_t api,
+                           union proto_response *response,
+                           int64_t timeout_ms)
+{
+    int64_t deadline = now_ms() + timeout_ms;
+    uint8_t prefix[4];
+    T_ASSERT(wire_recv_exact(client->fd, prefix, 4, deadline));
+    uint32_t bytes = (uint32_t)prefix[0] << 24 | (uint32_t)prefix[1] << 16 |
+                     (uint32_t)prefix[2] << 8 | prefix[3];
+    T_ASSERT(bytes > 0 && bytes <= (64u << 20));
+    free(client->frame);
+    client->frame = malloc(bytes);
+    T_ASSERT(client->frame != NULL);
+    T_ASSERT(wire_recv_exact(client->fd, client->frame, bytes, deadline));
+    struct mp_reader reader;
+    mp_reader_init(&reader, client->frame, bytes);
+    T_ASSERT(proto_response_header_decode(&reader, &client->header) == RILL_OK);
+    T_ASSERT_EQ_INT(client->header.correlation_id, client->correlation_id);
+    if (client->header.error != 0) {
+        return client->header.error;
+    }
+    proto_arena_reset(&client->arena);
+    memset(response, 0, sizeof(*response));
+    T_ASSERT(proto_response_body_decode(api, &reader, &client->arena, response) == RILL_OK);
+    return 0;
+}
+
+static int32_t client_call(struct api_client *client,
+                           uint32_t api,
+                           const union proto_request *request,
+                           union proto_response *response)
+{
+    client_send(client, api, request);
+    return client_recv(client, api, response, API_IO_TIMEOUT_MS);
+}
+
+static struct proto_str str_of(const char *text)
+{
+    return (struct proto_str){ text, (uint32_t)strlen(text) };
+}
+
+/* Creates topic with partitions and optional configs; returns the per-topic error. */
+static int32_t create_topic(struct api_client *client,
+                            const char *name,
+                            int32_t partitions,
+                            struct proto_config *configs,
+                            uint32_t config_count)
+{
+    struct proto_create_topic topic = {
+        .name = str_of(name),
+        .partitions = partitions,
+        .replication_factor = -1,
+        .configs = configs,
+        .config_count = config_count,
+    };
+    union proto_request request = { .create_topics = { &topic, 1, false } };
+    union proto_response response;
+    T_ASSERT_EQ_INT(client_call(client, PROTO_API_CREATE_TOPICS, &request, &response), 0);
+    T_ASSERT_EQ_INT(response.create_topics.result_count, 1);
+    return response.create_topics.results[0].error;
+}
+
+/* A batch of count records "<prefix>-<i>" (keys "k<i>"), optionally idempotent. */
+static uint8_t *make_batch(const char *prefix,
+                           int count,
+                           int codec,
+                           int64_t producer_id,
+                           int32_t sequence,
+                           size_t *out_bytes)
+{
+    struct log_batch_builder bld;
+    T_ASSERT(log_batch_builder_init(&bld, codec, 1u << 20) == RILL_OK);
+    if (producer_id >= 0) {
+        log_batch_builder_set_producer(&bld, producer_id, 0, sequence);
+    }
+    for (int i = 0; i < count; i++) {
+        char key[32], value[64];
+        snprintf(key, sizeof(key), "k%d", i);
+        snprintf(value, sizeof(value), "%s-%d", prefix, i);
+        rill_record_t rec = { key, strlen(key), value, strlen(value), NULL, 0, 1000 + i };
+        T_ASSERT(log_batch_builder_add(&bld, &rec, 0) == RILL_OK);
+    }
+    uint8_t *batch = NULL;
+    size_t bytes = 0;
+    T_ASSERT(log_batch_builder_finish(&bld, &batch, &bytes) == RILL_OK);
+    uint8_t *copy = malloc(bytes);
+    T_ASSERT(copy != NULL);
+    memcpy(copy, batch, bytes);
+    log_batch_builder_deinit(&bld);
+    *out_bytes = bytes;
+    return copy;
+}
+
+/* Produces bytes to topic/partition with acks; returns the partition error, base in *out. */
+static int32_t produce_raw(struct api_client *client,
+                           const char *topic,
+                           int32_t partition,
+                           int32_t acks,
+                           const uint8_t *bytes,
+                           size_t count,
+                           int64_t *out_base)
+{
+    struct proto_produce_partition part = { partition, { bytes, (uint32_t)count } };
+    struct proto_produce_topic entry = { str_of(topic), &part, 1 };
+    union proto_request request = { .produce = { acks, 10000, &entry, 1 } };
+    client_send(client, PROTO_API_PRODUCE, &request);
+    if (acks == 0) {
+        return 0;
+    }
+    union proto_response response;
+    T_ASSERT_EQ_INT(client_recv(client, PROTO_API_PRODUCE, &response, API_IO_TIMEOUT_MS), 0);
+    T_ASSERT_EQ_INT(response.produce.topic_count, 1);
+    T_ASSERT_EQ_INT(response.produce.topics[0].partition_count, 1);
+    const struct proto_produce_partition_result *result = &response.produce.topics[0].partitions[0];
+    T_ASSERT_EQ_INT(result->partition, partition);
+    if (out_base != NULL) {
+        *out_base = result->base_offset;
+    }
+    return result->error;
+}
+
+static int32_t produce_records(struct api_client *client,
+                               const char *topic,
+                               int32_t partition,
+                               int32_t acks,
+                               const char *prefix,
+                               int count,
+                               int64_t *out_base)
+{
+    size_t bytes = 0;
+    uint8_t *batch = make_batch(prefix, count, LOG_CODEC_LZ4, -1, 0, &bytes);
+    int32_t err = produce_raw(client, topic, partition, acks, batch, bytes, out_base);
+    free(batch);
+    return err;
+}
+
+/* Fetches from offset; returns the partition result (batches valid until the next call). */
+static struct proto_fetch_partition_result fetch(struct api_client *client,
+                                                 const char *topic,
+                                                 int32_t partition,
+                                                 int64_t offset,
+                                                 int32_t max_wait_ms,
+                                                 int32_t min_bytes)
+{
+    struct proto_fetch_partition part = { partition, offset, 1 << 20 };
+    struct proto_fetch_topic entry = { str_of(topic), &part, 1 };
+    union proto_request request = { .fetch = { max_wait_ms, min_bytes, 4 << 20, &entry, 1 } };
+    union proto_response response;
+    client_send(client, PROTO_API_FETCH, &request);
+    T_ASSERT_EQ_INT(
+        client_recv(client, PROTO_API_FETCH, &response, max_wait_ms + API_IO_TIMEOUT_MS), 0);
+    T_ASSERT_EQ_INT(response.fetch.topic_count, 1);
+    T_ASSERT_EQ_INT(response.fetch.topics[0].partition_count, 1);
+    return response.fetch.topics[0].partitions[0];
+}
+
+/* Counts the records of fetched batches at or above from, checking "<prefix>-<i>" values in
+ * order when prefix is set. */
+static int count_records(const struct proto_bin *batches, int64_t from, int64_t *io_next)
+{
+    struct log_record_iter it;
+    log_record_iter_init(&it);
+    int count = 0;
+    size_t position = 0;
+    while (position < batches->bytes) {
+        struct log_batch_header hdr;
+        T_ASSERT(log_batch_header_decode(batches->ptr + position, batches->bytes - position,
+                                         &hdr) == RILL_OK);
+        size_t total = log_batch_total_bytes(&hdr);
+        T_ASSERT(log_batch_validate(batches->ptr + position, total, false, &hdr) == RILL_OK);
+        T_ASSERT(log_record_iter_start(&it, batches->ptr + position, total) == RILL_OK);
+        struct log_record record;
+        rill_err err;
+        while ((err = log_record_iter_next(&it, &record)) == RILL_OK) {
+            if (record.offset >= from) {
+                if (io_next != NULL) {
+                    T_ASSERT_EQ_INT(record.offset, *io_next);
+                    (*io_next)++;
+                }
+                count++;
+            }
+        }
+        T_ASSERT_EQ_INT(err, RILL_ERR_END);
+        position += total;
+    }
+    log_record_iter_deinit(&it);
+    return count;
+}
+
+static int64_t list_offset(struct api_client *client,
+                           const char *topic,
+                           int32_t partition,
+                           int64_t timestamp,
+                           int32_t *out_error)
+{
+    struct proto_list_offsets_partition part = { partition, timestamp };
+    struct proto_list_offsets_topic entry = { str_of(topic), &part, 1 };
+    union proto_request request = { .list_offsets = { &entry, 1 } };
+    union proto_response response;
+    T_ASSERT_EQ_INT(client_call(client, PROTO_API_LIST_OFFSETS, &request, &response), 0);
+    *out_error = response.list_offsets.topics[0].partitions[0].error;
+    return response.list_offsets.topics[0].partitions[0].offset;
+}
+
+static int64_t init_producer_id(struct api_client *client)
+{
+    union proto_request request = { .init_producer_id = { { NULL, 0 }, 1000 } };
+    union proto_response response;
+    T_ASSERT_EQ_INT(client_call(client, PROTO_API_INIT_PRODUCER_ID, &request, &response), 0);
+    T_ASSERT_EQ_INT(response.init_producer_id.error, 0);
+    T_ASSERT(response.init_producer_id.producer_id >= 0);
+    return response.init_producer_id.producer_id;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+
+static void t_topics_lifecycle(void)
+{
+    struct rilld broker;
+    rilld_prepare(&broker, NULL);
+    rilld_start(&broker);
+    struct api_client client;
+    client_open(&client, broker.port);
+    struct proto_config configs[] = { { str_of("retention.ms"), str_of("60000") } };
+    T_ASSERT_EQ_INT(create_topic(&client, "orders", 3, configs, 1), 0);
+    T_ASSERT_EQ_INT(create_topic(&client, "orders", 3, NULL, 0), RILL_ERR_EXISTS);
+    T_ASSERT_EQ_INT(create_topic(&client, "bad name", 1, NULL, 0), RILL_ERR_INVALID_TOPIC);
+    T_ASSERT_EQ_INT(create_topic(&client, "__internal", 1, NULL, 0), RILL_ERR_INVALID_TOPIC);
+    T_ASSERT_EQ_INT(create_topic(&client, "zero", 0, NULL, 0), RILL_ERR_INVALID_PARTITIONS);
+    struct proto_config bad_key[] = { { str_of("no.such.key"), str_of("1") } };
+    T_ASSERT_EQ_INT(create_topic(&client, "badcfg", 1, bad_key, 1), RILL_ERR_CONFIG_KEY);
+    struct proto_config bad_value[] = { { str_of("flush"), str_of("sometimes") } };
+    T_ASSERT_EQ_INT(create_topic(&client, "badcfg", 1, bad_value, 1), RILL_ERR_CONFIG_VALUE);
+
+    union proto_request request = { .metadata = { NULL, 0, true, false } };
+    union proto_response response;
+    T_ASSERT_EQ_INT(client_call(&client, PROTO_API_METADATA, &request, &response), 0);
+    T_ASSERT_EQ_INT(response.metadata.broker_count, 1);
+    T_ASSERT_EQ_INT(response.metadata.brokers[0].port, broker.port);
+    T_ASSERT_EQ_INT(response.metadata.topic_count, 1);
+    T_ASSERT_EQ_INT(response.metadata.topics[0].partition_count, 3);
+    T_ASSERT_EQ_INT(response.metadata.topics[0].partitions[2].leader, 0);
+
+    struct proto_str missing = str_of("missing");
+    request = (union proto_request){ .metadata = { &missing, 1, false, true } };
+    T_ASSERT_EQ_INT(client_call(&client, PROTO_API_METADATA, &request, &response), 0);
+    T_ASSERT_EQ_INT(response.metadata.topics[0].error, RILL_ERR_UNKNOWN_TOPIC);
+
+    /* Alter: set, then reset; describe shows the effective value. */
+    struct proto_config alter_configs[] = { { str_of("retention.ms"), { NULL, 0 } },
+                                            { str_of("segment.bytes"), str_of("1048576") } };
+    struct proto_alter_topic alter = { str_of("orders"), alter_configs, 2 };
+    request = (union proto_request){ .alter_configs = { &alter, 1 } };
+    T_ASSERT_EQ_INT(client_call(&client, PROTO_API_ALTER_CONFIGS, &request, &response), 0);
+    T_ASSERT_EQ_INT(response.alter_configs.results[0].error, 0);
+    struct proto_str name = str_of("orders");
+    request = (union proto_request){ .describe_topics = { &name, 1, false } };
+    T_ASSERT_EQ_INT(client_call(&client, PROTO_API_DESCRIBE_TOPICS, &request, &response), 0);
+    const struct proto_describe_topic *described = &response.describe_topics.topics[0];
+    T_ASSERT_EQ_INT(described->error, 0);
+    T_ASSERT_EQ_INT(described->partition_count, 3);
+    bool seen_segment = false, seen_retention = false;
+    for (uint32_t i = 0; i < described->config_count; i++) {
+        const struct proto_config *config = &described->configs[i];
+        if (config->key.bytes == 13 && memcmp(config->key.ptr, "segment.bytes", 13) == 0) {
+            seen_segment = config->value.bytes == 7 && memcmp(config->value.ptr, "1048576", 7) == 0;
+        }
+        if (config->key.bytes == 12 && memcmp(config->key.ptr, "retention.ms", 12) == 0) {
+            seen_retention =
+                config->value.bytes == 9 && memcmp(config->value.ptr, "604800000", 9) == 0;
+        }
+    }
+    T_ASSERT(seen_segment && seen_retention);
+
+    /* Survives a restart; delete removes it and its directories. */
+    client_close(&client);
+    rilld_stop_clean(&broker);
+    rilld_start(&broker);
+    client_open(&client, broker.port);
+    request = (union proto_request){ .describe_topics = { NULL, 0, true } };
+    T_ASSERT_EQ_INT(client_call(&client, PROTO_API_DESCRIBE_TOPICS, &request, &response), 0);
+    T_ASSERT_EQ_INT(response.describe_topics.topic_count, 1);
+    request = (union proto_request){ .delete_topics = { &name, 1 } };
+    T_ASSERT_EQ_INT(client_call(&client, PROTO_API_DELETE_TOPICS, &request, &response), 0);
+    T_ASSERT_EQ_INT(response.delete_topics.results[0].error, 0);
+    T_ASSERT_EQ_INT(client_call(&client, PROTO_API_DELETE_TOPICS, &request, &response), 0);
+    T_ASSERT_EQ_INT(response.delete_topics.results[0].error, RILL_ERR_UNKNOWN_TOPIC);
+    char path[700];
+    snprintf(path, sizeof(path), "%s/orders-0", broker.data_dir);
+    T_ASSERT(access(path, F_OK) != 0);
+    /* Recreated under the same name, it starts empty. */
+    T_ASSERT_EQ_INT(create_topic(&client, "orders", 1, NULL, 0), 0);
+    int32_t error = 0;
+    T_ASSERT_EQ_INT(list_offset(&client, "orders", 0, PROTO_LIST_OFFSETS_LATEST, &error), 0);
+    client_close(&client);
+    rilld_stop_clean(&broker);
+}
+
+static void t_produce_fetch_acks(void)
+{
+    struct rilld broker;
+    rilld_prepare(&broker, NULL);
+    rilld_start(&broker);
+    struct api_client client;
+    client_open(&client, broker.port);
+    struct proto_config os[] = { { str_of("flush"), str_of("os") } };
+    T_ASSERT_EQ_INT(create_topic(&client, "always", 2, NULL, 0), 0);
+    T_ASSERT_EQ_INT(create_topic(&client, "os", 1, os, 1), 0);
+    int64_t base = -1;
+    T_ASSERT_EQ_INT(produce_records(&client, "always", 0, -1, "a", 100, &base), 0);
+    T_ASSERT_EQ_INT(base, 0);
+    T_ASSERT_EQ_INT(produce_records(&client, "always", 0, 1, "b", 50, &base), 0);
+    T_ASSERT_EQ_INT(base, 100);
+    T_ASSERT_EQ_INT(produce_records(&client, "always", 0, 0, "c", 10, NULL), 0);
+    T_ASSERT_EQ_INT(produce_records(&client, "os", 0, -1, "d", 10, &base), 0);
+    T_ASSERT_EQ_INT(base, 0);
+    T_ASSERT_EQ_INT(produce_records(&client, "always", 9, 1, "x", 1, NULL),
+                    RILL_ERR_UNKNOWN_PARTITION);
+    T_ASSERT_EQ_INT(produce_records(&client, "nope", 0, 1, "x", 1, NULL), RILL_ERR_UNKNOWN_TOPIC);
+
+    /* acks=0 was not answered; its records still arrive (the next answered request proves the
+     * order: responses follow requests). */
+    int64_t next = 0;
+    int total = 0;
+    for (int round = 0; round < 10 && next < 160; round++) {
+        struct proto_fetch_partition_result result = fetch(&client, "always", 0, next, 1000, 1);
+        T_ASSERT_EQ_INT(result.error, 0);
+        total += count_records(&result.batches, next, &next);
+    }
+    T_ASSERT_EQ_INT(total, 160);
+    T_ASSERT_EQ_INT(next, 160);
+    /* Fetch from the middle of a batch: the batch starts before; the client skips. */
+    struct proto_fetch_partition_result result = fetch(&client, "always", 0, 120, 0, 1);
+    T_ASSERT_EQ_INT(result.high_watermark, 160);
+    int64_t from = 120;
+    T_ASSERT(count_records(&result.batches, 120, &from) >= 30);
+    /* Out of range, and at the end (empty). */
+    result = fetch(&client, "always", 0, 161, 0, 1);
+    T_ASSERT_EQ_INT(result.error, RILL_ERR_OFFSET_OUT_OF_RANGE);
+    result = fetch(&client, "always", 0, 160, 0, 1);
+    T_ASSERT_EQ_INT(result.error, 0);
+    T_ASSERT_EQ_INT(result.batches.bytes, 0);
+
+    int32_t error = 0;
+    T_ASSERT_EQ_INT(list_offset(&client, "always", 0, PROTO_LIST_OFFSETS_EARLIEST, &error), 0);
+    T_ASSERT_EQ_INT(list_offset(&client, "always", 0, PROTO_LIST_OFFSETS_LATEST, &error), 160);
+    T_ASSERT_EQ_INT(list_offset(&client, "always", 0, 1049, &error), 49);
+    T_ASSERT_EQ_INT(list_offset(&client, "always", 0, 999999, &error), 160);
+    T_ASSERT_EQ_INT(error, 0);
+    client_close(&client);
+    rilld_stop_clean(&broker);
+}
+
+static void t_long_poll(void)
+{
+    struct rilld broker;
+    rilld_prepare(&broker, NULL);
+    rilld_start(&broker);
+    struct api_client consumer, producer;
+    client_open(&consumer, broker.port);
+    client_open(&producer, broker.port);
+    T_ASSERT_EQ_INT(create_topic(&producer, "poll", 1, NULL, 0), 0);
+    /* Nothing there: the fetch waits its max_wait and returns empty. */
+    int64_t start = now_ms();
+    struct proto_fetch_partition_result result = fetch(&consumer, "poll", 0, 0, 300, 1);
+    T_ASSERT_EQ_INT(result.batches.bytes, 0);
+    T_ASSERT(now_ms() - start >= 250);
+    /* A long poll answered by a produce long before its 20 s wait. */
+    struct proto_fetch_partition part = { 0, 0, 1 << 20 };
+    struct proto_fetch_topic entry = { str_of("poll"), &part, 1 };
+    union proto_request request = { .fetch = { 20000, 1, 4 << 20, &entry, 1 } };
+    client_send(&consumer, PROTO_API_FETCH, &request);
+    pause_ms(100);
+    start = now_ms();
+    T_ASSERT_EQ_INT(produce_records(&producer, "poll", 0, 1, "p", 5, NULL), 0);
+    union proto_response response;
+    T_ASSERT_EQ_INT(client_recv(&consumer, PROTO_API_FETCH, &response, 15000), 0);
+    T_ASSERT(now_ms() - start < 15000);
+    int64_t next = 0;
+    T_ASSERT_EQ_INT(count_records(&response.fetch.topics[0].partitions[0].batches, 0, &next), 5);
+    client_close(&consumer);
+    client_close(&producer);
+    rilld_stop_clean(&broker);
+}
+
+static void t_idempotent_produce(void)
+{
+    struct rilld broker;
+    rilld_prepare(&broker, NULL);
+    rilld_start(&broker);
+    struct api_client client;
+    client_open(&client, broker.port);
+    T_ASSERT_EQ_INT(create_topic(&client, "idem", 1, NULL, 0), 0);
+    int64_t pid = init_producer_id(&client);
+    T_ASSERT(init_producer_id(&client) != pid);
+    size_t bytes[3];
+    uint8_t *batch0 = make_batch("i0", 10, LOG_CODEC_LZ4, pid, 0, &bytes[0]);
+    uint8_t *batch1 = make_batch("i1", 10, LOG_CODEC_NONE, pid, 10, &bytes[1]);
+    uint8_t *gap = make_batch("gap", 10, LOG_CODEC_NONE, pid, 30, &bytes[2]);
+    int64_t base = -1;
+    T_ASSERT_EQ_INT(produce_raw(&client, "idem", 0, -1, batch0, bytes[0], &base), 0);
+    T_ASSERT_EQ_INT(base, 0);
+    T_ASSERT_EQ_INT(produce_raw(&client, "idem", 0, -1, batch1, bytes[1], &base), 0);
+    T_ASSERT_EQ_INT(base, 10);
+    /* A retry of either batch (its answer was lost) gets its original offset, appends nothing. */
+    T_ASSERT_EQ_INT(produce_raw(&client, "idem", 0, -1, batch0, bytes[0], &base), 0);
+    T_ASSERT_EQ_INT(base, 0);
+    T_ASSERT_EQ_INT(produce_raw(&client, "idem", 0, 1, batch1, bytes[1], &base), 0);
+    T_ASSERT_EQ_INT(base, 10);
+    T_ASSERT_EQ_INT(produce_raw(&client, "idem", 0, 1, gap, bytes[2], &base),
+                    RILL_ERR_OUT_OF_ORDER_SEQUENCE);
+    int32_t error = 0;
+    T_ASSERT_EQ_INT(list_offset(&client, "idem", 0, PROTO_LIST_OFFSETS_LATEST, &error), 20);
+    /* An id the broker never issued. */
+    size_t foreign_bytes = 0;
+    uint8_t *foreign = make_batch("f", 1, LOG_CODEC_NONE, pid + 100000, 0, &foreign_bytes);
+    T_ASSERT_EQ_INT(produce_raw(&client, "idem", 0, 1, foreign, foreign_bytes, NULL),
+                    RILL_ERR_UNKNOWN_PRODUCER);
+    free(batch0);
+    free(batch1);
+    free(gap);
+    free(foreign);
+    client_close(&client);
+    rilld_stop_clean(&broker);
+}
+
+static void t_bad_batches(void)
+{
+    struct rilld broker;
+    rilld_prepare(&broker, NULL);
+    rilld_start(&broker);
+    struct api_client client;
+    client_open(&client, broker.port);
+    struct proto_config small[] = { { str_of("max.batch.bytes"), str_of("1024") } };
+    T_ASSERT_EQ_INT(create_topic(&client, "strict", 1, small, 1), 0);
+    size_t bytes = 0;
+    uint8_t *batch = make_batch("v", 20, LOG_CODEC_NONE, -1, 0, &bytes);
+    uint8_t *copy = malloc(bytes * 2);
+    T_ASSERT(copy != NULL);
+    /* A flipped byte in the records: CRC. */
+    memcpy(copy, batch, bytes);
+    copy[bytes - 3] ^= 0x40;
+    T_ASSERT_EQ_INT(produce_raw(&client, "strict", 0, 1, copy, bytes, NULL), RILL_ERR_CRC);
+    /* Cut short, garbage, empty, and a wrong magic. */
+    T_ASSERT_EQ_INT(produce_raw(&client, "strict", 0, 1, batch, bytes - 1, NULL),
+                    RILL_ERR_BAD_BATCH);
+    T_ASSERT_EQ_INT(produce_raw(&client, "strict", 0, 1, (const uint8_t *)"garbage", 7, NULL),
+                    RILL_ERR_BAD_BATCH);
+    T_ASSERT_EQ_INT(produce_raw(&client, "strict", 0, 1, batch, 0, NULL), RILL_ERR_BAD_BATCH);
+    memcpy(copy, batch, bytes);
+    copy[16] = 1;
+    T_ASSERT(produce_raw(&client, "strict", 0, 1, copy, bytes, NULL) != 0);
+    /* One good batch followed by a bad one: nothing is appended. */
+    memcpy(copy, batch, bytes);
+    memcpy(copy + bytes, batch, bytes);
+    copy[2 * bytes - 3] ^= 1;
+    T_ASSERT_EQ_INT(produce_raw(&client, "strict", 0, 1, copy, 2 * bytes, NULL), RILL_ERR_CRC);
+    /* Larger than the topic's max.batch.bytes. */
+    size_t big_bytes = 0;
+    uint8_t *big =
+        make_batch("a-rather-long-value-to-pass-the-limit", 60, LOG_CODEC_NONE, -1, 0, &big_bytes);
+    T_ASSERT(big_bytes > 1024);
+    T_ASSERT_EQ_INT(produce_raw(&client, "strict", 0, 1, big, big_bytes, NULL), RILL_ERR_TOO_LARGE);
+    int32_t error = 0;
+    T_ASSERT_EQ_INT(list_offset(&client, "strict", 0, PROTO_LIST_OFFSETS_LATEST, &error), 0);
+    /* The same good batch is accepted afterwards (acks=all: on a flush=always topic the high
+     * watermark is the durable end, which acks=1 does not wait for). */
+    T_ASSERT_EQ_INT(produce_raw(&client, "strict", 0, -1, batch, bytes, NULL), 0);
+    T_ASSERT_EQ_INT(list_offset(&client, "strict", 0, PROTO_LIST_OFFSETS_LATEST, &error), 20);
+    free(batch);
+    free(copy);
+    free(big);
+    client_close(&client);
+    rilld_stop_clean(&broker);
+}
+
+/* acks=all acknowledged records survive kill -9 (flush=always makes them durable first). */
+static void t_kill9_acked_records_survive(void)
+{
+    struct rilld broker;
+    rilld_prepare(&broker, NULL);
+    rilld_start(&broker);
+    struct api_client client;
+    client_open(&client, broker.port);
+    T_ASSERT_EQ_INT(create_topic(&client, "durable", 2, NULL, 0), 0);
+    int64_t acked[2] = { 0, 0 };
+    for (int i = 0; i < 200; i++) {
+        int32_t partition = i % 2;
+        int64_t base = -1;
+        T_ASSERT_EQ_INT(produce_records(&client, "durable", partition, -1, "r", 7, &base), 0);
+        T_ASSERT_EQ_INT(base, acked[partition]);
+        acked[partition] = base + 7;
+    }
+    /* A few more in flight while the broker dies. */
+    for (int i = 0; i < 20; i++) {
+        size_t bytes = 0;
+        uint8_t *batch = make_batch("late", 3, LOG_CODEC_LZ4, -1, 0, &bytes);
+        struct proto_produce_partition part = { 0, { batch, (uint32_t)bytes } };
+        struct proto_produce_topic entry = { str_of("durable"), &part, 1 };
+        union proto_request request = { .produce = { -1, 10000, &entry, 1 } };
+        client_send(&client, PROTO_API_PRODUCE, &request);
+        free(batch);
+    }
+    kill(broker.pid, SIGKILL);
+    T_ASSERT(rilld_wait(&broker, WIRE_STOP_TIMEOUT_MS) != -1);
+    client_close(&client);
+    int64_t restart_start = now_ms();
+    rilld_start(&broker);
+    client_open(&client, broker.port);
+    int32_t error = 0;
+    for (int32_t p = 0; p < 2; p++) {
+        int64_t end = list_offset(&client, "durable", p, PROTO_LIST_OFFSETS_LATEST, &error);
+        T_ASSERT_EQ_INT(error, 0);
+        T_ASSERT(end >= acked[p]);
+        int64_t next = 0;
+        while (next < acked[p]) {
+            struct proto_fetch_partition_result result = fetch(&client, "durable", p, next, 0, 1);
+            T_ASSERT_EQ_INT(result.error, 0);
+            T_ASSERT(result.batches.bytes > 0);
+            (void)count_records(&result.batches, next, &next);
+        }
+    }
+    printf("  restart to serving after kill -9: %lld ms\n", (long long)(now_ms() - restart_start));
+    client_close(&client);
+    rilld_stop_clean(&broker);
+}
+
+static const struct t_case cases[] = {
+    T_CASE(t_topics_lifecycle), T_CASE(t_produce_fetch_acks),
+    T_CASE(t_long_poll),        T_CASE(t_idempotent_produce),
+    T_CASE(t_bad_batches),      T_CASE(t_kill9_acked_records_survive),
+};
+
+int main(int argc, char **argv)
+{
+    rilld_fixture_init(argv[0]);
+    return t_run(argc, argv, cases, T_COUNT(cases));
+}
