@@ -1,8 +1,9 @@
 # rill - one non-recursive Makefile.
-#   make                  library (build/librill.a, build/librill.so) and CLI (build/rill)
+#   make                  library (build/librill.a, .so), CLI (build/rill), broker (build/rilld)
 #   make SAN=address,undefined [test]   sanitizer build in build/san-address-undefined/
 #   make test             every unit, fault, fuzz-replay and integration test under a timeout
-#   make run              build and show the embedded log at work
+#   make run              build, then run a single-node broker (rilld) in the foreground
+#   make demo             build and show the embedded log at work (no broker)
 #   make bench            storage benchmark (rill bench log) against raw disk
 #   make fuzz             libFuzzer (clang) on every fuzz target for FUZZ_SECONDS each
 #   make format | format-check | tidy | clean | install PREFIX=/usr/local
@@ -55,7 +56,7 @@ TEST_BINS := $(patsubst %.c,$(BUILD)/tests/%,$(notdir $(TEST_SRCS)))
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_REPLAY_BINS := $(patsubst %.c,$(BUILD)/tests/%_replay,$(notdir $(FUZZ_SRCS)))
 
-.PHONY: all test run bench fuzz format format-check tidy clean install help
+.PHONY: all test run demo bench fuzz format format-check tidy clean install help
 # Test objects are intermediates of pattern rules: keep them, or every run rebuilds them.
 .SECONDARY:
 all: $(BUILD)/librill.a $(BUILD)/librill.so $(BUILD)/rill $(RILLD)
@@ -98,7 +99,17 @@ $(BUILD)/tests/%_replay: $(OBJ)/tests/fuzz/%.o $(OBJ)/tests/fuzz/replay.o $(TEST
 test: all $(TEST_BINS) $(FUZZ_REPLAY_BINS)
 	@scripts/run-tests.sh $(BUILD)
 
+# rilld with its embedded defaults: native protocol 127.0.0.1:9700, HTTP 127.0.0.1:9701
+# (/metrics, /health), data in ./rill-data. Ctrl-C (SIGINT) drains and stops it cleanly.
+# RILLD_ARGS adds flags: make run RILLD_ARGS='--data /tmp/rill --config rilld.conf'.
+RILLD_ARGS ?=
 run: all
+	@echo "rill: starting rilld in the foreground (Ctrl-C stops it); in another terminal try"
+	@echo "rill:   build/rill topic create demo --partitions 3"
+	@echo "rill:   curl -s 127.0.0.1:9701/metrics | head"
+	@RILL_DIAG_LEVEL=$${RILL_DIAG_LEVEL:-info} $(BUILD)/rilld $(RILLD_ARGS)
+
+demo: all
 	@scripts/demo.sh $(BUILD)/rill
 
 bench: all
@@ -143,6 +154,6 @@ clean:
 	rm -rf build
 
 help:
-	@sed -n '2,9p' Makefile
+	@sed -n '2,10p' Makefile
 
 -include $(shell find $(OBJ) -name '*.d' 2>/dev/null)

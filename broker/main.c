@@ -196,6 +196,10 @@ static void rilld_signals_block(void)
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     sigprocmask(SIG_BLOCK, &set, NULL);
+    /* An ignored signal is discarded, not queued for the signalfd: a parent that ignores
+     * SIGINT (a shell running us in the background) must not make rilld unstoppable. */
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGINT, SIG_DFL);
     signal(SIGPIPE, SIG_IGN);
 }
 

@@ -1,9 +1,10 @@
 #!/bin/sh
-# What `make run` shows: the embedded partition log driven from the command line.
+# What `make demo` shows: the embedded partition log driven from the command line (no broker).
+# It works in ./rill-demo, away from the broker's ./rill-data.
 #   scripts/demo.sh path/to/rill
 set -eu
 rill=${1:?usage: scripts/demo.sh RILL_BINARY}
-dir=./rill-data/demo
+dir=./rill-demo/log
 
 bold='' plain=''
 if [ -t 1 ]; then
