@@ -25,6 +25,7 @@
 #include "broker/config.h"
 #include "broker/handlers.h"
 #include "broker/loop.h"
+#include "broker/metrics.h"
 #include "broker/pending.h"
 #include "broker/topics.h"
 #include "log/batch.h"
@@ -575,4 +576,102 @@ rill_err handle_fetch(struct broker_core *core,
     }
     pending->fetch.request = copy;
     return RILL_ERR_AGAIN;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Per-partition metrics                                                                      */
+/* ---------------------------------------------------------------------------------------- */
+
+/* One per-partition family: how to read its value from a partition. */
+struct data_metric {
+    const char *name;
+    const char *type;
+    const char *help;
+    int64_t (*value)(const struct broker_partition *bp);
+};
+
+#define DATA_STAT(field)                                                \
+    static int64_t data_stat_##field(const struct broker_partition *bp) \
+    {                                                                   \
+        return (int64_t)bp->stats.field;                                \
+    }
+DATA_STAT(produce_batches)
+DATA_STAT(produce_records)
+DATA_STAT(produce_bytes)
+DATA_STAT(produce_errors)
+DATA_STAT(produce_duplicates)
+DATA_STAT(fetch_requests)
+DATA_STAT(fetch_bytes)
+#undef DATA_STAT
+
+static int64_t data_start_offset(const struct broker_partition *bp)
+{
+    return bp->log->offset_start;
+}
+static int64_t data_high_watermark(const struct broker_partition *bp)
+{
+    return topics_high_watermark(bp);
+}
+static int64_t data_durable_offset(const struct broker_partition *bp)
+{
+    return bp->log->offset_durable;
+}
+static int64_t data_size_bytes(const struct broker_partition *bp)
+{
+    uint64_t bytes = 0;
+    for (uint32_t s = 0; s < bp->log->segment_count; s++) {
+        bytes += bp->log->segments[s]->bytes_written;
+    }
+    return (int64_t)bytes;
+}
+static int64_t data_offline(const struct broker_partition *bp)
+{
+    return bp->log->failed != RILL_OK;
+}
+
+static const struct data_metric data_metrics[] = {
+    { "rill_partition_produced_batches_total", "counter", "Batches appended to the partition.",
+      data_stat_produce_batches },
+    { "rill_partition_produced_records_total", "counter", "Records appended to the partition.",
+      data_stat_produce_records },
+    { "rill_partition_produced_bytes_total", "counter", "Batch bytes appended to the partition.",
+      data_stat_produce_bytes },
+    { "rill_partition_produce_errors_total", "counter",
+      "Produce requests for the partition refused or failed.", data_stat_produce_errors },
+    { "rill_partition_produce_duplicates_total", "counter",
+      "Idempotent retries answered with their original offset, not appended.",
+      data_stat_produce_duplicates },
+    { "rill_partition_fetch_requests_total", "counter", "Fetches that read the partition.",
+      data_stat_fetch_requests },
+    { "rill_partition_fetched_bytes_total", "counter", "Batch bytes sent by fetches.",
+      data_stat_fetch_bytes },
+    { "rill_partition_start_offset", "gauge", "Lowest offset still stored.", data_start_offset },
+    { "rill_partition_high_watermark", "gauge", "Offset below which consumers may read.",
+      data_high_watermark },
+    { "rill_partition_durable_offset", "gauge", "Offset below which records are on stable storage.",
+      data_durable_offset },
+    { "rill_partition_size_bytes", "gauge", "Bytes of the partition's segments.", data_size_bytes },
+    { "rill_partition_offline", "gauge", "1 when the partition's log failed a write or sync.",
+      data_offline },
+};
+
+/* metrics_core.render_extra: one family per metric, one sample per partition. */
+void data_metrics_render(struct broker_core *core, struct metrics_text *text);
+void data_metrics_render(struct broker_core *core, struct metrics_text *text)
+{
+    const struct broker_topics *topics = core->topics;
+    if (topics == NULL) {
+        return;
+    }
+    for (size_t m = 0; m < RILL_ARRAY_COUNT(data_metrics); m++) {
+        const struct data_metric *metric = &data_metrics[m];
+        metrics_text_family(text, metric->name, metric->type, metric->help);
+        for (uint32_t t = 0; t < topics->topic_count; t++) {
+            const struct broker_topic *topic = topics->topics[t];
+            for (int32_t p = 0; p < topic->partition_count; p++) {
+                metrics_text_partition(text, metric->name, topic->name, p,
+                                       metric->value(&topic->partitions[p]));
+            }
+        }
+    }
 }

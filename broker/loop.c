@@ -45,6 +45,7 @@
 /* The data path's core hooks (handlers_data.c). */
 void data_commit_all(struct broker_core *core);
 void data_disk_reap(struct broker_core *core);
+void data_metrics_render(struct broker_core *core, struct metrics_text *text);
 
 struct io_uring_sqe *loop_sqe_get(struct broker_core *core)
 {
@@ -171,6 +172,7 @@ static rill_err loop_disk_open(struct broker_core *core)
     }
     if (err == RILL_OK) {
         core->disk_owner.complete = loop_disk_event_complete;
+        core->metrics.render_extra = data_metrics_render;
         err = topics_open(core->cfg->data_dir, core->io, 1, &core->topics);
     }
     if (err != RILL_OK) {

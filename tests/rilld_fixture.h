@@ -46,6 +46,7 @@ static char rilld_path[4096];
 struct rilld {
     pid_t pid;
     uint16_t port;
+    uint16_t http_port; /* --http 127.0.0.1:0, as printed */
     char dir[256];      /* temporary directory of the case */
     char data_dir[512]; /* --data */
     rlim_t nofile;      /* RLIMIT_NOFILE of the broker; 0 = inherited */
@@ -118,28 +119,35 @@ static inline void rilld_prepare(struct rilld *broker, const char *config_text)
     T_ASSERT(fclose(file) == 0);
 }
 
-/* Reads "listening 127.0.0.1:PORT\n" from fd within the deadline. */
-static inline uint16_t read_listening_line(int fd)
+/* Reads "listening 127.0.0.1:PORT\n" and "http 127.0.0.1:PORT\n" from fd within the deadline
+ * into broker's ports. */
+static inline void read_listening_lines(int fd, struct rilld *broker)
 {
-    char line[256];
+    char text[512];
     size_t used = 0;
     int64_t deadline = now_ms() + WIRE_START_TIMEOUT_MS;
-    while (used < sizeof(line) - 1 && memchr(line, '\n', used) == NULL) {
+    for (;;) {
+        text[used] = '\0';
+        const char *first = strchr(text, '\n');
+        if (first != NULL && strchr(first + 1, '\n') != NULL) {
+            break;
+        }
+        T_ASSERT(used < sizeof(text) - 1);
         struct pollfd pfd = { .fd = fd, .events = POLLIN };
         int64_t left = deadline - now_ms();
         T_ASSERT(left > 0);
         if (poll(&pfd, 1, (int)left) <= 0) {
             continue;
         }
-        ssize_t got = read(fd, line + used, sizeof(line) - 1 - used);
+        ssize_t got = read(fd, text + used, sizeof(text) - 1 - used);
         T_ASSERT(got > 0);
         used += (size_t)got;
     }
-    line[used] = '\0';
-    unsigned port = 0;
-    T_ASSERT(sscanf(line, "listening 127.0.0.1:%u", &port) == 1);
-    T_ASSERT(port > 0 && port < 65536);
-    return (uint16_t)port;
+    unsigned port = 0, http_port = 0;
+    T_ASSERT(sscanf(text, "listening 127.0.0.1:%u\nhttp 127.0.0.1:%u", &port, &http_port) == 2);
+    T_ASSERT(port > 0 && port < 65536 && http_port > 0 && http_port < 65536);
+    broker->port = (uint16_t)port;
+    broker->http_port = (uint16_t)http_port;
 }
 
 /* Starts rilld on 127.0.0.1:0 with broker's data dir and config; waits for its port. */
@@ -172,7 +180,7 @@ static inline void rilld_start(struct rilld *broker)
     track_pid(pid, true);
     close(pipe_fds[1]);
     broker->pid = pid;
-    broker->port = read_listening_line(pipe_fds[0]);
+    read_listening_lines(pipe_fds[0], broker);
     close(pipe_fds[0]);
 }
 

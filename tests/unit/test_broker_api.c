@@ -269,6 +269,35 @@ static int64_t init_producer_id(struct api_client *client)
     return response.init_producer_id.producer_id;
 }
 
+/* GETs path from the broker's HTTP port; returns the malloc'd response (headers and body). */
+static char *http_get(uint16_t port, const char *path)
+{
+    int fd = wire_connect(port);
+    char request[256];
+    int bytes = snprintf(request, sizeof(request), "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", path);
+    wire_send(fd, request, (size_t)bytes);
+    size_t capacity = 1 << 20, used = 0;
+    char *text = malloc(capacity);
+    T_ASSERT(text != NULL);
+    int64_t deadline = now_ms() + API_IO_TIMEOUT_MS;
+    for (;;) {
+        struct pollfd pfd = { .fd = fd, .events = POLLIN };
+        T_ASSERT(now_ms() < deadline);
+        if (poll(&pfd, 1, 100) <= 0) {
+            continue;
+        }
+        ssize_t got = recv(fd, text + used, capacity - 1 - used, 0);
+        if (got <= 0) {
+            break;
+        }
+        used += (size_t)got;
+        T_ASSERT(used < capacity - 1);
+    }
+    text[used] = '\0';
+    close(fd);
+    return text;
+}
+
 /* ---------------------------------------------------------------------------------------- */
 
 static void t_topics_lifecycle(void)
@@ -404,6 +433,15 @@ static void t_produce_fetch_acks(void)
     T_ASSERT_EQ_INT(list_offset(&client, "always", 0, 1049, &error), 49);
     T_ASSERT_EQ_INT(list_offset(&client, "always", 0, 999999, &error), 160);
     T_ASSERT_EQ_INT(error, 0);
+    /* /metrics carries the per-partition figures. */
+    char *metrics = http_get(broker.http_port, "/metrics");
+    T_ASSERT(strstr(metrics, "rill_partition_produced_records_total{topic=\"always\","
+                             "partition=\"0\"} 160\n") != NULL);
+    T_ASSERT(strstr(metrics, "rill_partition_high_watermark{topic=\"always\","
+                             "partition=\"0\"} 160\n") != NULL);
+    T_ASSERT(strstr(metrics, "rill_partition_produce_errors_total{topic=\"always\","
+                             "partition=\"0\"} 0\n") != NULL);
+    free(metrics);
     client_close(&client);
     rilld_stop_clean(&broker);
 }
