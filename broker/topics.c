@@ -220,6 +220,22 @@ static void topic_free(struct broker_topic *topic)
     }
 }
 
+/* Bytes at the end of each partition scanned at open to rebuild idempotence windows: a retry
+ * of a batch older than that is not recognised after a restart (topics.h). */
+#define TOPICS_PRODUCER_SCAN_BYTES (8u << 20)
+
+static void producer_rebuild_batch(void *ctx, const struct log_batch_header *hdr)
+{
+    struct broker_partition *bp = ctx;
+    if (hdr->producer_id >= 0 && hdr->record_count > 0) {
+        /* Out of memory only loses deduplication of older retries: not worth failing for. */
+        rill_err err =
+            producer_table_record(&bp->producers, hdr->producer_id, hdr->producer_epoch,
+                                  hdr->sequence_base, hdr->record_count, hdr->offset_base);
+        (void)err;
+    }
+}
+
 /* Opens (creating when missing) every partition log of the metadata topic meta. */
 static rill_err topic_open(struct broker_topics *topics,
                            const struct meta_topic *meta,
@@ -252,6 +268,13 @@ static rill_err topic_open(struct broker_topics *topics,
             break;
         }
         bp->log->opaque = bp;
+        err = log_partition_scan_tail(bp->log, TOPICS_PRODUCER_SCAN_BYTES, producer_rebuild_batch,
+                                      bp);
+        if (err != RILL_OK) {
+            DIAG_ERROR("topics", "cannot scan partition %s: %s", path, rill_err_str(err));
+            opened++; /* opened: closed below with the others */
+            break;
+        }
     }
     topic->partition_count = opened;
     if (err != RILL_OK) {

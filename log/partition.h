@@ -170,6 +170,17 @@ RILL_MUST_CHECK rill_err log_partition_offset_for_time(struct log_partition *par
                                                        int64_t timestamp,
                                                        int64_t *out_offset);
 
+/*
+ * Calls fn with the header of every written batch in about the last window_bytes of the active
+ * segment, in offset order (from the index entry at or before that point). The broker rebuilds
+ * its idempotence windows from it at open.
+ */
+RILL_MUST_CHECK rill_err log_partition_scan_tail(struct log_partition *part,
+                                                 uint64_t window_bytes,
+                                                 void (*fn)(void *ctx,
+                                                            const struct log_batch_header *hdr),
+                                                 void *ctx);
+
 RILL_MUST_CHECK rill_err log_partition_roll(struct log_partition *part);
 RILL_MUST_CHECK rill_err log_partition_retention(struct log_partition *part,
                                                  int64_t now_ms,

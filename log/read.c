@@ -203,3 +203,46 @@ log_partition_offset_for_time(struct log_partition *part, int64_t timestamp, int
     }
     return RILL_ERR_END;
 }
+
+rill_err log_partition_scan_tail(struct log_partition *part,
+                                 uint64_t window_bytes,
+                                 void (*fn)(void *ctx, const struct log_batch_header *hdr),
+                                 void *ctx)
+{
+    if (part->segment_count == 0) {
+        return RILL_OK;
+    }
+    struct log_segment *seg = part->segments[part->segment_count - 1];
+    uint64_t target = seg->bytes_written > window_bytes ? seg->bytes_written - window_bytes : 0;
+    /* The last index entry at or before target: a batch boundary with a known offset. */
+    uint64_t position = 0;
+    int64_t expect = seg->offset_base;
+    uint32_t low = 0, high = seg->idx.entry_count;
+    while (low < high) {
+        uint32_t middle = low + (high - low) / 2;
+        if (seg->idx.entries[middle].position <= target) {
+            low = middle + 1;
+        } else {
+            high = middle;
+        }
+    }
+    if (low > 0) {
+        position = seg->idx.entries[low - 1].position;
+        expect = seg->offset_base + seg->idx.entries[low - 1].offset_relative;
+    }
+    /* Bounded: each step moves forward by a validated batch length within the segment. */
+    while (position < seg->bytes_written) {
+        struct log_batch_header hdr;
+        rill_err err = log_segment_read_header(part, seg, position, seg->bytes_written, &hdr);
+        if (err != RILL_OK) {
+            return err;
+        }
+        if (hdr.offset_base != expect) {
+            return RILL_ERR_CORRUPT;
+        }
+        fn(ctx, &hdr);
+        expect = log_batch_offset_last(&hdr) + 1;
+        position += log_batch_total_bytes(&hdr);
+    }
+    return RILL_OK;
+}

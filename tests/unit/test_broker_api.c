@@ -506,6 +506,19 @@ static void t_idempotent_produce(void)
                     RILL_ERR_OUT_OF_ORDER_SEQUENCE);
     int32_t error = 0;
     T_ASSERT_EQ_INT(list_offset(&client, "idem", 0, PROTO_LIST_OFFSETS_LATEST, &error), 20);
+    /* After kill -9 the windows are rebuilt from the log's tail: a retry is still found. */
+    client_close(&client);
+    kill(broker.pid, SIGKILL);
+    T_ASSERT(rilld_wait(&broker, WIRE_STOP_TIMEOUT_MS) != -1);
+    rilld_start(&broker);
+    client_open(&client, broker.port);
+    T_ASSERT_EQ_INT(produce_raw(&client, "idem", 0, -1, batch1, bytes[1], &base), 0);
+    T_ASSERT_EQ_INT(base, 10);
+    T_ASSERT_EQ_INT(produce_raw(&client, "idem", 0, 1, gap, bytes[2], &base),
+                    RILL_ERR_OUT_OF_ORDER_SEQUENCE);
+    T_ASSERT_EQ_INT(list_offset(&client, "idem", 0, PROTO_LIST_OFFSETS_LATEST, &error), 20);
+    /* Ids issued before the restart are still known; new ones are never reused. */
+    T_ASSERT(init_producer_id(&client) > pid + 1);
     /* An id the broker never issued. */
     size_t foreign_bytes = 0;
     uint8_t *foreign = make_batch("f", 1, LOG_CODEC_NONE, pid + 100000, 0, &foreign_bytes);
