@@ -20,6 +20,11 @@ enum conf_kind {
     CONF_KIND_FLUSH,       /* always | interval:<ms> | os */
     CONF_KIND_COMPRESSION, /* none | lz4 */
     CONF_KIND_CLEANUP,     /* delete (compact comes with consumer groups) */
+    CONF_KIND_COUNT,       /* an integer within [value_min, value_max] (no suffixes) */
+    CONF_KIND_BOOL,        /* true | false */
+    CONF_KIND_ACKS,        /* 0 | 1 | all | -1 */
+    CONF_KIND_SERVERS,     /* host:port[,host:port...] */
+    CONF_KIND_NAME,        /* 1..255 printable ASCII bytes */
 };
 
 struct conf_key {
@@ -28,20 +33,48 @@ struct conf_key {
     const char *value_default;
     int64_t value_min; /* for sizes and durations */
     int64_t value_max;
+    unsigned scope; /* CONF_SCOPE_* bits: the handles that understand the key */
 };
 
 static const struct conf_key conf_keys[] = {
-    { "flush", CONF_KIND_FLUSH, "always", 0, 0 },
+    /* partition logs (rill_log_open) and topics */
+    { "flush", CONF_KIND_FLUSH, "always", 0, 0, CONF_SCOPE_LOG },
     { "segment.bytes", CONF_KIND_SIZE, "1g", RILL_SEGMENT_BYTES_MIN,
-      (int64_t)RILL_SEGMENT_BYTES_MAX },
-    { "segment.ms", CONF_KIND_MS, "604800000", 1, INT64_MAX / 2 },
-    { "retention.bytes", CONF_KIND_SIZE_OR_OFF, "-1", 0, INT64_MAX / 2 },
-    { "retention.ms", CONF_KIND_MS_OR_OFF, "604800000", 0, INT64_MAX / 2 },
+      (int64_t)RILL_SEGMENT_BYTES_MAX, CONF_SCOPE_LOG },
+    { "segment.ms", CONF_KIND_MS, "604800000", 1, INT64_MAX / 2, CONF_SCOPE_LOG },
+    { "retention.bytes", CONF_KIND_SIZE_OR_OFF, "-1", 0, INT64_MAX / 2, CONF_SCOPE_LOG },
+    { "retention.ms", CONF_KIND_MS_OR_OFF, "604800000", 0, INT64_MAX / 2, CONF_SCOPE_LOG },
     { "index.interval.bytes", CONF_KIND_SIZE, "4096", RILL_INDEX_INTERVAL_BYTES_MIN,
-      RILL_BATCH_BYTES_MAX },
-    { "compression", CONF_KIND_COMPRESSION, "none", 0, 0 },
-    { "max.batch.bytes", CONF_KIND_SIZE, "1m", 1024, RILL_BATCH_BYTES_MAX },
-    { "cleanup.policy", CONF_KIND_CLEANUP, "delete", 0, 0 },
+      RILL_BATCH_BYTES_MAX, CONF_SCOPE_LOG },
+    /* The log's default is "none"; a producer's is "lz4" (conf_client_value). */
+    { "compression", CONF_KIND_COMPRESSION, "none", 0, 0, CONF_SCOPE_LOG | CONF_SCOPE_PRODUCER },
+    { "max.batch.bytes", CONF_KIND_SIZE, "1m", 1024, RILL_BATCH_BYTES_MAX, CONF_SCOPE_LOG },
+    { "cleanup.policy", CONF_KIND_CLEANUP, "delete", 0, 0, CONF_SCOPE_LOG },
+    /* every client handle */
+    { "bootstrap.servers", CONF_KIND_SERVERS, "127.0.0.1:9700", 0, 0, CONF_SCOPE_CLIENT },
+    { "client.id", CONF_KIND_NAME, "rill", 0, 0, CONF_SCOPE_CLIENT },
+    { "request.timeout.ms", CONF_KIND_MS, "30000", 1, 3600000, CONF_SCOPE_CLIENT },
+    { "connect.timeout.ms", CONF_KIND_MS, "10000", 1, 3600000, CONF_SCOPE_CLIENT },
+    { "retry.backoff.ms", CONF_KIND_MS, "100", 0, 3600000, CONF_SCOPE_CLIENT },
+    { "retry.backoff.max.ms", CONF_KIND_MS, "1000", 0, 3600000, CONF_SCOPE_CLIENT },
+    { "metadata.max.age.ms", CONF_KIND_MS, "300000", 1, INT32_MAX, CONF_SCOPE_CLIENT },
+    /* producer */
+    { "acks", CONF_KIND_ACKS, "all", 0, 0, CONF_SCOPE_PRODUCER },
+    { "linger.ms", CONF_KIND_MS, "5", 0, 3600000, CONF_SCOPE_PRODUCER },
+    { "batch.bytes", CONF_KIND_SIZE, "1m", 1024, RILL_BATCH_BYTES_MAX, CONF_SCOPE_PRODUCER },
+    { "enable.idempotence", CONF_KIND_BOOL, "true", 0, 0, CONF_SCOPE_PRODUCER },
+    { "delivery.timeout.ms", CONF_KIND_MS, "120000", 1, INT32_MAX, CONF_SCOPE_PRODUCER },
+    { "queue.records.max", CONF_KIND_COUNT, "1000000", 1, 100000000, CONF_SCOPE_PRODUCER },
+    { "queue.bytes.max", CONF_KIND_SIZE, "1g", 1024, (int64_t)1 << 40, CONF_SCOPE_PRODUCER },
+    { "max.inflight.per.partition", CONF_KIND_COUNT, "5", 1, 5, CONF_SCOPE_PRODUCER },
+    /* consumer */
+    { "fetch.max.wait.ms", CONF_KIND_MS, "500", 0, RILL_FETCH_WAIT_MS_MAX, CONF_SCOPE_CONSUMER },
+    { "fetch.min.bytes", CONF_KIND_SIZE, "1", 0, INT32_MAX, CONF_SCOPE_CONSUMER },
+    { "fetch.max.bytes", CONF_KIND_SIZE, "50m", 1024, RILL_FRAME_BYTES_MAX / 2,
+      CONF_SCOPE_CONSUMER },
+    { "max.partition.fetch.bytes", CONF_KIND_SIZE, "1m", 1024, RILL_FRAME_BYTES_MAX / 2,
+      CONF_SCOPE_CONSUMER },
+    { "enable.partition.eof", CONF_KIND_BOOL, "false", 0, 0, CONF_SCOPE_CONSUMER },
 };
 
 struct conf_entry {
@@ -150,10 +183,93 @@ static rill_err conf_validate_number(const struct conf_key *key, const char *val
     return number < key->value_min || number > key->value_max ? RILL_ERR_CONFIG_VALUE : RILL_OK;
 }
 
+rill_err conf_server_next(const char **cursor, char *host, size_t host_bytes, uint16_t *out_port)
+{
+    const char *start = *cursor;
+    const char *end = strchr(start, ',');
+    if (end == NULL) {
+        end = start + strlen(start);
+    }
+    const char *colon = NULL;
+    for (const char *p = start; p < end; p++) {
+        if (*p == ':') {
+            colon = p;
+        }
+    }
+    if (colon == NULL || colon == start || (size_t)(colon - start) >= host_bytes) {
+        return RILL_ERR_CONFIG_VALUE;
+    }
+    int64_t port = 0;
+    const char *digit = colon + 1;
+    if (digit == end) {
+        return RILL_ERR_CONFIG_VALUE;
+    }
+    for (; digit < end; digit++) {
+        if (*digit < '0' || *digit > '9' || port > 65535) {
+            return RILL_ERR_CONFIG_VALUE;
+        }
+        port = port * 10 + (*digit - '0');
+    }
+    if (port < 1 || port > 65535) {
+        return RILL_ERR_CONFIG_VALUE;
+    }
+    for (const char *p = start; p < colon; p++) {
+        if (*p <= ' ' || *p > '~') {
+            return RILL_ERR_CONFIG_VALUE;
+        }
+    }
+    memcpy(host, start, (size_t)(colon - start));
+    host[colon - start] = '\0';
+    *out_port = (uint16_t)port;
+    *cursor = *end == ',' ? end + 1 : end;
+    return RILL_OK;
+}
+
+static rill_err conf_validate_servers(const char *value)
+{
+    char host[256];
+    uint16_t port;
+    const char *cursor = value;
+    unsigned count = 0;
+    while (*cursor != '\0') {
+        if (conf_server_next(&cursor, host, sizeof(host), &port) != RILL_OK) {
+            return RILL_ERR_CONFIG_VALUE;
+        }
+        count++;
+    }
+    return count > 0 && count <= CONF_SERVERS_MAX ? RILL_OK : RILL_ERR_CONFIG_VALUE;
+}
+
+static rill_err conf_validate_name(const char *value)
+{
+    size_t bytes = strlen(value);
+    if (bytes == 0 || bytes > 255) {
+        return RILL_ERR_CONFIG_VALUE;
+    }
+    for (size_t i = 0; i < bytes; i++) {
+        if (value[i] < ' ' || value[i] > '~') {
+            return RILL_ERR_CONFIG_VALUE;
+        }
+    }
+    return RILL_OK;
+}
+
 static rill_err conf_validate(const struct conf_key *key, const char *value)
 {
     int64_t interval_ms = 0;
     switch (key->kind) {
+    case CONF_KIND_BOOL:
+        return strcmp(value, "true") == 0 || strcmp(value, "false") == 0 ? RILL_OK
+                                                                         : RILL_ERR_CONFIG_VALUE;
+    case CONF_KIND_ACKS:
+        return strcmp(value, "0") == 0 || strcmp(value, "1") == 0 || strcmp(value, "all") == 0 ||
+                       strcmp(value, "-1") == 0
+                   ? RILL_OK
+                   : RILL_ERR_CONFIG_VALUE;
+    case CONF_KIND_SERVERS:
+        return conf_validate_servers(value);
+    case CONF_KIND_NAME:
+        return conf_validate_name(value);
     case CONF_KIND_FLUSH:
         if (strcmp(value, "always") == 0 || strcmp(value, "os") == 0) {
             return RILL_OK;
@@ -190,6 +306,16 @@ static const char *conf_kind_hint(enum conf_kind kind)
         return "none or lz4";
     case CONF_KIND_CLEANUP:
         return "delete";
+    case CONF_KIND_COUNT:
+        return "an integer in range";
+    case CONF_KIND_BOOL:
+        return "true or false";
+    case CONF_KIND_ACKS:
+        return "0, 1 or all";
+    case CONF_KIND_SERVERS:
+        return "host:port[,host:port...]";
+    case CONF_KIND_NAME:
+        return "1 to 255 printable ASCII characters";
     }
     return "";
 }
@@ -271,4 +397,42 @@ int64_t conf_int64(const rill_conf_t *conf, const char *key)
     }
     RILL_ASSERT(err == RILL_OK);
     return number;
+}
+
+bool conf_bool(const rill_conf_t *conf, const char *key)
+{
+    const char *value = conf_value(conf, key);
+    RILL_ASSERT(value != NULL);
+    return strcmp(value, "true") == 0;
+}
+
+const char *conf_client_value(const rill_conf_t *conf, const char *key)
+{
+    const char *value = rill_conf_get(conf, key);
+    if (value == NULL && strcmp(key, "compression") == 0) {
+        return "lz4"; /* producers compress by default, logs do not */
+    }
+    return value != NULL ? value : conf_value(conf, key);
+}
+
+bool conf_key_in_scope(const char *key, unsigned scope)
+{
+    const struct conf_key *entry_key = conf_key_find(key);
+    return entry_key != NULL && (entry_key->scope & scope) != 0;
+}
+
+rill_err conf_check_scope(const rill_conf_t *conf, unsigned scope, char *errstr, size_t errstr_bytes)
+{
+    if (conf == NULL) {
+        return RILL_OK;
+    }
+    for (size_t i = 0; i < RILL_ARRAY_COUNT(conf_keys); i++) {
+        if (conf->entries[i].value != NULL && (conf_keys[i].scope & scope) == 0) {
+            rill_errstr_set(errstr, errstr_bytes,
+                            "configuration key \"%s\" does not apply to this kind of handle",
+                            conf_keys[i].name);
+            return RILL_ERR_CONFIG_KEY;
+        }
+    }
+    return RILL_OK;
 }

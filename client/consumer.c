@@ -1,0 +1,642 @@
+/*
+ * consumer.c - rill_consumer_t in assign mode: positions per partition, FETCH long polls and
+ * zero-copy record views (include/rill.h, docs/client.md).
+ *
+ * One FETCH is in flight at a time, for the ready partitions of one leader. Its answer frame
+ * is taken over from the connection (no copy) and decoded into the consumer's own arena;
+ * rill_consume() then walks its batches record by record, skipping records below each
+ * partition's position (a fetch starts at the batch holding the position), and returns views
+ * pointing into the frame (or into the LZ4 iterator's buffer). The frame is released on the
+ * rill_consume() call after its last record, which is what keeps the views valid until then.
+ * A seek bumps the partition's epoch: fetched data of an older epoch is dropped.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "client/client.h"
+#include "common/assert.h"
+#include "common/diag.h"
+#include "common/err.h"
+#include "log/batch.h"
+
+#define CONSUMER_DIAG "consumer"
+
+/* Same layout as in log/embedded.c, whose rill_record_* accessors read it. */
+struct rill_record_view {
+    struct log_record rec;
+};
+
+struct cpart {
+    char *topic;
+    struct client_topic *meta;
+    int32_t partition;
+    int64_t position;       /* offset of the next record to return */
+    int64_t high_watermark; /* as of the last fetch */
+    uint64_t epoch;         /* bumped by assign and seek */
+    uint64_t fetch_epoch;   /* epoch when the fetch in flight was sent */
+    bool in_fetch;          /* part of the fetch in flight */
+    bool paused;            /* after OFFSET_OUT_OF_RANGE: until the next seek */
+    bool eof_reported;      /* RILL_ERR_END given at this position */
+    int64_t retry_at_ns;    /* after a partition error: no fetch before */
+    unsigned failures;
+};
+
+/* The fetched answer being walked. */
+struct cfetch {
+    uint8_t *frame;             /* owned frame buffer; the decoded response points into it */
+    union proto_response resp;  /* .fetch */
+    uint32_t topic_index;       /* position of the walk */
+    uint32_t part_index;
+    const uint8_t *batch_pos;   /* next batch of the current partition */
+    const uint8_t *batch_end;
+    bool iterating;             /* it holds the current batch */
+    bool part_started;          /* the current partition's preamble (error/eof) handled */
+    struct cpart *part;         /* assigned partition of the current entry, NULL: skip */
+};
+
+struct rill_consumer {
+    struct client cl;
+    int32_t max_wait_ms;
+    int32_t min_bytes;
+    int32_t max_bytes;
+    int32_t partition_max_bytes;
+    bool partition_eof;
+    struct cpart **parts;
+    unsigned part_count;
+    unsigned part_capacity;
+    unsigned fetch_next;        /* round robin start over partitions */
+    uint64_t epoch_next;
+    bool fetching;              /* a FETCH is in flight */
+    bool fetched;               /* its answer is in cur */
+    struct cfetch cur;
+    struct proto_arena arena;   /* the decoded fetch answer */
+    struct log_record_iter it;
+    struct rill_record_view view;
+    rill_message_t msg;
+};
+
+static struct cpart *part_find(rill_consumer_t *c, const char *topic, size_t topic_bytes, int32_t partition)
+{
+    for (unsigned i = 0; i < c->part_count; i++) {
+        struct cpart *part = c->parts[i];
+        if (part->partition == partition && strlen(part->topic) == topic_bytes &&
+            memcmp(part->topic, topic, topic_bytes) == 0) {
+            return part;
+        }
+    }
+    return NULL;
+}
+
+rill_err rill_consumer_create(const rill_conf_t *conf,
+                              char *errstr,
+                              size_t errstr_bytes,
+                              rill_consumer_t **out_consumer)
+{
+    if (out_consumer == NULL) {
+        return RILL_ERR_INVALID;
+    }
+    rill_err err = conf_check_scope(conf, CONF_SCOPE_CONSUMER, errstr, errstr_bytes);
+    if (err != RILL_OK) {
+        return err;
+    }
+    rill_consumer_t *c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        return RILL_ERR_NOMEM;
+    }
+    err = client_init(&c->cl, conf, errstr, errstr_bytes);
+    if (err != RILL_OK) {
+        free(c);
+        return err;
+    }
+    c->max_wait_ms = (int32_t)conf_int64(conf, "fetch.max.wait.ms");
+    c->min_bytes = (int32_t)conf_int64(conf, "fetch.min.bytes");
+    c->max_bytes = (int32_t)conf_int64(conf, "fetch.max.bytes");
+    c->partition_max_bytes = (int32_t)conf_int64(conf, "max.partition.fetch.bytes");
+    c->partition_eof = conf_bool(conf, "enable.partition.eof");
+    c->epoch_next = 1;
+    proto_arena_init(&c->arena, RILL_PROTO_ARENA_BYTES_MAX);
+    log_record_iter_init(&c->it);
+    *out_consumer = c;
+    return RILL_OK;
+}
+
+static void fetch_release(rill_consumer_t *c)
+{
+    free(c->cur.frame);
+    memset(&c->cur, 0, sizeof(c->cur));
+    c->fetched = false;
+    proto_arena_reset(&c->arena);
+}
+
+void rill_consumer_destroy(rill_consumer_t *consumer)
+{
+    if (consumer == NULL) {
+        return;
+    }
+    client_deinit(&consumer->cl); /* a fetch in flight fails: its handler only sets flags */
+    fetch_release(consumer);
+    for (unsigned i = 0; i < consumer->part_count; i++) {
+        free(consumer->parts[i]->topic);
+        free(consumer->parts[i]);
+    }
+    free(consumer->parts);
+    proto_arena_deinit(&consumer->arena);
+    log_record_iter_deinit(&consumer->it);
+    free(consumer);
+}
+
+/* Resolves a start position: a real offset as is, else LIST_OFFSETS. */
+static rill_err resolve_offset(rill_consumer_t *c,
+                               const char *topic,
+                               int32_t partition,
+                               int64_t timestamp,
+                               bool by_time,
+                               int64_t *out_offset)
+{
+    int64_t deadline = client_now_ns() + c->cl.request_timeout_ns;
+    if (!by_time && timestamp >= 0) {
+        struct client_topic *meta = NULL;
+        rill_err err = client_topic_lookup(&c->cl, topic, deadline, &meta);
+        if (err == RILL_OK && meta->err != RILL_OK) {
+            err = meta->err;
+        }
+        if (err == RILL_OK && partition >= meta->partition_count) {
+            err = RILL_ERR_UNKNOWN_PARTITION;
+        }
+        if (err == RILL_OK) {
+            *out_offset = timestamp;
+        }
+        return err == RILL_ERR_TIMEOUT ? RILL_ERR_CONNECTION : err;
+    }
+    int64_t wire = timestamp;
+    if (!by_time) {
+        wire = timestamp == RILL_OFFSET_BEGINNING ? PROTO_LIST_OFFSETS_EARLIEST
+                                                  : PROTO_LIST_OFFSETS_LATEST;
+    }
+    rill_err err = client_list_offset(&c->cl, topic, partition, wire, deadline, out_offset);
+    return err == RILL_ERR_TIMEOUT ? RILL_ERR_CONNECTION : err;
+}
+
+static rill_err assign_at(rill_consumer_t *c,
+                          const char *topic,
+                          int32_t partition,
+                          int64_t offset,
+                          bool by_time,
+                          bool must_exist)
+{
+    if (c == NULL || topic == NULL || partition < 0 || strlen(topic) == 0 ||
+        strlen(topic) > RILL_TOPIC_NAME_BYTES_MAX ||
+        (!by_time && offset < 0 && offset != RILL_OFFSET_BEGINNING && offset != RILL_OFFSET_END)) {
+        return RILL_ERR_INVALID;
+    }
+    struct cpart *part = part_find(c, topic, strlen(topic), partition);
+    if (part == NULL && must_exist) {
+        return RILL_ERR_NOT_FOUND;
+    }
+    int64_t position = 0;
+    rill_err err = resolve_offset(c, topic, partition, offset, by_time, &position);
+    if (err != RILL_OK) {
+        return err;
+    }
+    if (part == NULL) {
+        if (c->part_count == c->part_capacity) {
+            unsigned capacity = c->part_capacity == 0 ? 8 : c->part_capacity * 2;
+            struct cpart **grown = realloc(c->parts, capacity * sizeof(*grown));
+            if (grown == NULL) {
+                return RILL_ERR_NOMEM;
+            }
+            c->parts = grown;
+            c->part_capacity = capacity;
+        }
+        part = calloc(1, sizeof(*part));
+        if (part == NULL || (part->topic = strdup(topic)) == NULL) {
+            free(part);
+            return RILL_ERR_NOMEM;
+        }
+        part->partition = partition;
+        c->parts[c->part_count++] = part;
+    }
+    part->meta = client_topic_find(&c->cl, topic);
+    part->position = position;
+    part->epoch = c->epoch_next++;
+    part->paused = false;
+    part->eof_reported = false;
+    part->retry_at_ns = 0;
+    part->failures = 0;
+    part->high_watermark = -1;
+    return RILL_OK;
+}
+
+rill_err rill_consumer_assign(rill_consumer_t *consumer, const char *topic, int32_t partition, int64_t offset)
+{
+    return assign_at(consumer, topic, partition, offset, false, false);
+}
+
+rill_err rill_consumer_assign_time(rill_consumer_t *consumer,
+                                   const char *topic,
+                                   int32_t partition,
+                                   int64_t timestamp_ms)
+{
+    if (timestamp_ms < 0) {
+        return RILL_ERR_INVALID;
+    }
+    return assign_at(consumer, topic, partition, timestamp_ms, true, false);
+}
+
+rill_err rill_consumer_seek(rill_consumer_t *consumer, const char *topic, int32_t partition, int64_t offset)
+{
+    return assign_at(consumer, topic, partition, offset, false, true);
+}
+
+rill_err rill_consumer_unassign(rill_consumer_t *consumer, const char *topic, int32_t partition)
+{
+    if (consumer == NULL || topic == NULL) {
+        return RILL_ERR_INVALID;
+    }
+    rill_consumer_t *c = consumer;
+    for (unsigned i = 0; i < c->part_count; i++) {
+        struct cpart *part = c->parts[i];
+        if (part->partition == partition && strcmp(part->topic, topic) == 0) {
+            if (c->cur.part == part) {
+                c->cur.part = NULL; /* the rest of its fetched data is dropped */
+                c->cur.iterating = false;
+            }
+            free(part->topic);
+            free(part);
+            c->parts[i] = c->parts[--c->part_count];
+            return RILL_OK;
+        }
+    }
+    return RILL_ERR_NOT_FOUND;
+}
+
+rill_err rill_consumer_partition_count(rill_consumer_t *consumer, const char *topic, int32_t *out_count)
+{
+    if (consumer == NULL || topic == NULL || out_count == NULL) {
+        return RILL_ERR_INVALID;
+    }
+    struct client_topic *meta = NULL;
+    rill_err err = client_topic_lookup(&consumer->cl, topic,
+                                       client_now_ns() + consumer->cl.request_timeout_ns, &meta);
+    if (err == RILL_OK && meta->err != RILL_OK) {
+        meta->stale = true;
+        err = meta->err;
+    }
+    if (err == RILL_OK) {
+        *out_count = meta->partition_count;
+    }
+    return err == RILL_ERR_TIMEOUT ? RILL_ERR_CONNECTION : err;
+}
+
+rill_err rill_consumer_position(rill_consumer_t *consumer, const char *topic, int32_t partition, int64_t *out_offset)
+{
+    if (consumer == NULL || topic == NULL || out_offset == NULL) {
+        return RILL_ERR_INVALID;
+    }
+    struct cpart *part = part_find(consumer, topic, strlen(topic), partition);
+    if (part == NULL) {
+        return RILL_ERR_NOT_FOUND;
+    }
+    *out_offset = part->position;
+    return RILL_OK;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Fetching                                                                                   */
+/* ---------------------------------------------------------------------------------------- */
+
+static void fetch_done(struct client *cl,
+                       void *ctx,
+                       rill_err err,
+                       const struct proto_response_header *hdr,
+                       struct mp_reader *body,
+                       struct client_conn *conn)
+{
+    (void)cl;
+    rill_consumer_t *c = ctx;
+    c->fetching = false;
+    if (err == RILL_OK && hdr->error == RILL_OK) {
+        proto_arena_reset(&c->arena);
+        err = proto_response_body_decode(PROTO_API_FETCH, body, &c->arena, &c->cur.resp);
+        if (err == RILL_OK) {
+            c->cur.frame = client_conn_take_frame(conn);
+            c->fetched = true;
+            return;
+        }
+        DIAG_WARN(CONSUMER_DIAG, "malformed FETCH response: %s", rill_err_str(err));
+    } else if (err == RILL_OK) {
+        err = (rill_err)hdr->error;
+    }
+    /* The whole fetch failed: its partitions back off and fetch again. */
+    int64_t now = client_now_ns();
+    for (unsigned i = 0; i < c->part_count; i++) {
+        struct cpart *part = c->parts[i];
+        if (part->in_fetch) {
+            part->in_fetch = false;
+            part->retry_at_ns = now + client_backoff_ns(c->cl.backoff_ns, c->cl.backoff_max_ns,
+                                                        part->failures++, &c->cl.rng);
+            if (part->meta != NULL) {
+                part->meta->stale = true;
+            }
+        }
+    }
+}
+
+/* Sends one FETCH for the ready partitions of the leader of the first ready partition. */
+static void fetch_send(rill_consumer_t *c)
+{
+    if (c->fetching || c->fetched || c->part_count == 0) {
+        return;
+    }
+    int64_t now = client_now_ns();
+    client_metadata_refresh(&c->cl);
+    struct proto_fetch_topic topics[64];
+    struct proto_fetch_partition wire_parts[256];
+    uint32_t topic_count = 0;
+    uint32_t wire_count = 0;
+    struct client_conn *conn = NULL;
+    for (unsigned n = 0; n < c->part_count && wire_count < RILL_ARRAY_COUNT(wire_parts); n++) {
+        struct cpart *part = c->parts[(c->fetch_next + n) % c->part_count];
+        if (part->paused || part->retry_at_ns > now) {
+            continue;
+        }
+        if (part->meta == NULL) {
+            part->meta = client_topic_find(&c->cl, part->topic);
+        }
+        if (part->meta == NULL || part->meta->err != RILL_OK ||
+            part->partition >= part->meta->partition_count) {
+            if (part->meta != NULL) {
+                part->meta->stale = true;
+            }
+            continue;
+        }
+        struct client_conn *leader = client_conn_get(&c->cl, part->meta->leaders[part->partition]);
+        if (leader == NULL || (conn != NULL && leader != conn)) {
+            continue;
+        }
+        conn = leader;
+        /* group by topic (same name pointer order is not guaranteed: search) */
+        uint32_t t = 0;
+        while (t < topic_count && strcmp(topics[t].name.ptr, part->topic) != 0) {
+            t++;
+        }
+        if (t == topic_count) {
+            if (topic_count == RILL_ARRAY_COUNT(topics)) {
+                continue;
+            }
+            topics[topic_count++] = (struct proto_fetch_topic){
+                .name = { part->topic, (uint32_t)strlen(part->topic) },
+            };
+        }
+        (void)t;
+        part->in_fetch = true;
+        part->fetch_epoch = part->epoch;
+        wire_count++;
+    }
+    c->fetch_next++;
+    if (conn == NULL || wire_count == 0) {
+        return;
+    }
+    /* Lay the partitions out topic by topic. */
+    uint32_t used = 0;
+    for (uint32_t t = 0; t < topic_count; t++) {
+        topics[t].partitions = &wire_parts[used];
+        for (unsigned i = 0; i < c->part_count; i++) {
+            struct cpart *part = c->parts[i];
+            if (part->in_fetch && strcmp(part->topic, topics[t].name.ptr) == 0) {
+                wire_parts[used++] = (struct proto_fetch_partition){
+                    .partition = part->partition,
+                    .offset = part->position,
+                    .partition_max_bytes = c->partition_max_bytes,
+                };
+            }
+        }
+        topics[t].partition_count = (uint32_t)(&wire_parts[used] - topics[t].partitions);
+    }
+    union proto_request request = { .fetch = {
+                                        .max_wait_ms = c->max_wait_ms,
+                                        .min_bytes = c->min_bytes,
+                                        .max_bytes = c->max_bytes,
+                                        .topics = topics,
+                                        .topic_count = topic_count,
+                                    } };
+    int64_t timeout = c->cl.request_timeout_ns + (int64_t)c->max_wait_ms * 1000000;
+    rill_err err = client_request(&c->cl, conn, PROTO_API_FETCH, &request, fetch_done, c, timeout);
+    if (err != RILL_OK) {
+        for (unsigned i = 0; i < c->part_count; i++) {
+            c->parts[i]->in_fetch = false;
+        }
+        return;
+    }
+    c->fetching = true;
+    client_flush(&c->cl);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Walking the fetched answer                                                                 */
+/* ---------------------------------------------------------------------------------------- */
+
+static const rill_message_t *message_event(rill_consumer_t *c, struct cpart *part, rill_err err)
+{
+    c->msg = (rill_message_t){
+        .err = err,
+        .topic = part->topic,
+        .partition = part->partition,
+        .record = NULL,
+        .high_watermark = part->high_watermark,
+    };
+    return &c->msg;
+}
+
+/* Starts the partition entry at the walk position: checks it, handles its error. Returns an
+ * event to deliver, or NULL (then cur.part says whether its batches are walked). */
+static const rill_message_t *entry_start(rill_consumer_t *c)
+{
+    struct cfetch *cur = &c->cur;
+    const struct proto_fetch_topic_result *topic = &cur->resp.fetch.topics[cur->topic_index];
+    const struct proto_fetch_partition_result *entry = &topic->partitions[cur->part_index];
+    struct cpart *part = part_find(c, topic->name.ptr, topic->name.bytes, entry->partition);
+    cur->part = NULL;
+    cur->iterating = false;
+    cur->batch_pos = NULL;
+    cur->batch_end = NULL;
+    if (part == NULL || !part->in_fetch || part->fetch_epoch != part->epoch) {
+        return NULL; /* not asked, unassigned or repositioned meanwhile */
+    }
+    part->in_fetch = false;
+    if (entry->error != RILL_OK) {
+        rill_err err = (rill_err)entry->error;
+        part->retry_at_ns = client_now_ns() + client_backoff_ns(c->cl.backoff_ns,
+                                                                c->cl.backoff_max_ns,
+                                                                part->failures++, &c->cl.rng);
+        if (part->meta != NULL && err != RILL_ERR_OFFSET_OUT_OF_RANGE) {
+            part->meta->stale = true;
+        }
+        if (err == RILL_ERR_OFFSET_OUT_OF_RANGE) {
+            part->paused = true; /* until the application seeks */
+            part->high_watermark = entry->high_watermark;
+            return message_event(c, part, err);
+        }
+        if (err == RILL_ERR_UNKNOWN_TOPIC || err == RILL_ERR_UNKNOWN_PARTITION ||
+            !client_err_retriable(err)) {
+            return message_event(c, part, err);
+        }
+        return NULL; /* transient: fetch again after the backoff */
+    }
+    part->failures = 0;
+    part->high_watermark = entry->high_watermark;
+    cur->part = part;
+    cur->batch_pos = entry->batches.ptr;
+    cur->batch_end = entry->batches.ptr + entry->batches.bytes;
+    return NULL;
+}
+
+/* The end-of-partition event after a partition's data, when wanted and due. */
+static const rill_message_t *entry_finish(rill_consumer_t *c, struct cpart *part)
+{
+    if (c->partition_eof && part->position >= part->high_watermark && !part->eof_reported) {
+        part->eof_reported = true;
+        return message_event(c, part, RILL_ERR_END);
+    }
+    return NULL;
+}
+
+/* The next record of the current partition entry, or NULL when it has no more. */
+static const rill_message_t *entry_next_record(rill_consumer_t *c)
+{
+    struct cfetch *cur = &c->cur;
+    struct cpart *part = cur->part;
+    for (;;) {
+        if (part->epoch != part->fetch_epoch) {
+            return NULL; /* sought meanwhile */
+        }
+        if (cur->iterating) {
+            rill_err err = log_record_iter_next(&c->it, &c->view.rec);
+            if (err == RILL_OK) {
+                if (c->view.rec.offset < part->position) {
+                    continue;
+                }
+                part->position = c->view.rec.offset + 1;
+                part->eof_reported = false;
+                c->msg = (rill_message_t){
+                    .err = RILL_OK,
+                    .topic = part->topic,
+                    .partition = part->partition,
+                    .record = &c->view,
+                    .high_watermark = part->high_watermark,
+                };
+                return &c->msg;
+            }
+            cur->iterating = false;
+            if (err != RILL_ERR_END) {
+                DIAG_WARN(CONSUMER_DIAG, "corrupt record in %s/%d: %s", part->topic,
+                          part->partition, rill_err_str(err));
+                return message_event(c, part, err);
+            }
+        }
+        size_t left = (size_t)(cur->batch_end - cur->batch_pos);
+        struct log_batch_header hdr;
+        if (left < LOG_BATCH_HEADER_BYTES ||
+            log_batch_header_decode(cur->batch_pos, left, &hdr) != RILL_OK ||
+            log_batch_total_bytes(&hdr) > left) {
+            return NULL; /* the end, or a truncated last batch (fetched again next time) */
+        }
+        size_t total = log_batch_total_bytes(&hdr);
+        const uint8_t *batch = cur->batch_pos;
+        cur->batch_pos += total;
+        if (log_batch_offset_last(&hdr) < part->position) {
+            continue; /* wholly below the position */
+        }
+        rill_err err = log_batch_validate(batch, total, false, &hdr);
+        if (err == RILL_OK) {
+            err = log_record_iter_start(&c->it, batch, total);
+        }
+        if (err != RILL_OK) {
+            cur->batch_pos = cur->batch_end;
+            DIAG_WARN(CONSUMER_DIAG, "bad batch in %s/%d at %lld: %s", part->topic,
+                      part->partition, (long long)hdr.offset_base, rill_err_str(err));
+            return message_event(c, part, err);
+        }
+        cur->iterating = true;
+    }
+}
+
+/* The next message from the fetched answer, or NULL when it is exhausted. */
+static const rill_message_t *fetch_next(rill_consumer_t *c)
+{
+    struct cfetch *cur = &c->cur;
+    while (cur->topic_index < cur->resp.fetch.topic_count) {
+        const struct proto_fetch_topic_result *topic = &cur->resp.fetch.topics[cur->topic_index];
+        if (cur->part_index >= topic->partition_count) {
+            cur->topic_index++;
+            cur->part_index = 0;
+            cur->part_started = false;
+            continue;
+        }
+        if (!cur->part_started) {
+            cur->part_started = true;
+            const rill_message_t *event = entry_start(c);
+            if (event != NULL) {
+                return event;
+            }
+        }
+        if (cur->part != NULL) {
+            const rill_message_t *msg = entry_next_record(c);
+            if (msg != NULL) {
+                return msg;
+            }
+            struct cpart *part = cur->part;
+            cur->part = NULL;
+            if (part->epoch == part->fetch_epoch) {
+                const rill_message_t *event = entry_finish(c, part);
+                if (event != NULL) {
+                    cur->part_index++;
+                    cur->part_started = false;
+                    return event;
+                }
+            }
+        }
+        cur->part_index++;
+        cur->part_started = false;
+    }
+    return NULL;
+}
+
+rill_err rill_consume(rill_consumer_t *consumer, int timeout_ms, const rill_message_t **out_message)
+{
+    rill_consumer_t *c = consumer;
+    if (c == NULL || out_message == NULL) {
+        return RILL_ERR_INVALID;
+    }
+    if (c->part_count == 0) {
+        return RILL_ERR_INVALID;
+    }
+    int64_t deadline =
+        timeout_ms < 0 ? INT64_MAX : client_now_ns() + (int64_t)timeout_ms * 1000000;
+    for (;;) {
+        if (c->fetched) {
+            const rill_message_t *msg = fetch_next(c);
+            if (msg != NULL) {
+                *out_message = msg;
+                return RILL_OK;
+            }
+            /* Exhausted: partitions it did not cover fetch again too. */
+            for (unsigned i = 0; i < c->part_count; i++) {
+                c->parts[i]->in_fetch = false;
+            }
+            fetch_release(c);
+        }
+        fetch_send(c);
+        int64_t now = client_now_ns();
+        if (now >= deadline) {
+            return RILL_ERR_TIMEOUT;
+        }
+        int64_t wake = deadline;
+        if (!c->fetching) {
+            /* nothing could be sent (backoff, reconnect): look again soon */
+            int64_t soon = now + (c->cl.backoff_ns > 0 ? c->cl.backoff_ns : 1000000);
+            wake = soon < wake ? soon : wake;
+        }
+        client_poll(&c->cl, wake);
+    }
+}
