@@ -13,7 +13,10 @@ struct rill_admin {
     struct client cl;
 };
 
-rill_err rill_admin_create(const rill_conf_t *conf, char *errstr, size_t errstr_bytes, rill_admin_t **out_admin)
+rill_err rill_admin_create(const rill_conf_t *conf,
+                           char *errstr,
+                           size_t errstr_bytes,
+                           rill_admin_t **out_admin)
 {
     if (out_admin == NULL) {
         return RILL_ERR_INVALID;
@@ -92,13 +95,13 @@ static void result_done(struct client *cl,
     size_t name_bytes = strlen(call->name);
     for (uint32_t i = 0; i < results->result_count; i++) {
         const struct proto_topic_result *result = &results->results[i];
-        if (result->name.bytes == name_bytes && memcmp(result->name.ptr, call->name, name_bytes) == 0) {
+        if (result->name.bytes == name_bytes &&
+            memcmp(result->name.ptr, call->name, name_bytes) == 0) {
             call->err = (rill_err)result->error;
             if (result->error != RILL_OK) {
-                rill_errstr_set(call->errstr, call->errstr_bytes, "%.*s",
-                                (int)result->message.bytes,
-                                result->message.ptr != NULL ? result->message.ptr
-                                                            : rill_err_str(call->err));
+                rill_errstr_set(
+                    call->errstr, call->errstr_bytes, "%.*s", (int)result->message.bytes,
+                    result->message.ptr != NULL ? result->message.ptr : rill_err_str(call->err));
             }
             return;
         }
@@ -154,9 +157,10 @@ static rill_err configs_to_wire(const rill_config_entry_t *configs,
             return RILL_ERR_INVALID;
         }
         wire[i].key = (struct proto_str){ configs[i].key, (uint32_t)strlen(configs[i].key) };
-        wire[i].value = configs[i].value != NULL
-                            ? (struct proto_str){ configs[i].value, (uint32_t)strlen(configs[i].value) }
-                            : (struct proto_str){ NULL, 0 };
+        wire[i].value =
+            configs[i].value != NULL
+                ? (struct proto_str){ configs[i].value, (uint32_t)strlen(configs[i].value) }
+                : (struct proto_str){ NULL, 0 };
     }
     *out = wire;
     return RILL_OK;
@@ -196,7 +200,8 @@ rill_err rill_admin_create_topic(rill_admin_t *admin,
     return err;
 }
 
-rill_err rill_admin_delete_topic(rill_admin_t *admin, const char *name, char *errstr, size_t errstr_bytes)
+rill_err
+rill_admin_delete_topic(rill_admin_t *admin, const char *name, char *errstr, size_t errstr_bytes)
 {
     if (admin == NULL || !name_ok(name)) {
         return RILL_ERR_INVALID;

@@ -202,9 +202,8 @@ static void conn_fail(struct client *cl, struct client_conn *conn, rill_err err)
         close(conn->fd);
         conn->fd = -1;
         conn->failures++;
-        conn->retry_at_ns = client_now_ns() +
-                            client_backoff_ns(cl->backoff_ns, cl->backoff_max_ns,
-                                              conn->failures - 1, &cl->rng);
+        conn->retry_at_ns = client_now_ns() + client_backoff_ns(cl->backoff_ns, cl->backoff_max_ns,
+                                                                conn->failures - 1, &cl->rng);
         if (err != RILL_ERR_CLOSED) {
             DIAG_DEBUG(CLIENT_DIAG, "connection to %s:%u failed: %s", conn->host, conn->port,
                        rill_err_str(err));
@@ -235,8 +234,7 @@ static void handshake_done(struct client *cl,
     }
     union proto_response resp;
     if (hdr->error != RILL_OK || client_decode(cl, PROTO_API_HANDSHAKE, body, &resp) != RILL_OK) {
-        DIAG_WARN(CLIENT_DIAG, "handshake with %s:%u refused or malformed", conn->host,
-                  conn->port);
+        DIAG_WARN(CLIENT_DIAG, "handshake with %s:%u refused or malformed", conn->host, conn->port);
         conn_fail(cl, conn, hdr->error != RILL_OK ? (rill_err)hdr->error : RILL_ERR_CONNECTION);
         return;
     }
@@ -244,8 +242,8 @@ static void handshake_done(struct client *cl,
     conn->failures = 0;
     conn->broker_id = resp.handshake.broker_id;
     cl->handshake_broker_id = resp.handshake.broker_id;
-    snprintf(cl->cluster_id, sizeof(cl->cluster_id), "%.*s",
-             (int)resp.handshake.cluster_id.bytes, resp.handshake.cluster_id.ptr);
+    snprintf(cl->cluster_id, sizeof(cl->cluster_id), "%.*s", (int)resp.handshake.cluster_id.bytes,
+             resp.handshake.cluster_id.ptr);
     snprintf(cl->broker_version, sizeof(cl->broker_version), "%.*s",
              (int)resp.handshake.broker_version.bytes, resp.handshake.broker_version.ptr);
 }
@@ -258,9 +256,9 @@ static rill_err conn_encode(struct client_conn *conn,
 {
     struct mp_writer *out = &conn->out;
     size_t saved = out->bytes;
-    struct proto_request_header header = {
-        .api = api, .version = 1, .correlation_id = correlation_id
-    };
+    struct proto_request_header header = { .api = api,
+                                           .version = 1,
+                                           .correlation_id = correlation_id };
     rill_err err = proto_frame_begin(out);
     if (err == RILL_OK) {
         err = proto_request_header_encode(out, &header);
@@ -399,8 +397,7 @@ struct client_conn *client_conn_get(struct client *cl, int32_t broker_id)
         }
         for (unsigned i = 0; i < cl->broker_count; i++) {
             if (cl->brokers[i].id == broker_id) {
-                struct client_conn *conn =
-                    conn_new(cl, cl->brokers[i].host, cl->brokers[i].port);
+                struct client_conn *conn = conn_new(cl, cl->brokers[i].host, cl->brokers[i].port);
                 if (conn != NULL) {
                     conn->broker_id = broker_id;
                 }
@@ -526,7 +523,8 @@ uint8_t *client_conn_take_frame(struct client_conn *conn)
     return frame;
 }
 
-rill_err client_decode(struct client *cl, uint32_t api, struct mp_reader *body, union proto_response *out)
+rill_err
+client_decode(struct client *cl, uint32_t api, struct mp_reader *body, union proto_response *out)
 {
     proto_arena_reset(&cl->arena);
     return proto_response_body_decode(api, body, &cl->arena, out);
@@ -534,7 +532,8 @@ rill_err client_decode(struct client *cl, uint32_t api, struct mp_reader *body, 
 
 /* Handles the complete frame at conn->in[start, start + 4 + frame_bytes). Returns false when
  * the connection failed (a response that does not match what was asked). */
-static bool conn_dispatch(struct client *cl, struct client_conn *conn, size_t start, uint32_t frame_bytes)
+static bool
+conn_dispatch(struct client *cl, struct client_conn *conn, size_t start, uint32_t frame_bytes)
 {
     struct mp_reader reader;
     mp_reader_init(&reader, conn->in + start + PROTO_FRAME_PREFIX_BYTES, frame_bytes);
@@ -560,8 +559,8 @@ static bool conn_receive(struct client *cl, struct client_conn *conn)
 {
     for (unsigned round = 0; round < 16; round++) {
         if (conn->in_capacity - conn->in_bytes == 0) {
-            size_t capacity = conn->in_capacity == 0 ? CLIENT_RECV_BYTES_INITIAL
-                                                     : conn->in_capacity * 2;
+            size_t capacity =
+                conn->in_capacity == 0 ? CLIENT_RECV_BYTES_INITIAL : conn->in_capacity * 2;
             uint8_t *grown = realloc(conn->in, capacity);
             if (grown == NULL) {
                 conn_fail(cl, conn, RILL_ERR_NOMEM);
@@ -570,7 +569,8 @@ static bool conn_receive(struct client *cl, struct client_conn *conn)
             conn->in = grown;
             conn->in_capacity = capacity;
         }
-        ssize_t got = recv(conn->fd, conn->in + conn->in_bytes, conn->in_capacity - conn->in_bytes, 0);
+        ssize_t got =
+            recv(conn->fd, conn->in + conn->in_bytes, conn->in_capacity - conn->in_bytes, 0);
         if (got < 0 && errno == EINTR) {
             continue;
         }
@@ -622,7 +622,8 @@ static bool conn_receive(struct client *cl, struct client_conn *conn)
             if (frame_taken) {
                 /* The handler kept the buffer: the bytes after the frame move to a new one. */
                 size_t rest = frame_buffer_bytes - start - total;
-                size_t capacity = rest > CLIENT_RECV_BYTES_INITIAL ? rest : CLIENT_RECV_BYTES_INITIAL;
+                size_t capacity =
+                    rest > CLIENT_RECV_BYTES_INITIAL ? rest : CLIENT_RECV_BYTES_INITIAL;
                 conn->in = malloc(capacity);
                 if (conn->in == NULL) {
                     conn_fail(cl, conn, RILL_ERR_NOMEM);
@@ -882,8 +883,8 @@ static rill_err metadata_apply(struct client *cl, const struct proto_metadata_re
     }
     for (uint32_t i = 0; i < md->broker_count; i++) {
         brokers[i].id = md->brokers[i].id;
-        snprintf(brokers[i].host, sizeof(brokers[i].host), "%.*s",
-                 (int)md->brokers[i].host.bytes, md->brokers[i].host.ptr);
+        snprintf(brokers[i].host, sizeof(brokers[i].host), "%.*s", (int)md->brokers[i].host.bytes,
+                 md->brokers[i].host.ptr);
         brokers[i].port = md->brokers[i].port <= 65535 ? (uint16_t)md->brokers[i].port : 0;
     }
     free(cl->brokers);
@@ -1002,8 +1003,8 @@ rill_err client_topic_lookup(struct client *cl,
                                     } };
     const char *names[1] = { name };
     struct metadata_call call = { .names = names, .name_count = 1 };
-    rill_err err = client_call_any(cl, PROTO_API_METADATA, &request, metadata_done, &call,
-                                   deadline_ns);
+    rill_err err =
+        client_call_any(cl, PROTO_API_METADATA, &request, metadata_done, &call, deadline_ns);
     if (err == RILL_OK) {
         err = call.err;
     }
@@ -1086,7 +1087,8 @@ static void list_offset_done(struct client *cl,
     call->err = RILL_ERR_UNKNOWN_PARTITION; /* unless the answer lists it */
     for (uint32_t t = 0; t < resp.list_offsets.topic_count; t++) {
         const struct proto_list_offsets_topic_result *topic = &resp.list_offsets.topics[t];
-        if (topic->name.bytes != name_bytes || memcmp(topic->name.ptr, call->topic, name_bytes) != 0) {
+        if (topic->name.bytes != name_bytes ||
+            memcmp(topic->name.ptr, call->topic, name_bytes) != 0) {
             continue;
         }
         for (uint32_t i = 0; i < topic->partition_count; i++) {

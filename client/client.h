@@ -56,8 +56,8 @@ typedef void client_response_fn(struct client *cl,
 struct client_pending {
     uint32_t correlation_id;
     uint32_t api;
-    int64_t deadline_ns;   /* answer due by then (monotonic) */
-    uint64_t stream_end;   /* position in the output stream after its last byte */
+    int64_t deadline_ns; /* answer due by then (monotonic) */
+    uint64_t stream_end; /* position in the output stream after its last byte */
     client_response_fn *fn;
     void *ctx;
 };
@@ -69,23 +69,23 @@ enum client_conn_state {
 };
 
 struct client_conn {
-    int fd;                       /* -1 when IDLE */
+    int fd; /* -1 when IDLE */
     enum client_conn_state state;
-    int32_t broker_id;            /* from the handshake; -1 before */
-    bool bootstrap;               /* made from bootstrap.servers, not from metadata */
-    bool handshaken;              /* the HANDSHAKE answer arrived */
+    int32_t broker_id; /* from the handshake; -1 before */
+    bool bootstrap;    /* made from bootstrap.servers, not from metadata */
+    bool handshaken;   /* the HANDSHAKE answer arrived */
     char host[CLIENT_HOST_BYTES];
     uint16_t port;
-    int64_t connect_deadline_ns;  /* connect + handshake due by then */
-    int64_t retry_at_ns;          /* IDLE: earliest reconnect */
-    unsigned failures;            /* consecutive failures, for the backoff */
+    int64_t connect_deadline_ns; /* connect + handshake due by then */
+    int64_t retry_at_ns;         /* IDLE: earliest reconnect */
+    unsigned failures;           /* consecutive failures, for the backoff */
     uint32_t correlation_next;
-    struct mp_writer out;         /* encoded frames not yet fully sent */
-    size_t out_sent;              /* bytes of out already sent */
-    uint64_t stream_sent;         /* bytes sent over the connection's life */
-    uint64_t stream_queued;       /* bytes queued over the connection's life */
-    uint8_t *in;                  /* received bytes; frames parsed from in_start */
-    size_t in_bytes;              /* bytes held at in */
+    struct mp_writer out;   /* encoded frames not yet fully sent */
+    size_t out_sent;        /* bytes of out already sent */
+    uint64_t stream_sent;   /* bytes sent over the connection's life */
+    uint64_t stream_queued; /* bytes queued over the connection's life */
+    uint8_t *in;            /* received bytes; frames parsed from in_start */
+    size_t in_bytes;        /* bytes held at in */
     size_t in_capacity;
     struct client_pending pending[RILL_INFLIGHT_PER_CONN_MAX]; /* FIFO, answers expected */
     unsigned pending_head;
@@ -105,13 +105,13 @@ struct client_broker {
 struct client_topic {
     char *name;
     size_t name_bytes;
-    rill_err err;               /* RILL_OK, or the broker's error for the topic */
+    rill_err err; /* RILL_OK, or the broker's error for the topic */
     int32_t partition_count;
-    int32_t *leaders;           /* partition_count broker ids */
-    int64_t refreshed_ns;       /* when the metadata last arrived; 0 never */
-    bool stale;                 /* refresh wanted (leader error, unknown partition) */
-    bool refreshing;            /* a METADATA request for it is pending */
-    void *owner;                /* the handle's per-topic state (producer) */
+    int32_t *leaders;     /* partition_count broker ids */
+    int64_t refreshed_ns; /* when the metadata last arrived; 0 never */
+    bool stale;           /* refresh wanted (leader error, unknown partition) */
+    bool refreshing;      /* a METADATA request for it is pending */
+    void *owner;          /* the handle's per-topic state (producer) */
 };
 
 struct client_server {
@@ -123,7 +123,7 @@ struct client {
     char client_id[CLIENT_HOST_BYTES];
     struct client_server *servers; /* bootstrap.servers */
     unsigned server_count;
-    unsigned server_next;          /* next bootstrap server to try */
+    unsigned server_next; /* next bootstrap server to try */
     int64_t request_timeout_ns;
     int64_t connect_timeout_ns;
     int64_t backoff_ns;
@@ -137,9 +137,9 @@ struct client {
     struct client_topic **topics;
     unsigned topic_count;
     unsigned topic_capacity;
-    struct proto_arena arena;      /* decodes one response at a time (handlers) */
-    uint64_t rng;                  /* jitter */
-    char cluster_id[CLIENT_HOST_BYTES];     /* from the last handshake */
+    struct proto_arena arena;           /* decodes one response at a time (handlers) */
+    uint64_t rng;                       /* jitter */
+    char cluster_id[CLIENT_HOST_BYTES]; /* from the last handshake */
     char broker_version[CLIENT_HOST_BYTES];
     int32_t handshake_broker_id;
 };

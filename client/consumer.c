@@ -43,15 +43,15 @@ struct cpart {
 
 /* The fetched answer being walked. */
 struct cfetch {
-    uint8_t *frame;             /* owned frame buffer; the decoded response points into it */
-    union proto_response resp;  /* .fetch */
-    uint32_t topic_index;       /* position of the walk */
+    uint8_t *frame;            /* owned frame buffer; the decoded response points into it */
+    union proto_response resp; /* .fetch */
+    uint32_t topic_index;      /* position of the walk */
     uint32_t part_index;
-    const uint8_t *batch_pos;   /* next batch of the current partition */
+    const uint8_t *batch_pos; /* next batch of the current partition */
     const uint8_t *batch_end;
-    bool iterating;             /* it holds the current batch */
-    bool part_started;          /* the current partition's preamble (error/eof) handled */
-    struct cpart *part;         /* assigned partition of the current entry, NULL: skip */
+    bool iterating;     /* it holds the current batch */
+    bool part_started;  /* the current partition's preamble (error/eof) handled */
+    struct cpart *part; /* assigned partition of the current entry, NULL: skip */
 };
 
 struct rill_consumer {
@@ -64,18 +64,19 @@ struct rill_consumer {
     struct cpart **parts;
     unsigned part_count;
     unsigned part_capacity;
-    unsigned fetch_next;        /* round robin start over partitions */
+    unsigned fetch_next; /* round robin start over partitions */
     uint64_t epoch_next;
-    bool fetching;              /* a FETCH is in flight */
-    bool fetched;               /* its answer is in cur */
+    bool fetching; /* a FETCH is in flight */
+    bool fetched;  /* its answer is in cur */
     struct cfetch cur;
-    struct proto_arena arena;   /* the decoded fetch answer */
+    struct proto_arena arena; /* the decoded fetch answer */
     struct log_record_iter it;
     struct rill_record_view view;
     rill_message_t msg;
 };
 
-static struct cpart *part_find(rill_consumer_t *c, const char *topic, size_t topic_bytes, int32_t partition)
+static struct cpart *
+part_find(rill_consumer_t *c, const char *topic, size_t topic_bytes, int32_t partition)
 {
     for (unsigned i = 0; i < c->part_count; i++) {
         struct cpart *part = c->parts[i];
@@ -227,7 +228,10 @@ static rill_err assign_at(rill_consumer_t *c,
     return RILL_OK;
 }
 
-rill_err rill_consumer_assign(rill_consumer_t *consumer, const char *topic, int32_t partition, int64_t offset)
+rill_err rill_consumer_assign(rill_consumer_t *consumer,
+                              const char *topic,
+                              int32_t partition,
+                              int64_t offset)
 {
     return assign_at(consumer, topic, partition, offset, false, false);
 }
@@ -243,7 +247,8 @@ rill_err rill_consumer_assign_time(rill_consumer_t *consumer,
     return assign_at(consumer, topic, partition, timestamp_ms, true, false);
 }
 
-rill_err rill_consumer_seek(rill_consumer_t *consumer, const char *topic, int32_t partition, int64_t offset)
+rill_err
+rill_consumer_seek(rill_consumer_t *consumer, const char *topic, int32_t partition, int64_t offset)
 {
     return assign_at(consumer, topic, partition, offset, false, true);
 }
@@ -270,7 +275,8 @@ rill_err rill_consumer_unassign(rill_consumer_t *consumer, const char *topic, in
     return RILL_ERR_NOT_FOUND;
 }
 
-rill_err rill_consumer_partition_count(rill_consumer_t *consumer, const char *topic, int32_t *out_count)
+rill_err
+rill_consumer_partition_count(rill_consumer_t *consumer, const char *topic, int32_t *out_count)
 {
     if (consumer == NULL || topic == NULL || out_count == NULL) {
         return RILL_ERR_INVALID;
@@ -288,7 +294,10 @@ rill_err rill_consumer_partition_count(rill_consumer_t *consumer, const char *to
     return err == RILL_ERR_TIMEOUT ? RILL_ERR_CONNECTION : err;
 }
 
-rill_err rill_consumer_position(rill_consumer_t *consumer, const char *topic, int32_t partition, int64_t *out_offset)
+rill_err rill_consumer_position(rill_consumer_t *consumer,
+                                const char *topic,
+                                int32_t partition,
+                                int64_t *out_offset)
 {
     if (consumer == NULL || topic == NULL || out_offset == NULL) {
         return RILL_ERR_INVALID;
@@ -466,9 +475,9 @@ static const rill_message_t *entry_start(rill_consumer_t *c)
     part->in_fetch = false;
     if (entry->error != RILL_OK) {
         rill_err err = (rill_err)entry->error;
-        part->retry_at_ns = client_now_ns() + client_backoff_ns(c->cl.backoff_ns,
-                                                                c->cl.backoff_max_ns,
-                                                                part->failures++, &c->cl.rng);
+        part->retry_at_ns =
+            client_now_ns() +
+            client_backoff_ns(c->cl.backoff_ns, c->cl.backoff_max_ns, part->failures++, &c->cl.rng);
         if (part->meta != NULL && err != RILL_ERR_OFFSET_OUT_OF_RANGE) {
             part->meta->stale = true;
         }
@@ -553,8 +562,8 @@ static const rill_message_t *entry_next_record(rill_consumer_t *c)
         }
         if (err != RILL_OK) {
             cur->batch_pos = cur->batch_end;
-            DIAG_WARN(CONSUMER_DIAG, "bad batch in %s/%d at %lld: %s", part->topic,
-                      part->partition, (long long)hdr.offset_base, rill_err_str(err));
+            DIAG_WARN(CONSUMER_DIAG, "bad batch in %s/%d at %lld: %s", part->topic, part->partition,
+                      (long long)hdr.offset_base, rill_err_str(err));
             return message_event(c, part, err);
         }
         cur->iterating = true;
@@ -611,8 +620,7 @@ rill_err rill_consume(rill_consumer_t *consumer, int timeout_ms, const rill_mess
     if (c->part_count == 0) {
         return RILL_ERR_INVALID;
     }
-    int64_t deadline =
-        timeout_ms < 0 ? INT64_MAX : client_now_ns() + (int64_t)timeout_ms * 1000000;
+    int64_t deadline = timeout_ms < 0 ? INT64_MAX : client_now_ns() + (int64_t)timeout_ms * 1000000;
     for (;;) {
         if (c->fetched) {
             const rill_message_t *msg = fetch_next(c);

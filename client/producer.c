@@ -44,16 +44,16 @@ enum pbatch_state {
 };
 
 struct pbatch {
-    struct pbatch *next;      /* partition FIFO, or the pool */
+    struct pbatch *next; /* partition FIFO, or the pool */
     enum pbatch_state state;
-    uint8_t *data;            /* the finished batch: records_buf (no codec) or out_buf */
+    uint8_t *data; /* the finished batch: records_buf (no codec) or out_buf */
     size_t data_bytes;
-    uint8_t *records_buf;     /* header room + uncompressed records, from the builder */
+    uint8_t *records_buf; /* header room + uncompressed records, from the builder */
     size_t records_capacity;
-    size_t records_end;       /* records are at [LOG_BATCH_HEADER_BYTES, records_end) */
-    uint8_t *out_buf;         /* compressed batch, from the builder (LZ4 only) */
+    size_t records_end; /* records are at [LOG_BATCH_HEADER_BYTES, records_end) */
+    uint8_t *out_buf;   /* compressed batch, from the builder (LZ4 only) */
     size_t out_capacity;
-    void **opaques;           /* record_opaque of each record */
+    void **opaques; /* record_opaque of each record */
     size_t opaques_capacity;
     int32_t record_count;
     uint64_t bytes_accounted; /* this batch's share of queue.bytes.max */
@@ -70,8 +70,8 @@ struct ppart {
     struct pbatch *open;          /* batch being filled (owns opaques), NULL when none */
     struct pbatch *head;          /* closed batches, oldest first */
     struct pbatch *tail;
-    unsigned inflight;            /* batches of this partition in flight */
-    int32_t sequence_next;        /* base sequence of the next batch to close */
+    unsigned inflight;     /* batches of this partition in flight */
+    int32_t sequence_next; /* base sequence of the next batch to close */
 };
 
 struct ptopic {
@@ -99,7 +99,7 @@ struct rill_producer {
     struct client cl;
     rill_delivery_cb *on_delivery;
     void *opaque;
-    int acks;                  /* 0, 1 or -1 */
+    int acks; /* 0, 1 or -1 */
     int codec;
     size_t batch_bytes;
     int64_t linger_ns;
@@ -110,14 +110,14 @@ struct rill_producer {
     uint64_t bytes_max;
     uint64_t records_outstanding;
     uint64_t bytes_outstanding;
-    int64_t producer_id;       /* -1 until INIT_PRODUCER_ID answered */
+    int64_t producer_id; /* -1 until INIT_PRODUCER_ID answered */
     int16_t producer_epoch;
-    bool reinit_wanted;        /* the broker lost our sequence state: new id once idle */
-    bool reinit_pending;       /* INIT_PRODUCER_ID in flight */
-    bool fatal;                /* fenced: everything fails */
+    bool reinit_wanted;  /* the broker lost our sequence state: new id once idle */
+    bool reinit_pending; /* INIT_PRODUCER_ID in flight */
+    bool fatal;          /* fenced: everything fails */
     rill_err fatal_err;
-    bool flushing;             /* close open batches at once */
-    unsigned inflight;         /* batches in flight over all partitions */
+    bool flushing;     /* close open batches at once */
+    unsigned inflight; /* batches in flight over all partitions */
     struct ptopic **topics;
     unsigned topic_count;
     unsigned topic_capacity;
@@ -165,7 +165,7 @@ void producer_record_walk(const uint8_t **pos,
     int64_t ignored = 0;
     p += log_varint_decode(p, 10, &length);
     const uint8_t *end = p + length;
-    p++; /* attributes */
+    p++;                                     /* attributes */
     p += log_varint_decode(p, 10, &ignored); /* timestamp delta */
     p += log_varint_decode(p, 10, &ignored); /* offset delta */
     p = walk_nullable(p, out_key, out_key_bytes);
@@ -224,7 +224,8 @@ static void pool_put(rill_producer_t *p, struct pbatch *batch)
 
 /* Writes the idempotence fields of a finished batch again (after a new producer id) and its
  * CRC. The rare path: normal batches get them from the builder when they close. */
-static void pbatch_restamp(struct pbatch *batch, int64_t producer_id, int16_t epoch, int32_t sequence)
+static void
+pbatch_restamp(struct pbatch *batch, int64_t producer_id, int16_t epoch, int32_t sequence)
 {
     batch->sequence_base = sequence;
     log_put_be64(batch->data + 43, (uint64_t)producer_id);
@@ -389,9 +390,9 @@ static void init_done(struct client *cl,
     if (err == RILL_OK && resp.init_producer_id.error != RILL_OK) {
         err = (rill_err)resp.init_producer_id.error;
     }
-    if (err == RILL_OK && (resp.init_producer_id.producer_id < 0 ||
-                           resp.init_producer_id.producer_epoch < 0 ||
-                           resp.init_producer_id.producer_epoch > INT16_MAX)) {
+    if (err == RILL_OK &&
+        (resp.init_producer_id.producer_id < 0 || resp.init_producer_id.producer_epoch < 0 ||
+         resp.init_producer_id.producer_epoch > INT16_MAX)) {
         err = RILL_ERR_CORRUPT;
     }
     if (err == RILL_OK) {
@@ -509,8 +510,11 @@ static bool batch_is_oldest(const struct ppart *part, const struct pbatch *batch
 }
 
 /* A batch's send failed with err: retry it (same bytes) or make the failure final. */
-static void batch_failed(rill_producer_t *p, struct ptopic *topic, struct ppart *part,
-                         struct pbatch *batch, rill_err err)
+static void batch_failed(rill_producer_t *p,
+                         struct ptopic *topic,
+                         struct ppart *part,
+                         struct pbatch *batch,
+                         rill_err err)
 {
     int64_t now = client_now_ns();
     bool retriable = client_err_retriable(err);
@@ -538,18 +542,19 @@ static void batch_failed(rill_producer_t *p, struct ptopic *topic, struct ppart 
         return;
     }
     batch->state = PBATCH_QUEUED;
-    batch->retry_at_ns =
-        now + client_backoff_ns(p->cl.backoff_ns, p->cl.backoff_max_ns, batch->attempts, &p->cl.rng);
+    batch->retry_at_ns = now + client_backoff_ns(p->cl.backoff_ns, p->cl.backoff_max_ns,
+                                                 batch->attempts, &p->cl.rng);
     batch->attempts++;
 }
 
-static const struct proto_produce_partition_result *
-result_find(const struct proto_produce_response *resp, const struct ptopic *topic, int32_t partition)
+static const struct proto_produce_partition_result *result_find(
+    const struct proto_produce_response *resp, const struct ptopic *topic, int32_t partition)
 {
     size_t name_bytes = strlen(topic->name);
     for (uint32_t t = 0; t < resp->topic_count; t++) {
         const struct proto_produce_topic_result *entry = &resp->topics[t];
-        if (entry->name.bytes != name_bytes || memcmp(entry->name.ptr, topic->name, name_bytes) != 0) {
+        if (entry->name.bytes != name_bytes ||
+            memcmp(entry->name.ptr, topic->name, name_bytes) != 0) {
             continue;
         }
         for (uint32_t i = 0; i < entry->partition_count; i++) {
@@ -709,8 +714,9 @@ static uint32_t send_one_request(rill_producer_t *p, struct client_conn *conn, i
     int64_t timeout_ms = p->cl.request_timeout_ns / 1000000;
     union proto_request request = { .produce = {
                                         .acks = p->acks,
-                                        .timeout_ms = (int32_t)(timeout_ms > INT32_MAX ? INT32_MAX
-                                                                                       : timeout_ms),
+                                        .timeout_ms =
+                                            (int32_t)(timeout_ms > INT32_MAX ? INT32_MAX
+                                                                             : timeout_ms),
                                         .topics = p->scratch_topics,
                                         .topic_count = topic_count,
                                     } };
@@ -922,8 +928,8 @@ rill_err rill_producer_create(const rill_conf_t *conf,
     p->on_delivery = on_delivery;
     p->opaque = opaque;
     p->acks = acks_value;
-    p->codec = strcmp(conf_client_value(conf, "compression"), "lz4") == 0 ? LOG_CODEC_LZ4
-                                                                           : LOG_CODEC_NONE;
+    p->codec =
+        strcmp(conf_client_value(conf, "compression"), "lz4") == 0 ? LOG_CODEC_LZ4 : LOG_CODEC_NONE;
     p->batch_bytes = (size_t)conf_int64(conf, "batch.bytes");
     p->linger_ns = conf_int64(conf, "linger.ms") * 1000000;
     p->delivery_timeout_ns = conf_int64(conf, "delivery.timeout.ms") * 1000000;

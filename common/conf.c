@@ -421,7 +421,8 @@ bool conf_key_in_scope(const char *key, unsigned scope)
     return entry_key != NULL && (entry_key->scope & scope) != 0;
 }
 
-rill_err conf_check_scope(const rill_conf_t *conf, unsigned scope, char *errstr, size_t errstr_bytes)
+rill_err
+conf_check_scope(const rill_conf_t *conf, unsigned scope, char *errstr, size_t errstr_bytes)
 {
     if (conf == NULL) {
         return RILL_OK;
