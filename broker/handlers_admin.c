@@ -501,6 +501,7 @@ static void list_offsets_one(struct broker_partition *bp,
 {
     out->partition = in->partition;
     out->timestamp = -1;
+    out->offset = -1;
     if (bp == NULL) {
         out->error = RILL_ERR_UNKNOWN_PARTITION;
         return;

@@ -633,10 +633,268 @@ static void t_kill9_acked_records_survive(void)
     rilld_stop_clean(&broker);
 }
 
+/* Sends a request frame of api/version with body as raw bytes; the header is well formed. */
+static void send_raw_body(
+    struct api_client *client, uint32_t api, uint32_t version, const void *body, size_t body_bytes)
+{
+    struct mp_writer writer;
+    mp_writer_init(&writer, 64u << 20);
+    struct proto_request_header header = { api, version, ++client->correlation_id };
+    T_ASSERT(proto_frame_begin(&writer) == RILL_OK);
+    T_ASSERT(proto_request_header_encode(&writer, &header) == RILL_OK);
+    T_ASSERT(mp_write_raw(&writer, body, body_bytes));
+    T_ASSERT(proto_frame_end(&writer) == RILL_OK);
+    wire_send(client->fd, writer.data, writer.bytes);
+    mp_writer_deinit(&writer);
+}
+
+/* The error of the answer to a raw request (the body is not decoded). */
+static int32_t raw_answer(struct api_client *client)
+{
+    union proto_response response;
+    int64_t deadline = now_ms() + API_IO_TIMEOUT_MS;
+    uint8_t prefix[4];
+    T_ASSERT(wire_recv_exact(client->fd, prefix, 4, deadline));
+    uint32_t bytes = (uint32_t)prefix[0] << 24 | (uint32_t)prefix[1] << 16 |
+                     (uint32_t)prefix[2] << 8 | prefix[3];
+    T_ASSERT(bytes > 0 && bytes <= (64u << 20));
+    free(client->frame);
+    client->frame = malloc(bytes);
+    T_ASSERT(client->frame != NULL);
+    T_ASSERT(wire_recv_exact(client->fd, client->frame, bytes, deadline));
+    struct mp_reader reader;
+    mp_reader_init(&reader, client->frame, bytes);
+    T_ASSERT(proto_response_header_decode(&reader, &client->header) == RILL_OK);
+    T_ASSERT_EQ_INT(client->header.correlation_id, client->correlation_id);
+    (void)response;
+    return client->header.error;
+}
+
+/* Every bad input of issue 3's list on one connection: each gets its error, nothing is
+ * appended, and the connection (and the broker) keep serving. */
+static void t_hostile_requests(void)
+{
+    struct rilld broker;
+    rilld_prepare(&broker, NULL);
+    rilld_start(&broker);
+    struct api_client client;
+    client_open(&client, broker.port);
+    T_ASSERT_EQ_INT(create_topic(&client, "target", 2, NULL, 0), 0);
+    /* Invalid msgpack (0xc1 is never used), truncated bodies, wrong types, for every api. */
+    static const uint8_t never_used[] = { 0xc1 };
+    static const uint8_t truncated[] = { 0x94, 0x01 };
+    static const uint8_t wrong_types[] = { 0x93, 0xa1, 'x', 0xc3, 0x90 };
+    static const uint8_t huge_array[] = { 0xdd, 0xff, 0xff, 0xff, 0xff };
+    for (uint32_t api = 1; api < PROTO_API_COUNT; api++) {
+        send_raw_body(&client, api, 1, never_used, sizeof(never_used));
+        T_ASSERT_EQ_INT(raw_answer(&client), RILL_ERR_INVALID_REQUEST);
+        send_raw_body(&client, api, 1, truncated, sizeof(truncated));
+        T_ASSERT_EQ_INT(raw_answer(&client), RILL_ERR_INVALID_REQUEST);
+        send_raw_body(&client, api, 1, wrong_types, sizeof(wrong_types));
+        T_ASSERT_EQ_INT(raw_answer(&client), RILL_ERR_INVALID_REQUEST);
+        send_raw_body(&client, api, 1, huge_array, sizeof(huge_array));
+        T_ASSERT_EQ_INT(raw_answer(&client), RILL_ERR_INVALID_REQUEST);
+    }
+    send_raw_body(&client, 77, 1, never_used, sizeof(never_used));
+    T_ASSERT_EQ_INT(raw_answer(&client), RILL_ERR_UNSUPPORTED_API);
+    send_raw_body(&client, PROTO_API_PRODUCE, 99, never_used, sizeof(never_used));
+    T_ASSERT_EQ_INT(raw_answer(&client), RILL_ERR_UNSUPPORTED_VERSION);
+    /* Produce: bad acks, negative timeout. */
+    size_t bytes = 0;
+    uint8_t *batch = make_batch("h", 5, LOG_CODEC_NONE, -1, 0, &bytes);
+    struct proto_produce_partition part = { 0, { batch, (uint32_t)bytes } };
+    struct proto_produce_topic entry = { str_of("target"), &part, 1 };
+    union proto_request request = { .produce = { 2, 1000, &entry, 1 } };
+    union proto_response response;
+    T_ASSERT_EQ_INT(client_call(&client, PROTO_API_PRODUCE, &request, &response),
+                    RILL_ERR_INVALID_ACKS);
+    request.produce.acks = 1;
+    request.produce.timeout_ms = -1;
+    T_ASSERT_EQ_INT(client_call(&client, PROTO_API_PRODUCE, &request, &response),
+                    RILL_ERR_INVALID_REQUEST);
+    /* Inconsistent batches: a record count that does not match the records, a last offset
+     * delta that does not match the count (CRC recomputed so only the inconsistency is left). */
+    uint8_t *copy = malloc(bytes);
+    T_ASSERT(copy != NULL);
+    memcpy(copy, batch, bytes);
+    copy[60] = 9; /* record count 5 -> 9 */
+    uint32_t crc = log_batch_crc_compute(copy, bytes);
+    copy[17] = (uint8_t)(crc >> 24), copy[18] = (uint8_t)(crc >> 16);
+    copy[19] = (uint8_t)(crc >> 8), copy[20] = (uint8_t)crc;
+    T_ASSERT_EQ_INT(produce_raw(&client, "target", 0, 1, copy, bytes, NULL), RILL_ERR_BAD_BATCH);
+    memcpy(copy, batch, bytes);
+    copy[26] = 7; /* last offset delta 4 -> 7 */
+    crc = log_batch_crc_compute(copy, bytes);
+    copy[17] = (uint8_t)(crc >> 24), copy[18] = (uint8_t)(crc >> 16);
+    copy[19] = (uint8_t)(crc >> 8), copy[20] = (uint8_t)crc;
+    T_ASSERT_EQ_INT(produce_raw(&client, "target", 0, 1, copy, bytes, NULL), RILL_ERR_BAD_BATCH);
+    /* A batch length claiming far more than was sent. */
+    memcpy(copy, batch, bytes);
+    copy[8] = 0x7f;
+    T_ASSERT_EQ_INT(produce_raw(&client, "target", 0, 1, copy, bytes, NULL), RILL_ERR_BAD_BATCH);
+    T_ASSERT_EQ_INT(produce_raw(&client, "target", -1, 1, batch, bytes, NULL),
+                    RILL_ERR_UNKNOWN_PARTITION);
+    int32_t error = 0;
+    T_ASSERT_EQ_INT(list_offset(&client, "target", 0, PROTO_LIST_OFFSETS_LATEST, &error), 0);
+    /* Absurd offsets and waits. */
+    struct proto_fetch_partition_result result = fetch(&client, "target", 0, -5, 0, 1);
+    T_ASSERT_EQ_INT(result.error, RILL_ERR_OFFSET_OUT_OF_RANGE);
+    result = fetch(&client, "target", 0, INT64_MAX, 0, 1);
+    T_ASSERT_EQ_INT(result.error, RILL_ERR_OFFSET_OUT_OF_RANGE);
+    T_ASSERT_EQ_INT(result.high_watermark, 0);
+    struct proto_fetch_partition fetch_part = { 0, 0, -1 };
+    struct proto_fetch_topic fetch_entry = { str_of("target"), &fetch_part, 1 };
+    request = (union proto_request){ .fetch = { -1, 1, 1000, &fetch_entry, 1 } };
+    T_ASSERT_EQ_INT(client_call(&client, PROTO_API_FETCH, &request, &response),
+                    RILL_ERR_INVALID_REQUEST);
+    T_ASSERT_EQ_INT(list_offset(&client, "target", 0, -77, &error), -1);
+    T_ASSERT_EQ_INT(error, RILL_ERR_INVALID_REQUEST);
+    T_ASSERT_EQ_INT(create_topic(&client, "many", INT32_MAX, NULL, 0), RILL_ERR_INVALID_PARTITIONS);
+    T_ASSERT_EQ_INT(create_topic(&client, "neg", -3, NULL, 0), RILL_ERR_INVALID_PARTITIONS);
+    /* Random bodies for random apis: each is answered (any code), never a crash. */
+    uint64_t seed = 12345;
+    for (int i = 0; i < 2000; i++) {
+        uint8_t body[64];
+        size_t body_bytes = (size_t)(seed % sizeof(body));
+        for (size_t b = 0; b < body_bytes; b++) {
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            body[b] = (uint8_t)(seed >> 56);
+        }
+        uint32_t api = 1 + (uint32_t)(seed % (PROTO_API_COUNT - 1));
+        if (api == PROTO_API_PRODUCE && body_bytes > 1 && (body[1] & 0x7f) == 0) {
+            body[1] = 1; /* acks=0 would not be answered */
+        }
+        send_raw_body(&client, api, 1, body, body_bytes);
+        (void)raw_answer(&client);
+    }
+    /* Still serving, and nothing was appended by any of it. */
+    T_ASSERT_EQ_INT(list_offset(&client, "target", 0, PROTO_LIST_OFFSETS_LATEST, &error), 0);
+    int64_t base = -1;
+    T_ASSERT_EQ_INT(produce_raw(&client, "target", 1, -1, batch, bytes, &base), 0);
+    T_ASSERT_EQ_INT(base, 0);
+    result = fetch(&client, "target", 1, 0, 0, 1);
+    int64_t next = 0;
+    T_ASSERT_EQ_INT(count_records(&result.batches, 0, &next), 5);
+    free(batch);
+    free(copy);
+    client_close(&client);
+    rilld_stop_clean(&broker);
+}
+
+/* Frames the broker must close on (the stream cannot be resynchronised), 1,000 idle
+ * connections and a slowloris, while a normal client keeps producing and consuming. */
+static void t_hostile_connections(void)
+{
+    struct rilld broker;
+    rilld_prepare(&broker, "frame.timeout.ms = 500\n");
+    rilld_start(&broker);
+    struct api_client client;
+    client_open(&client, broker.port);
+    T_ASSERT_EQ_INT(create_topic(&client, "steady", 1, NULL, 0), 0);
+    static const uint8_t zero_length[] = { 0, 0, 0, 0 };
+    static const uint8_t negative_length[] = { 0xff, 0xff, 0xff, 0xff };
+    static const uint8_t oversized[] = { 0x04, 0x00, 0x00, 0x01 };
+    static const uint8_t bad_header[] = { 0, 0, 0, 2, 0xc1, 0xc1 };
+    const struct {
+        const uint8_t *bytes;
+        size_t count;
+    } closers[] = {
+        { zero_length, 4 }, { negative_length, 4 }, { oversized, 4 }, { bad_header, 6 }
+    };
+    for (size_t i = 0; i < T_COUNT(closers); i++) {
+        int fd = wire_connect(broker.port);
+        wire_send(fd, closers[i].bytes, closers[i].count);
+        T_ASSERT(wire_closed_within(fd, API_IO_TIMEOUT_MS));
+        close(fd);
+    }
+    static int idle[1000];
+    for (size_t i = 0; i < T_COUNT(idle); i++) {
+        idle[i] = wire_connect(broker.port);
+    }
+    int slow = wire_connect(broker.port);
+    wire_send(slow, "\0\0\0\x40\x93", 5); /* a frame of 64 bytes that never completes */
+    int64_t next = 0;
+    for (int round = 0; round < 20; round++) {
+        int64_t base = -1;
+        T_ASSERT_EQ_INT(produce_records(&client, "steady", 0, -1, "s", 10, &base), 0);
+        T_ASSERT_EQ_INT(base, round * 10);
+        struct proto_fetch_partition_result result = fetch(&client, "steady", 0, next, 1000, 1);
+        T_ASSERT_EQ_INT(count_records(&result.batches, next, &next), 10);
+    }
+    T_ASSERT(wire_closed_within(slow, API_IO_TIMEOUT_MS));
+    close(slow);
+    for (size_t i = 0; i < T_COUNT(idle); i++) {
+        close(idle[i]);
+    }
+    client_close(&client);
+    rilld_stop_clean(&broker);
+}
+
+/* Retention removes old segments while a consumer reads; the consumer sees the start move and
+ * continues from it. */
+static void t_retention_while_reading(void)
+{
+    struct rilld broker;
+    rilld_prepare(&broker, NULL);
+    rilld_start(&broker);
+    struct api_client client;
+    client_open(&client, broker.port);
+    struct proto_config configs[] = { { str_of("segment.bytes"), str_of("65536") },
+                                      { str_of("retention.bytes"), str_of("200000") } };
+    T_ASSERT_EQ_INT(create_topic(&client, "rolling", 1, configs, 2), 0);
+    int64_t next = 0;
+    int64_t produced = 0;
+    int64_t skipped = 0;
+    for (int round = 0; round < 200; round++) {
+        /* Uncompressed so segments fill: ~4 KiB per batch. */
+        size_t bytes = 0;
+        uint8_t *batch = make_batch("retained-value-with-some-length-to-fill-segments", 60,
+                                    LOG_CODEC_NONE, -1, 0, &bytes);
+        T_ASSERT_EQ_INT(produce_raw(&client, "rolling", 0, -1, batch, bytes, NULL), 0);
+        free(batch);
+        produced += 60;
+        if (round % 3 == 0) {
+            continue; /* the consumer falls behind */
+        }
+        struct proto_fetch_partition_result result = fetch(&client, "rolling", 0, next, 0, 1);
+        if (result.error == RILL_ERR_OFFSET_OUT_OF_RANGE) {
+            T_ASSERT(result.log_start_offset > next);
+            skipped += result.log_start_offset - next;
+            next = result.log_start_offset;
+            continue;
+        }
+        T_ASSERT_EQ_INT(result.error, 0);
+        (void)count_records(&result.batches, next, &next);
+    }
+    int32_t error = 0;
+    int64_t start = list_offset(&client, "rolling", 0, PROTO_LIST_OFFSETS_EARLIEST, &error);
+    T_ASSERT(start > 0);
+    T_ASSERT(skipped > 0 || next >= start);
+    while (next < produced) {
+        struct proto_fetch_partition_result result = fetch(&client, "rolling", 0, next, 0, 1);
+        if (result.error == RILL_ERR_OFFSET_OUT_OF_RANGE) {
+            next = result.log_start_offset;
+            continue;
+        }
+        T_ASSERT_EQ_INT(result.error, 0);
+        T_ASSERT(result.batches.bytes > 0);
+        (void)count_records(&result.batches, next, &next);
+    }
+    T_ASSERT_EQ_INT(next, produced);
+    client_close(&client);
+    rilld_stop_clean(&broker);
+}
+
 static const struct t_case cases[] = {
-    T_CASE(t_topics_lifecycle), T_CASE(t_produce_fetch_acks),
-    T_CASE(t_long_poll),        T_CASE(t_idempotent_produce),
-    T_CASE(t_bad_batches),      T_CASE(t_kill9_acked_records_survive),
+    T_CASE(t_topics_lifecycle),
+    T_CASE(t_produce_fetch_acks),
+    T_CASE(t_long_poll),
+    T_CASE(t_idempotent_produce),
+    T_CASE(t_bad_batches),
+    T_CASE(t_kill9_acked_records_survive),
+    T_CASE(t_hostile_requests),
+    T_CASE(t_hostile_connections),
+    T_CASE(t_retention_while_reading),
 };
 
 int main(int argc, char **argv)
