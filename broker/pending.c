@@ -114,7 +114,8 @@ produce_check(struct broker_core *core, struct pending *pending, int64_t now_ns,
 static void fetch_check(
     struct broker_core *core, struct pending *pending, int64_t now_ns, bool data_moved, bool force)
 {
-    if (!force && now_ns < pending->deadline_ns &&
+    /* A stopping broker answers long polls at once, so connections drain quickly. */
+    if (!force && !core->stopping && now_ns < pending->deadline_ns &&
         (!data_moved || !fetch_ready(core, &pending->fetch.request))) {
         return;
     }
