@@ -86,10 +86,96 @@ bool cli_parse_int64(const char *text, int64_t *out_value);
 /* A byte count with an optional suffix k, m or g (powers of 1024): "256m". */
 bool cli_parse_size(const char *text, uint64_t *out_bytes);
 
+/* ---- broker commands (topic, produce, consume, cluster) ---------------------------------- */
+
+/* bootstrap.servers when neither -b nor $RILL_BROKERS says otherwise. */
+#define CLI_BROKERS_DEFAULT "127.0.0.1:9700"
+/* --config / --delete-config entries one command accepts. */
+#define CLI_CONFIG_ENTRIES_MAX 64
+
+/*
+ * The client settings every broker command shares. Each command lists CLI_CLIENT_OPTIONS in
+ * its option table and hands those options to cli_client_option; its own client keys go
+ * through cli_client_set. cli_client_finish applies the broker list: the command's -b, else
+ * the -b given before the command (cli_set_global_brokers), else $RILL_BROKERS, else
+ * CLI_BROKERS_DEFAULT.
+ */
+struct cli_client {
+    rill_conf_t *conf;   /* client configuration handed to the create call */
+    const char *brokers; /* the broker list in use, for messages */
+    bool brokers_set;    /* -b given to the command itself */
+    char problem[512];   /* message returned by the option helpers */
+};
+
+/* Option table entries for -b/--brokers and -X/--client-config, in this order. */
+#define CLI_CLIENT_OPTIONS         \
+    { "brokers", 'b', true },      \
+    {                              \
+        "client-config", 'X', true \
+    }
+#define CLI_CLIENT_OPTION_COUNT 2
+
+/* Sets *what -b gave before the command word ("rill -b HOST:PORT topic list"). */
+void cli_set_global_brokers(const char *brokers);
+
+/* False when out of memory (message printed). */
+bool cli_client_init(struct cli_client *client);
+void cli_client_deinit(struct cli_client *client);
+
+/*
+ * Handles option number which (0: -b, 1: -X KEY=VALUE) of CLI_CLIENT_OPTIONS.
+ * @return NULL, or a usage problem (in client->problem).
+ */
+const char *cli_client_option(struct cli_client *client, int which, const char *value);
+
+/* Sets a client key; NULL or a usage problem (in client->problem). */
+const char *cli_client_set(struct cli_client *client, const char *key, const char *value);
+
+/* Applies the broker list; NULL or a usage problem. Call after cli_parse. */
+const char *cli_client_finish(struct cli_client *client);
+
+/*
+ * Reports a failed client call: "rill <command>: <what>: broker unreachable at <brokers>
+ * (<detail>)" for connection failures, else "rill <command>: <what>: <detail>", where detail is
+ * errstr when it is not empty, else rill_err_str(err). errstr may be NULL.
+ */
+void cli_client_fail(const struct cli_client *client,
+                     const char *command,
+                     rill_err err,
+                     const char *errstr,
+                     const char *what_format,
+                     ...) __attribute__((format(printf, 5, 6)));
+
+/* An admin handle for command, or NULL after reporting why. */
+rill_admin_t *cli_client_admin(struct cli_client *client, const char *command);
+
+/* True for the errors that mean no broker answered. */
+bool cli_client_unreachable(rill_err err);
+
+/* Topic configuration given as --config KEY=VALUE (set) or --delete-config KEY (reset). */
+struct cli_config_list {
+    rill_config_entry_t entries[CLI_CONFIG_ENTRIES_MAX]; /* value NULL: reset */
+    char *keys[CLI_CONFIG_ENTRIES_MAX];                  /* owned copies behind entries[].key */
+    size_t count;
+    char problem[256];
+};
+
+/*
+ * Adds "KEY=VALUE" (reset false) or "KEY" (reset true). Values point into text, which must
+ * outlive the list (argv does). NULL or a usage problem (in list->problem).
+ */
+const char *cli_config_list_add(struct cli_config_list *list, const char *text, bool reset);
+void cli_config_list_free(struct cli_config_list *list);
+
 /* Entry points of the commands: `rill log` (dispatched from rill.c) and its subcommands. */
 int cmd_log_main(int argc, char **argv);
 int cmd_log_append_main(int argc, char **argv);
 int cmd_log_read_main(int argc, char **argv);
 int cmd_log_dump_main(int argc, char **argv);
+/* The broker commands: `rill topic ...`, `rill produce`, `rill consume`, `rill cluster ...`. */
+int cmd_topic_main(int argc, char **argv);
+int cmd_produce_main(int argc, char **argv);
+int cmd_consume_main(int argc, char **argv);
+int cmd_cluster_main(int argc, char **argv);
 
 #endif
