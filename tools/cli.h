@@ -149,6 +149,9 @@ void cli_client_fail(const struct cli_client *client,
 /* An admin handle for command, or NULL after reporting why. */
 rill_admin_t *cli_client_admin(struct cli_client *client, const char *command);
 
+/* text, or "" for NULL: for strings that come from the broker. */
+const char *cli_str(const char *text);
+
 /* True for the errors that mean no broker answered. */
 bool cli_client_unreachable(rill_err err);
 

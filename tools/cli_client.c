@@ -202,3 +202,8 @@ rill_admin_t *cli_client_admin(struct cli_client *client, const char *command)
     }
     return admin;
 }
+
+const char *cli_str(const char *text)
+{
+    return text != NULL ? text : "";
+}

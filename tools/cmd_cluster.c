@@ -154,21 +154,22 @@ static void status_text(const struct status_settings *settings, const struct sta
     const rill_cluster_info_t *cluster = result->cluster;
     const rill_topic_list_t *topics = result->topics;
 
-    printf("cluster id      %s\n", cluster->cluster_id);
-    printf("broker version  %s\n", cluster->broker_version);
+    printf("cluster id      %s\n", cli_str(cluster->cluster_id));
+    printf("broker version  %s\n", cli_str(cluster->broker_version));
     printf("controller      %" PRId32 "\n", cluster->controller_id);
     printf("health          reachable (bootstrap %s)\n", settings->client.brokers);
     printf("\n%6s  %s\n", "BROKER", "ADDRESS");
     for (size_t index = 0; index < cluster->broker_count; index++) {
         const rill_broker_info_t *broker = &cluster->brokers[index];
-        printf("%6" PRId32 "  %s:%u%s\n", broker->id, broker->host, (unsigned)broker->port,
+        printf("%6" PRId32 "  %s:%u%s\n", broker->id, cli_str(broker->host), (unsigned)broker->port,
                broker->id == cluster->controller_id ? "  (controller)" : "");
     }
     printf("\n%zu topic%s, %zu partition%s\n", topics->topic_count,
            topics->topic_count == 1 ? "" : "s", status_partition_total(topics),
            status_partition_total(topics) == 1 ? "" : "s");
     for (size_t index = 0; index < topics->topic_count; index++) {
-        printf("  %-30s %6zu\n", topics->topics[index].name, topics->topics[index].partition_count);
+        printf("  %-30s %6zu\n", cli_str(topics->topics[index].name),
+               topics->topics[index].partition_count);
     }
 }
 

@@ -101,6 +101,7 @@ struct consume_state {
     int32_t partition_count;
     int32_t at_end_count;
     int64_t printed;
+    int write_errno; /* errno of the first failed write to stdout, 0 if none */
 };
 
 static volatile sig_atomic_t consume_stop;
@@ -315,6 +316,7 @@ static rill_err consume_loop(rill_consumer_t *consumer,
         rill_err err = rill_consume(consumer, 0, &message);
         if (err == RILL_ERR_TIMEOUT) {
             if (fflush(stdout) != 0) {
+                state->write_errno = errno;
                 return RILL_ERR_IO;
             }
             err = rill_consume(consumer, CONSUME_WAIT_MS, &message);
@@ -334,6 +336,7 @@ static rill_err consume_loop(rill_consumer_t *consumer,
             return err;
         }
         if (ferror(stdout)) {
+            state->write_errno = errno;
             return RILL_ERR_IO;
         }
     }
@@ -367,11 +370,15 @@ static int consume_run(const struct consume_settings *settings, const char *topi
     }
     rill_consumer_destroy(consumer);
     free(state.partitions);
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        if (errno == EPIPE) {
-            return CLI_EXIT_OK; /* the reader of the output stopped early: not a failure */
-        }
-        fprintf(stderr, "rill consume: writing to stdout: %s\n", strerror(errno));
+    errno = 0;
+    if (state.write_errno == 0 && (fflush(stdout) != 0 || ferror(stdout))) {
+        state.write_errno = errno != 0 ? errno : EIO;
+    }
+    if (state.write_errno == EPIPE) {
+        return CLI_EXIT_OK; /* the reader of the output stopped early: not a failure */
+    }
+    if (state.write_errno != 0) {
+        fprintf(stderr, "rill consume: writing to stdout: %s\n", strerror(state.write_errno));
         return CLI_EXIT_FAILURE;
     }
     return err == RILL_OK ? CLI_EXIT_OK : CLI_EXIT_FAILURE;

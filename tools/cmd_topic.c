@@ -333,7 +333,7 @@ static void topic_list_table(const rill_topic_list_t *list)
 {
     size_t name_width = 4;
     for (size_t index = 0; index < list->topic_count; index++) {
-        size_t length = strlen(list->topics[index].name);
+        size_t length = strlen(cli_str(list->topics[index].name));
         name_width = length > name_width ? length : name_width;
     }
     printf("%-*s  %10s  %14s  %14s\n", (int)name_width, "NAME", "PARTITIONS", "RECORDS", "BYTES");
@@ -342,8 +342,9 @@ static void topic_list_table(const rill_topic_list_t *list)
         uint64_t records;
         uint64_t bytes;
         topic_totals(topic, &records, &bytes);
-        printf("%-*s  %10zu  %14" PRIu64 "  %14" PRIu64 "%s%s\n", (int)name_width, topic->name,
-               topic->partition_count, records, bytes, topic->err != RILL_OK ? "  " : "",
+        printf("%-*s  %10zu  %14" PRIu64 "  %14" PRIu64 "%s%s\n", (int)name_width,
+               cli_str(topic->name), topic->partition_count, records, bytes,
+               topic->err != RILL_OK ? "  " : "",
                topic->err != RILL_OK ? rill_err_str(topic->err) : "");
     }
 }
@@ -406,7 +407,7 @@ static void topic_describe_json(const rill_topic_info_t *topic)
     json_key(&json, "config");
     json_object_begin(&json);
     for (size_t index = 0; index < topic->config_count; index++) {
-        json_key(&json, topic->configs[index].key);
+        json_key(&json, cli_str(topic->configs[index].key));
         json_string(&json, topic->configs[index].value);
     }
     json_object_end(&json);
@@ -422,7 +423,7 @@ static void topic_describe_table(const rill_topic_info_t *topic)
 
     topic_totals(topic, &records, &bytes);
     printf("topic       %s\npartitions  %zu\nrecords     %" PRIu64 "\nbytes       %" PRIu64 "\n\n",
-           topic->name, topic->partition_count, records, bytes);
+           cli_str(topic->name), topic->partition_count, records, bytes);
     printf("%9s  %6s  %14s  %14s  %14s  %14s  %8s\n", "PARTITION", "LEADER", "START", "END",
            "DURABLE", "BYTES", "SEGMENTS");
     for (size_t index = 0; index < topic->partition_count; index++) {
@@ -434,13 +435,13 @@ static void topic_describe_table(const rill_topic_info_t *topic)
                partition->segments);
     }
     for (size_t index = 0; index < topic->config_count; index++) {
-        size_t length = strlen(topic->configs[index].key);
+        size_t length = strlen(cli_str(topic->configs[index].key));
         key_width = length > key_width ? length : key_width;
     }
     printf("\n%-*s  %s\n", (int)key_width, "CONFIG", "VALUE");
     for (size_t index = 0; index < topic->config_count; index++) {
         const rill_config_entry_t *entry = &topic->configs[index];
-        printf("%-*s  %s\n", (int)key_width, entry->key, entry->value != NULL ? entry->value : "");
+        printf("%-*s  %s\n", (int)key_width, cli_str(entry->key), cli_str(entry->value));
     }
 }
 
@@ -454,7 +455,7 @@ static int topic_describe(struct topic_settings *settings, const char *name)
         return CLI_EXIT_FAILURE;
     }
     for (size_t index = 0; index < list->topic_count; index++) {
-        if (strcmp(list->topics[index].name, name) == 0) {
+        if (strcmp(cli_str(list->topics[index].name), name) == 0) {
             topic = &list->topics[index];
         }
     }
