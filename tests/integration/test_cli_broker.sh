@@ -242,11 +242,18 @@ export RILL_BROKERS
 
 # shellcheck disable=SC2086
 "$RILL" topic create probe $fast >"$work/out" 2>"$work/err"
-if grep -q -E 'unknown API|unsupported' "$work/err"; then
+probe_status=$?
+if [ $probe_status -ne 0 ] && grep -q -E 'unknown API|unsupported' "$work/err"; then
     skip "broker tests: this rilld does not serve topics yet ($(head -n 1 "$work/err"))"
     echo "test_cli_broker: $passed passed, $failed failed, $skipped skipped"
     [ "$failed" -eq 0 ]
     exit
+fi
+check "topic create probe exits 0" 0 $probe_status
+if [ $probe_status -ne 0 ]; then
+    fail "topic create probe" "$(head -c 400 "$work/err")"
+    echo "test_cli_broker: $passed passed, $failed failed, $skipped skipped"
+    exit 1
 fi
 
 # --- cluster status ----------------------------------------------------------------------------
