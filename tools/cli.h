@@ -104,6 +104,7 @@ struct cli_client {
     rill_conf_t *conf;   /* client configuration handed to the create call */
     const char *brokers; /* the broker list in use, for messages */
     bool brokers_set;    /* -b given to the command itself */
+    rill_err create_err; /* why creating the client failed, RILL_OK before */
     char problem[512];   /* message returned by the option helpers */
 };
 
@@ -146,8 +147,21 @@ void cli_client_fail(const struct cli_client *client,
                      const char *what_format,
                      ...) __attribute__((format(printf, 5, 6)));
 
-/* An admin handle for command, or NULL after reporting why. */
+/* An admin handle for command, or NULL after reporting why (in client->create_err too). */
 rill_admin_t *cli_client_admin(struct cli_client *client, const char *command);
+
+/*
+ * Records that creating a client failed with err, reports it, and returns the exit code: 2 when
+ * the configuration was refused (a -X key of another kind of client), else 1.
+ */
+int cli_client_create_failed(struct cli_client *client,
+                             const char *command,
+                             rill_err err,
+                             const char *errstr,
+                             const char *what);
+
+/* The exit code for a failure after cli_client_admin returned NULL or a call failed. */
+int cli_client_exit_code(const struct cli_client *client);
 
 /* text, or "" for NULL: for strings that come from the broker. */
 const char *cli_str(const char *text);

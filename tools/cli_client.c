@@ -197,10 +197,29 @@ rill_admin_t *cli_client_admin(struct cli_client *client, const char *command)
     rill_admin_t *admin = NULL;
     rill_err err = rill_admin_create(client->conf, errstr, sizeof(errstr), &admin);
     if (err != RILL_OK) {
-        cli_client_fail(client, command, err, errstr, "creating the admin client");
+        (void)cli_client_create_failed(client, command, err, errstr, "creating the admin client");
         return NULL;
     }
     return admin;
+}
+
+int cli_client_create_failed(struct cli_client *client,
+                             const char *command,
+                             rill_err err,
+                             const char *errstr,
+                             const char *what)
+{
+    client->create_err = err;
+    cli_client_fail(client, command, err, errstr, "%s", what);
+    return cli_client_exit_code(client);
+}
+
+int cli_client_exit_code(const struct cli_client *client)
+{
+    if (client->create_err == RILL_ERR_CONFIG_KEY || client->create_err == RILL_ERR_CONFIG_VALUE) {
+        return CLI_EXIT_USAGE;
+    }
+    return CLI_EXIT_FAILURE;
 }
 
 const char *cli_str(const char *text)

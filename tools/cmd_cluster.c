@@ -185,6 +185,7 @@ static int status_run(struct status_settings *settings)
     if (err != RILL_OK) {
         result.err = err;
         result.failed_step = "creating the admin client";
+        settings->client.create_err = err;
     } else {
         err = rill_admin_cluster_describe(admin, &result.cluster);
         if (err != RILL_OK) {
@@ -202,7 +203,7 @@ static int status_run(struct status_settings *settings)
     if (result.err != RILL_OK) {
         cli_client_fail(&settings->client, "cluster status", result.err, errstr, "%s",
                         result.failed_step);
-        exit_code = CLI_EXIT_FAILURE;
+        exit_code = cli_client_exit_code(&settings->client);
     }
     if (settings->json) {
         status_json(settings, &result);

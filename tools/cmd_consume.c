@@ -343,7 +343,7 @@ static rill_err consume_loop(rill_consumer_t *consumer,
     return RILL_OK;
 }
 
-static int consume_run(const struct consume_settings *settings, const char *topic)
+static int consume_run(struct consume_settings *settings, const char *topic)
 {
     static char output_buffer[CONSUME_OUTPUT_BYTES];
     struct consume_state state = { 0 };
@@ -361,8 +361,8 @@ static int consume_run(const struct consume_settings *settings, const char *topi
 
     err = rill_consumer_create(settings->client.conf, errstr, sizeof(errstr), &consumer);
     if (err != RILL_OK) {
-        cli_client_fail(&settings->client, "consume", err, errstr, "creating the consumer");
-        return CLI_EXIT_FAILURE;
+        return cli_client_create_failed(&settings->client, "consume", err, errstr,
+                                        "creating the consumer");
     }
     err = consume_assign(consumer, settings, topic, &state);
     if (err == RILL_OK) {

@@ -513,8 +513,8 @@ static int produce_run(struct produce_settings *settings, const char *topic)
     err = rill_producer_create(settings->client.conf, produce_on_delivery, &state, errstr,
                                sizeof(errstr), &producer);
     if (err != RILL_OK) {
-        cli_client_fail(&settings->client, "produce", err, errstr, "creating the producer");
-        return CLI_EXIT_FAILURE;
+        return cli_client_create_failed(&settings->client, "produce", err, errstr,
+                                        "creating the producer");
     }
     sigemptyset(&action.sa_mask);
     sigaction(SIGINT, &action, NULL);

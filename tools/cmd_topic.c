@@ -162,7 +162,7 @@ static int topic_create(struct topic_settings *settings, const char *name)
     rill_err err;
 
     if (admin == NULL) {
-        return CLI_EXIT_FAILURE;
+        return cli_client_exit_code(&settings->client);
     }
     err = rill_admin_create_topic(admin, name, (int32_t)settings->partitions,
                                   settings->configs.entries, settings->configs.count, errstr,
@@ -189,7 +189,7 @@ static int topic_alter(struct topic_settings *settings, const char *name)
     rill_err err;
 
     if (admin == NULL) {
-        return CLI_EXIT_FAILURE;
+        return cli_client_exit_code(&settings->client);
     }
     err = rill_admin_alter_topic(admin, name, settings->configs.entries, settings->configs.count,
                                  errstr, sizeof(errstr));
@@ -222,7 +222,7 @@ static int topic_delete(struct topic_settings *settings, const char *name)
     rill_err err;
 
     if (admin == NULL) {
-        return CLI_EXIT_FAILURE;
+        return cli_client_exit_code(&settings->client);
     }
     err = rill_admin_delete_topic(admin, name, errstr, sizeof(errstr));
     rill_admin_destroy(admin);
@@ -354,7 +354,7 @@ static int topic_list(struct topic_settings *settings)
     rill_topic_list_t *list = NULL;
 
     if (topic_describe_fetch(settings, "topic list", NULL, &list) != RILL_OK) {
-        return CLI_EXIT_FAILURE;
+        return cli_client_exit_code(&settings->client);
     }
     if (settings->json) {
         topic_list_json(list);
@@ -452,7 +452,7 @@ static int topic_describe(struct topic_settings *settings, const char *name)
     int exit_code = CLI_EXIT_OK;
 
     if (topic_describe_fetch(settings, "topic describe", name, &list) != RILL_OK) {
-        return CLI_EXIT_FAILURE;
+        return cli_client_exit_code(&settings->client);
     }
     for (size_t index = 0; index < list->topic_count; index++) {
         if (strcmp(cli_str(list->topics[index].name), name) == 0) {

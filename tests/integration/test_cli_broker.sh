@@ -174,6 +174,8 @@ check_exit "consume --format %q exits 2" 2 "$RILL" consume t --format '%q'
 check_err "bad --format lists the directives" "%t %p"
 check_exit "consume -X without '=' exits 2" 2 "$RILL" consume t -X fetch.max.wait.ms
 check_exit "-X unknown key exits 2" 2 "$RILL" topic list -X no.such.key=1
+check_exit "-X producer key on topic list exits 2" 2 "$RILL" topic list -X acks=1
+check_err "the refused key is named" "acks"
 check_exit "cluster status with an argument exits 2" 2 "$RILL" cluster status extra
 check_exit "global -b without a value exits 2" 2 "$RILL" -b
 
