@@ -85,13 +85,38 @@ const char *cli_client_option(struct cli_client *client, int which, const char *
     return cli_client_set_pair(client, value);
 }
 
+/*
+ * The CLI's own defaults for the client timeouts, applied unless -X sets them: a person at a
+ * terminal should hear "unreachable" within seconds, not after the library's 30 s request
+ * timeout (the client retries a refused connection until that passes).
+ */
+static const char *const cli_client_defaults[][2] = {
+    { "connect.timeout.ms", "5000" },
+    { "request.timeout.ms", "15000" },
+};
+
+static const char *cli_client_apply_defaults(struct cli_client *client)
+{
+    for (size_t index = 0; index < sizeof(cli_client_defaults) / sizeof(cli_client_defaults[0]);
+         index++) {
+        const char *key = cli_client_defaults[index][0];
+        if (rill_conf_get(client->conf, key) == NULL) {
+            const char *problem = cli_client_set(client, key, cli_client_defaults[index][1]);
+            if (problem != NULL) {
+                return problem;
+            }
+        }
+    }
+    return NULL;
+}
+
 const char *cli_client_finish(struct cli_client *client)
 {
     const char *brokers = NULL;
-    const char *problem;
+    const char *problem = cli_client_apply_defaults(client);
 
-    if (client->brokers_set) {
-        return NULL;
+    if (problem != NULL || client->brokers_set) {
+        return problem;
     }
     if (cli_global_brokers != NULL) {
         brokers = cli_global_brokers;

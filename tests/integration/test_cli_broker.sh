@@ -26,8 +26,9 @@ trap 'exit 1' INT TERM
 passed=0
 failed=0
 skipped=0
-# Failure bound for client calls in this test, so that a hang fails instead of stalling.
-fast="-X connect.timeout.ms=5000 -X request.timeout.ms=10000"
+# Short client timeouts for the unreachable-broker checks (the client retries a refused
+# connection until they pass).
+fast="-X connect.timeout.ms=1000 -X request.timeout.ms=1000"
 
 pass() {
     passed=$((passed + 1))
@@ -184,7 +185,8 @@ check_exit "global -b without a value exits 2" 2 "$RILL" -b
 dead_port=1
 if [ -x "$RILLD" ]; then
     : >"$work/probe.out"
-    "$RILLD" --listen 127.0.0.1:0 --data "$work/probe" >"$work/probe.out" 2>"$work/probe.err" &
+    "$RILLD" --listen 127.0.0.1:0 --http 127.0.0.1:0 --data "$work/probe" \
+        >"$work/probe.out" 2>"$work/probe.err" &
     probe_pid=$!
     pids="$pids $probe_pid"
     tries=0
@@ -225,7 +227,8 @@ if [ ! -x "$RILLD" ]; then
     exit
 fi
 : >"$work/rilld.out"
-"$RILLD" --listen 127.0.0.1:0 --data "$work/data" >"$work/rilld.out" 2>"$work/rilld.err" &
+"$RILLD" --listen 127.0.0.1:0 --http 127.0.0.1:0 --data "$work/data" \
+    >"$work/rilld.out" 2>"$work/rilld.err" &
 rilld_pid=$!
 pids="$pids $rilld_pid"
 tries=0
