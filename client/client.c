@@ -691,6 +691,9 @@ void client_poll(struct client *cl, int64_t deadline_ns)
             (void)conn_send(cl, conn);
         }
         if (conn->state == CLIENT_CONN_IDLE) {
+            if (conn->retry_at_ns > now && conn->retry_at_ns < wake) {
+                wake = conn->retry_at_ns; /* its backoff ends: work may wait for it */
+            }
             continue;
         }
         int64_t conn_deadline = conn_next_deadline(conn);

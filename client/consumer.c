@@ -636,15 +636,15 @@ rill_err rill_consume(rill_consumer_t *consumer, int timeout_ms, const rill_mess
         }
         fetch_send(c);
         int64_t now = client_now_ns();
-        if (now >= deadline) {
-            return RILL_ERR_TIMEOUT;
-        }
         int64_t wake = deadline;
         if (!c->fetching) {
             /* nothing could be sent (backoff, reconnect): look again soon */
             int64_t soon = now + (c->cl.backoff_ns > 0 ? c->cl.backoff_ns : 1000000);
             wake = soon < wake ? soon : wake;
         }
-        client_poll(&c->cl, wake);
+        client_poll(&c->cl, wake); /* at least one look at the sockets, even with timeout 0 */
+        if (!c->fetched && client_now_ns() >= deadline) {
+            return RILL_ERR_TIMEOUT;
+        }
     }
 }

@@ -869,7 +869,14 @@ static int producer_serve(rill_producer_t *p)
 /* When the producer next has something to do by itself (linger, retry backoff). */
 static int64_t producer_wake_ns(const rill_producer_t *p, int64_t deadline_ns)
 {
+    int64_t now = client_now_ns();
     int64_t wake = deadline_ns;
+    /* Anything outstanding may be waiting on a state no socket event announces (a connection
+     * backing off, a metadata refresh to retry, a delivery timeout): look again regularly. */
+    if (p->records_outstanding > 0) {
+        int64_t step = p->cl.backoff_max_ns > 10000000 ? p->cl.backoff_max_ns : 10000000;
+        wake = now + step < wake ? now + step : wake;
+    }
     for (unsigned t = 0; t < p->topic_count; t++) {
         const struct ptopic *topic = p->topics[t];
         for (int32_t i = 0; i < topic->part_count; i++) {
@@ -880,8 +887,10 @@ static int64_t producer_wake_ns(const rill_producer_t *p, int64_t deadline_ns)
             }
             for (const struct pbatch *b = part->head; b != NULL; b = b->next) {
                 if (b->state == PBATCH_QUEUED) {
-                    int64_t due = b->retry_at_ns;
-                    wake = due < wake ? due : wake;
+                    /* Due already but not sent: blocked on something that wakes us anyway. */
+                    if (b->retry_at_ns > now && b->retry_at_ns < wake) {
+                        wake = b->retry_at_ns;
+                    }
                     break;
                 }
             }
@@ -949,7 +958,9 @@ void rill_producer_destroy(rill_producer_t *producer)
         return;
     }
     rill_producer_t *p = producer;
-    /* Every record not reported yet gets RILL_ERR_CLOSED. */
+    /* Connections first: requests in flight fail with RILL_ERR_CLOSED (not retriable) while
+     * their batches still exist. Then every record not reported yet gets RILL_ERR_CLOSED. */
+    client_deinit(&p->cl);
     for (unsigned t = 0; t < p->topic_count; t++) {
         struct ptopic *topic = p->topics[t];
         for (int32_t i = 0; i < topic->part_count; i++) {
@@ -963,7 +974,6 @@ void rill_producer_destroy(rill_producer_t *producer)
         }
     }
     (void)producer_serve(p);
-    client_deinit(&p->cl); /* fails pending requests: their batches are DONE already */
     for (unsigned t = 0; t < p->topic_count; t++) {
         struct ptopic *topic = p->topics[t];
         for (int32_t i = 0; i < topic->part_count; i++) {

@@ -756,7 +756,42 @@ static void t_lost_answers_deduplicated(void)
     rilld_stop_clean(&broker);
 }
 
+/* Destroying a producer with many batches in flight: each record gets exactly one report
+ * (acknowledged ones OK, the rest RILL_ERR_CLOSED), nothing is touched after it is freed. */
+static void t_destroy_with_batches_in_flight(void)
+{
+    broker_up();
+    create_topic(broker.port, "wide", 16);
+    const size_t n = 50000;
+    struct deliveries d;
+    deliveries_init(&d, n);
+    char errstr[256];
+    const char *pairs[] = { "batch.bytes", "1k", "linger.ms", "0", NULL };
+    rill_conf_t *conf = conf_for(broker.port, pairs);
+    rill_producer_t *producer = NULL;
+    T_ASSERT_OK(rill_producer_create(conf, on_delivery, &d, errstr, sizeof(errstr), &producer));
+    for (size_t i = 0; i < n; i++) {
+        char key[32], value[160];
+        rill_header_t header;
+        rill_record_t rec;
+        make_record(i, key, value, &header, &rec);
+        T_ASSERT_OK(rill_produce(producer, "wide", RILL_PARTITION_ANY, &rec, (void *)(uintptr_t)i));
+    }
+    (void)rill_poll(producer, 0);
+    size_t outstanding = rill_producer_outstanding(producer);
+    T_ASSERT(outstanding > 0);
+    rill_producer_destroy(producer);
+    T_ASSERT_EQ_INT(d.count, n);
+    T_ASSERT(d.failed > 0);
+    T_ASSERT_EQ_INT(d.first_err, RILL_ERR_CLOSED);
+    T_ASSERT(!d.disorder);
+    rill_conf_destroy(conf);
+    deliveries_free(&d);
+    rilld_stop_clean(&broker);
+}
+
 static const struct t_case cases[] = {
+    T_CASE(t_destroy_with_batches_in_flight),
     T_CASE(t_produce_consume_100k),      T_CASE(t_acks_1_and_0),
     T_CASE(t_queue_full_and_errors),     T_CASE(t_admin),
     T_CASE(t_consume_from_time),         T_CASE(t_long_poll),
