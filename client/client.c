@@ -511,6 +511,13 @@ void client_flush(struct client *cl)
     }
 }
 
+void client_conn_abort(struct client *cl, struct client_conn *conn)
+{
+    DIAG_WARN(CLIENT_DIAG, "malformed answer from %s:%u: closing the connection", conn->host,
+              conn->port);
+    conn_fail(cl, conn, RILL_ERR_CONNECTION);
+}
+
 /* Set by client_conn_take_frame during a handler: the frame's buffer was handed over. */
 static bool frame_taken;
 
@@ -962,12 +969,15 @@ static void metadata_done(struct client *cl,
                           struct mp_reader *body,
                           struct client_conn *conn)
 {
-    (void)conn;
     struct metadata_call *call = ctx;
     union proto_response resp;
     if (err == RILL_OK) {
         err = hdr->error != RILL_OK ? (rill_err)hdr->error
                                     : client_decode(cl, PROTO_API_METADATA, body, &resp);
+    }
+    if (err == RILL_ERR_INVALID_REQUEST && hdr != NULL && hdr->error == RILL_OK) {
+        client_conn_abort(cl, conn);
+        err = RILL_ERR_CONNECTION;
     }
     if (err == RILL_OK) {
         err = metadata_apply(cl, &resp.metadata);

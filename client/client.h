@@ -201,6 +201,10 @@ void client_poll(struct client *cl, int64_t deadline_ns);
  * The hdr and body pointers of the handler's call stay valid in it. Only from a handler. */
 uint8_t *client_conn_take_frame(struct client_conn *conn);
 
+/* Closes conn from a handler whose answer did not decode: a peer that sends malformed bodies
+ * is not trusted with the requests behind it either (they fail with RILL_ERR_CONNECTION). */
+void client_conn_abort(struct client *cl, struct client_conn *conn);
+
 /* Decodes a response body of api with cl->arena (reset first). */
 RILL_MUST_CHECK rill_err client_decode(struct client *cl,
                                        uint32_t api,

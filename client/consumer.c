@@ -321,7 +321,6 @@ static void fetch_done(struct client *cl,
                        struct mp_reader *body,
                        struct client_conn *conn)
 {
-    (void)cl;
     rill_consumer_t *c = ctx;
     c->fetching = false;
     if (err == RILL_OK && hdr->error == RILL_OK) {
@@ -332,7 +331,7 @@ static void fetch_done(struct client *cl,
             c->fetched = true;
             return;
         }
-        DIAG_WARN(CONSUMER_DIAG, "malformed FETCH response: %s", rill_err_str(err));
+        client_conn_abort(cl, conn);
     } else if (err == RILL_OK) {
         err = (rill_err)hdr->error;
     }

@@ -444,9 +444,7 @@ static rill_err topic_get(rill_producer_t *p, const char *name, struct ptopic **
     }
     if (meta->err != RILL_OK) {
         meta->stale = true; /* ask again next time: it may be created meanwhile */
-        return meta->err == RILL_ERR_UNKNOWN_TOPIC || meta->err == RILL_ERR_INVALID_TOPIC
-                   ? meta->err
-                   : RILL_ERR_UNKNOWN_TOPIC;
+        return meta->err;   /* UNKNOWN_TOPIC, INVALID_TOPIC, CORRUPT (malformed metadata) */
     }
     if (p->idempotent && p->producer_id < 0) {
         err = producer_init_id(p);
@@ -573,7 +571,6 @@ static void produce_done(struct client *cl,
                          struct mp_reader *body,
                          struct client_conn *conn)
 {
-    (void)conn;
     struct preq *req = ctx;
     rill_producer_t *p = req->producer;
     union proto_response resp;
@@ -582,8 +579,8 @@ static void produce_done(struct client *cl,
         err = hdr->error != RILL_OK ? (rill_err)hdr->error
                                     : client_decode(cl, PROTO_API_PRODUCE, body, &resp);
         if (err == RILL_ERR_INVALID_REQUEST && hdr->error == RILL_OK) {
-            DIAG_WARN(PRODUCER_DIAG, "malformed PRODUCE response: retrying its batches");
-            err = RILL_ERR_CONNECTION;
+            err = RILL_ERR_CONNECTION; /* retry its batches, on a new connection */
+            client_conn_abort(cl, conn);
         }
     }
     for (uint32_t i = 0; i < req->item_count; i++) {

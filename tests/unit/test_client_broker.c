@@ -792,9 +792,12 @@ static void t_destroy_with_batches_in_flight(void)
 
 static const struct t_case cases[] = {
     T_CASE(t_destroy_with_batches_in_flight),
-    T_CASE(t_produce_consume_100k),      T_CASE(t_acks_1_and_0),
-    T_CASE(t_queue_full_and_errors),     T_CASE(t_admin),
-    T_CASE(t_consume_from_time),         T_CASE(t_long_poll),
+    T_CASE(t_produce_consume_100k),
+    T_CASE(t_acks_1_and_0),
+    T_CASE(t_queue_full_and_errors),
+    T_CASE(t_admin),
+    T_CASE(t_consume_from_time),
+    T_CASE(t_long_poll),
     T_CASE(t_lost_answers_deduplicated),
 };
 

@@ -38,10 +38,12 @@ struct fake_part {
     struct fake_batch *batches;
     size_t batch_count;
     int64_t hw;
-    int64_t producer_id;   /* of the last idempotent batch */
-    int32_t sequence_next; /* expected base sequence */
-    int32_t last_sequence; /* base sequence of the last batch */
-    int64_t last_base;     /* its base offset */
+    int64_t producer_id;        /* of the last idempotent batch */
+    int32_t sequence_next;      /* expected base sequence */
+    int32_t window_sequence[5]; /* base sequences of the last 5 batches, as the broker keeps */
+    int32_t window_count[5];    /* their record counts (0: empty slot) */
+    int64_t window_base[5];     /* their base offsets */
+    unsigned window_next;
 };
 
 struct fake {
@@ -55,6 +57,9 @@ struct fake {
     int64_t pid_next;
     int drop_produce_answers; /* close the connection instead of answering, after appending */
     int garbage_metadata;     /* answer METADATA with an impossible frame length */
+    int wrong_correlation;    /* answer with a correlation id nobody asked for */
+    int truncated_produce;    /* answer PRODUCE (after appending) with a body missing fields */
+    int duplicate_partitions; /* METADATA lists partition 0 twice */
     int produce_requests;
     int duplicates; /* batches recognised as retries */
 };
@@ -96,20 +101,28 @@ fake_append(struct fake_part *part, const uint8_t *batch, size_t bytes, int64_t 
         return RILL_ERR_BAD_BATCH;
     }
     if (hdr.producer_id >= 0) {
-        if (hdr.producer_id == part->producer_id && hdr.sequence_base == part->last_sequence) {
-            fake.duplicates++;
-            *out_base = part->last_base;
-            return RILL_OK;
+        for (unsigned w = 0; w < 5 && hdr.producer_id == part->producer_id; w++) {
+            if (part->window_count[w] > 0 && part->window_sequence[w] == hdr.sequence_base &&
+                part->window_count[w] == hdr.record_count) {
+                fake.duplicates++;
+                *out_base = part->window_base[w];
+                return RILL_OK;
+            }
         }
         bool fresh = hdr.producer_id != part->producer_id && hdr.sequence_base == 0;
         if (!fresh &&
             (hdr.producer_id != part->producer_id || hdr.sequence_base != part->sequence_next)) {
             return RILL_ERR_OUT_OF_ORDER_SEQUENCE;
         }
+        if (hdr.producer_id != part->producer_id) {
+            memset(part->window_count, 0, sizeof(part->window_count));
+        }
         part->producer_id = hdr.producer_id;
-        part->last_sequence = hdr.sequence_base;
         part->sequence_next = hdr.sequence_base + hdr.record_count;
-        part->last_base = part->hw;
+        part->window_sequence[part->window_next] = hdr.sequence_base;
+        part->window_count[part->window_next] = hdr.record_count;
+        part->window_base[part->window_next] = part->hw;
+        part->window_next = (part->window_next + 1) % 5;
     }
     if (part->bytes + bytes > part->capacity) {
         size_t capacity = part->capacity == 0 ? 1 << 20 : part->capacity;
@@ -174,6 +187,10 @@ static bool fake_handle(uint32_t api,
             for (int32_t p = 0; p < fake.part_count; p++) {
                 topics[i].partitions[p].partition = p;
                 topics[i].partitions[p].leader = 1;
+            }
+            if (fake.duplicate_partitions > 0 && fake.part_count > 1) {
+                fake.duplicate_partitions--;
+                topics[i].partitions[1].partition = 0;
             }
         }
         resp->metadata = (struct proto_metadata_response){
@@ -362,6 +379,23 @@ static void *fake_conn_main(void *arg)
         bool answer = fake_handle(hdr.api, &req, &resp, &arena);
         mp_writer_reset(&out);
         struct proto_response_header rh = { .correlation_id = hdr.correlation_id };
+        if (hdr.api != PROTO_API_HANDSHAKE && fake.wrong_correlation > 0) {
+            fake.wrong_correlation--;
+            rh.correlation_id += 1000;
+        }
+        if (hdr.api == PROTO_API_PRODUCE && answer && fake.truncated_produce > 0) {
+            fake.truncated_produce--;
+            bool ok = proto_frame_begin(&out) == RILL_OK &&
+                      proto_response_header_encode(&out, &rh) == RILL_OK &&
+                      mp_write_array(&out, 1) && mp_write_array(&out, 1) &&
+                      mp_write_array(&out, 1) &&
+                      proto_frame_end(&out) == RILL_OK; /* [[[ ]]]: a topic entry of one field */
+            pthread_mutex_unlock(&fake.mu);
+            if (!ok || !io_exact(fd, out.data, out.bytes, true)) {
+                break;
+            }
+            continue;
+        }
         bool encoded = proto_frame_begin(&out) == RILL_OK &&
                        proto_response_header_encode(&out, &rh) == RILL_OK &&
                        proto_response_body_encode(hdr.api, &out, &resp) == RILL_OK &&
@@ -908,7 +942,73 @@ static void t_fake_destroy_reports_closed(void)
     deliveries_free(&d);
 }
 
+/* Answers that do not match what was asked: a foreign correlation id, a PRODUCE body that does
+ * not decode (after the append: the retry must be deduplicated), metadata listing a partition
+ * twice. The client drops the connection or the entry, retries, and ends up right. */
+static void t_fake_hostile_answers(void)
+{
+    fake_start("events", 2);
+    fake.wrong_correlation = 1;
+    fake.truncated_produce = 2;
+    const size_t n = 3000;
+    struct deliveries d;
+    deliveries_init(&d, n);
+    char errstr[256];
+    const char *pairs[] = { "batch.bytes", "8k", NULL };
+    rill_conf_t *conf = fake_conf(pairs);
+    rill_producer_t *producer = NULL;
+    T_ASSERT_OK(rill_producer_create(conf, on_delivery, &d, errstr, sizeof(errstr), &producer));
+    produce_all(producer, "events", n);
+    T_ASSERT_EQ_INT(d.count, n);
+    T_ASSERT_EQ_INT(d.failed, 0);
+    T_ASSERT(!d.out_of_order);
+    T_ASSERT_EQ_INT(fake.wrong_correlation, 0);
+    T_ASSERT_EQ_INT(fake.truncated_produce, 0);
+    T_ASSERT_EQ_INT(fake.parts[0].hw + fake.parts[1].hw, (int64_t)n);
+    T_ASSERT(fake.duplicates >= 1);
+    rill_producer_destroy(producer);
+    consume_check(&d, n, 2, NULL);
+
+    /* metadata with partition 0 twice: the topic is unusable, the call says so */
+    fake.duplicate_partitions = 1;
+    T_ASSERT_OK(rill_producer_create(conf, NULL, NULL, errstr, sizeof(errstr), &producer));
+    rill_record_t rec = { "k", 1, "v", 1, NULL, 0, -1 };
+    T_ASSERT_EQ_INT(rill_produce(producer, "events", 0, &rec, NULL), RILL_ERR_CORRUPT);
+    /* asked again, the metadata is sane */
+    T_ASSERT_OK(rill_produce(producer, "events", 0, &rec, NULL));
+    T_ASSERT_OK(rill_flush(producer, 10000));
+    rill_producer_destroy(producer);
+    rill_conf_destroy(conf);
+    deliveries_free(&d);
+}
+
+/* rill_consume with timeout 0, called in a loop, gets the records (it reads the socket). */
+static void t_fake_consume_no_wait(void)
+{
+    fake_start("events", 1);
+    struct late_append late = { 0 };
+    late_append_main(&late);
+    char errstr[256];
+    rill_conf_t *conf = fake_conf(NULL);
+    rill_consumer_t *consumer = NULL;
+    T_ASSERT_OK(rill_consumer_create(conf, errstr, sizeof(errstr), &consumer));
+    T_ASSERT_OK(rill_consumer_assign(consumer, "events", 0, RILL_OFFSET_BEGINNING));
+    const rill_message_t *msg = NULL;
+    rill_err err = RILL_ERR_TIMEOUT;
+    int64_t deadline = rill_clock_mono_ns() + 10000000000LL;
+    while (err == RILL_ERR_TIMEOUT && rill_clock_mono_ns() < deadline) {
+        err = rill_consume(consumer, 0, &msg);
+    }
+    T_ASSERT_OK(err);
+    T_ASSERT_OK(msg->err);
+    T_ASSERT_EQ_INT(rill_record_offset(msg->record), 0);
+    rill_consumer_destroy(consumer);
+    rill_conf_destroy(conf);
+}
+
 static const struct t_case cases[] = {
+    T_CASE(t_fake_hostile_answers),
+    T_CASE(t_fake_consume_no_wait),
     T_CASE(t_fake_produce_consume),
     T_CASE(t_fake_retry_is_deduplicated),
     T_CASE(t_fake_retry_pipelined),
