@@ -434,6 +434,14 @@ check_exit "consume a missing partition exits 1" 1 "$RILL" consume single --part
     --exit-at-end
 check_exit "consume an offset past the end exits 1" 1 "$RILL" consume single --from 1000 \
     --exit-at-end
+python3 -c 'print("a" * 2000000)' >"$work/big"
+check_exit "a record larger than batch.bytes fails with 1" 1 "$RILL" produce single \
+    --compression none <"$work/big"
+check_err "the failure names the input line" "line 1: record or batch too large"
+head -n 20000 "$work/input" >"$work/input20k"
+check_exit "a full producer queue is waited out, not failed" 0 "$RILL" produce single \
+    -X queue.records.max=100 -k : <"$work/input20k"
+check_err "all 20000 delivered" "20000 delivered, 0 failed"
 : | "$RILL" produce single >"$work/out" 2>"$work/err"
 check "produce of empty input exits 0" 0 $?
 check_err "and says 0 records" "0 records"
