@@ -292,8 +292,15 @@ static rill_err consume_message(const rill_message_t *message,
     }
     if (partition == NULL || partition->error != message->err) {
         fflush(stdout);
-        cli_client_fail(&settings->client, "consume", message->err, NULL, "%s/%" PRId32,
-                        message->topic, message->partition);
+        if (message->err == RILL_ERR_OFFSET_OUT_OF_RANGE && message->high_watermark >= 0) {
+            fprintf(stderr,
+                    "rill consume: %s/%" PRId32
+                    ": offset out of range (the partition ends at %" PRId64 ")\n",
+                    cli_str(message->topic), message->partition, message->high_watermark);
+        } else {
+            cli_client_fail(&settings->client, "consume", message->err, NULL, "%s/%" PRId32,
+                            cli_str(message->topic), message->partition);
+        }
         if (partition != NULL) {
             partition->error = message->err;
         }
