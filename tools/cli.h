@@ -151,6 +151,13 @@ void cli_client_fail(const struct cli_client *client,
 rill_admin_t *cli_client_admin(struct cli_client *client, const char *command);
 
 /*
+ * An admin handle beside a producer or consumer: built from the settings of client->conf that
+ * every kind of handle understands (bootstrap.servers, timeouts, ...), since an admin refuses
+ * producer and consumer keys. NULL after reporting why.
+ */
+rill_admin_t *cli_client_side_admin(struct cli_client *client, const char *command);
+
+/*
  * Records that creating a client failed with err, reports it, and returns the exit code: 2 when
  * the configuration was refused (a -X key of another kind of client), else 1.
  */

@@ -251,3 +251,36 @@ const char *cli_str(const char *text)
 {
     return text != NULL ? text : "";
 }
+
+/* The keys every kind of client handle understands (rill.h, "all handles"). */
+static const char *const cli_client_common_keys[] = {
+    "bootstrap.servers",   "client.id",        "request.timeout.ms",
+    "connect.timeout.ms",  "retry.backoff.ms", "retry.backoff.max.ms",
+    "metadata.max.age.ms",
+};
+
+rill_admin_t *cli_client_side_admin(struct cli_client *client, const char *command)
+{
+    struct cli_client side = { .brokers = client->brokers };
+    rill_admin_t *admin = NULL;
+
+    side.conf = rill_conf_create();
+    if (side.conf == NULL) {
+        cli_fail(RILL_ERR_NOMEM, "%s: creating the admin configuration", command);
+        return NULL;
+    }
+    for (size_t index = 0;
+         index < sizeof(cli_client_common_keys) / sizeof(cli_client_common_keys[0]); index++) {
+        const char *key = cli_client_common_keys[index];
+        const char *value = rill_conf_get(client->conf, key);
+        if (value != NULL && cli_client_set(&side, key, value) != NULL) {
+            fprintf(stderr, "rill %s: %s\n", command, side.problem);
+            rill_conf_destroy(side.conf);
+            return NULL;
+        }
+    }
+    admin = cli_client_admin(&side, command);
+    client->create_err = side.create_err;
+    rill_conf_destroy(side.conf);
+    return admin;
+}

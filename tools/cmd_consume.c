@@ -31,6 +31,7 @@ static const char consume_usage[] =
     "                          beginning       the first record still in the log\n"
     "                          end             only records produced from now on\n"
     "                          OFFSET          this offset (a whole number >= 0)\n"
+    "                          -N              the last N records of each partition\n"
     "                          @TIMESTAMP_MS   the first record with a timestamp >= it\n"
     "  -c, --count N         exit after printing N records\n"
     "  -e, --exit-at-end     exit once every assigned partition is caught up\n"
@@ -76,6 +77,7 @@ static const struct cli_option consume_options[] = {
 enum consume_start {
     CONSUME_START_OFFSET,    /* from_value is an offset or RILL_OFFSET_BEGINNING/END */
     CONSUME_START_TIMESTAMP, /* from_value is a timestamp in ms */
+    CONSUME_START_FROM_END,  /* from_value records before the end of each partition */
 };
 
 struct consume_settings {
@@ -129,11 +131,11 @@ static const char *consume_parse_from(struct consume_settings *settings, const c
         settings->start = CONSUME_START_TIMESTAMP;
         settings->from_value = number;
     } else {
-        if (!cli_parse_int64(value, &number) || number < 0) {
-            return "expected beginning, end, an offset >= 0 or @TIMESTAMP_MS";
+        if (!cli_parse_int64(value, &number) || number == INT64_MIN) {
+            return "expected beginning, end, an offset, -N or @TIMESTAMP_MS";
         }
-        settings->start = CONSUME_START_OFFSET;
-        settings->from_value = number;
+        settings->start = number < 0 ? CONSUME_START_FROM_END : CONSUME_START_OFFSET;
+        settings->from_value = number < 0 ? -number : number;
     }
     return NULL;
 }
@@ -191,12 +193,73 @@ static void consume_fail(const struct consume_settings *settings,
     }
 }
 
+/*
+ * The offset N records before the end of partition (never below its start), for --from -N.
+ * admin is created on first use.
+ */
+static rill_err consume_offset_from_end(struct consume_settings *settings,
+                                        rill_admin_t **admin,
+                                        const char *topic,
+                                        int32_t partition,
+                                        int64_t *out_offset)
+{
+    int64_t start = 0;
+    int64_t end = 0;
+    rill_err err;
+
+    if (*admin == NULL) {
+        *admin = cli_client_side_admin(&settings->client, "consume");
+        if (*admin == NULL) {
+            return RILL_ERR_CONNECTION;
+        }
+    }
+    err = rill_admin_list_offset(*admin, topic, partition, RILL_OFFSET_BEGINNING, &start);
+    if (err == RILL_OK) {
+        err = rill_admin_list_offset(*admin, topic, partition, RILL_OFFSET_END, &end);
+    }
+    if (err != RILL_OK) {
+        consume_fail(settings, err, topic, partition, "finding the end of");
+        return err;
+    }
+    *out_offset = end - settings->from_value > start ? end - settings->from_value : start;
+    return RILL_OK;
+}
+
+/* Assigns one partition at the start position the settings ask for. */
+static rill_err consume_assign_one(rill_consumer_t *consumer,
+                                   struct consume_settings *settings,
+                                   rill_admin_t **admin,
+                                   const char *topic,
+                                   int32_t partition)
+{
+    int64_t offset = settings->from_value;
+    rill_err err;
+
+    if (settings->start == CONSUME_START_TIMESTAMP) {
+        err = rill_consumer_assign_time(consumer, topic, partition, settings->from_value);
+    } else {
+        err = RILL_OK;
+        if (settings->start == CONSUME_START_FROM_END) {
+            err = consume_offset_from_end(settings, admin, topic, partition, &offset);
+            if (err != RILL_OK) {
+                return err; /* reported */
+            }
+        }
+        err = rill_consumer_assign(consumer, topic, partition, offset);
+    }
+    if (err != RILL_OK) {
+        consume_fail(settings, err, topic, partition, "assigning");
+    }
+    return err;
+}
+
 /* Assigns the partitions to consume and sets up their state. */
 static rill_err consume_assign(rill_consumer_t *consumer,
-                               const struct consume_settings *settings,
+                               struct consume_settings *settings,
                                const char *topic,
                                struct consume_state *state)
 {
+    rill_admin_t *admin = NULL;
     int32_t count = 1;
     rill_err err;
 
@@ -219,19 +282,12 @@ static rill_err consume_assign(rill_consumer_t *consumer,
         fprintf(stderr, "rill consume: %s\n", rill_err_str(RILL_ERR_NOMEM));
         return RILL_ERR_NOMEM;
     }
-    for (int32_t index = 0; index < count; index++) {
-        int32_t partition = state->partition_base + index;
-        if (settings->start == CONSUME_START_TIMESTAMP) {
-            err = rill_consumer_assign_time(consumer, topic, partition, settings->from_value);
-        } else {
-            err = rill_consumer_assign(consumer, topic, partition, settings->from_value);
-        }
-        if (err != RILL_OK) {
-            consume_fail(settings, err, topic, partition, "assigning");
-            return err;
-        }
+    err = RILL_OK;
+    for (int32_t index = 0; index < count && err == RILL_OK; index++) {
+        err = consume_assign_one(consumer, settings, &admin, topic, state->partition_base + index);
     }
-    return RILL_OK;
+    rill_admin_destroy(admin);
+    return err;
 }
 
 /* Errors of a partition that no retry can heal. */

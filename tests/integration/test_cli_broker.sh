@@ -399,6 +399,13 @@ stamp=$("$RILL" consume single --from 2 --count 1 --format '%T')
 check "--from 2 --count 1 reads c" "c" "$("$RILL" consume single --from 2 --count 1)"
 check "--from 1 --exit-at-end" "b c d" \
     "$("$RILL" consume single --from 1 --exit-at-end | tr '\n' ' ' | sed 's/ $//')"
+check "--from -2 prints the last two" "c d" \
+    "$("$RILL" consume single --from -2 --exit-at-end | tr '\n' ' ' | sed 's/ $//')"
+check "--from -10 starts at the beginning when shorter" "a b c d" \
+    "$("$RILL" consume single --from -10 --exit-at-end | tr '\n' ' ' | sed 's/ $//')"
+check "--from -1 on three partitions: the last record of each" "0 1 2" \
+    "$("$RILL" consume orders --from -1 --exit-at-end --format '%p\n' | sort | tr '\n' ' ' |
+        sed 's/ $//')"
 check "--from @TIMESTAMP starts at the first record at that time" "c d" \
     "$("$RILL" consume single --from "@$stamp" --exit-at-end | tr '\n' ' ' | sed 's/ $//')"
 check "--from @future prints nothing" "" \
