@@ -12,7 +12,6 @@
  */
 #include "broker/metrics.h"
 
-#include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +20,6 @@
 #include "common/assert.h"
 #include "common/clock.h"
 #include "broker/config.h"
-#include "broker/http.h"
 #include "broker/loop.h"
 
 #define METRICS_NS_PER_S 1e9
@@ -364,7 +362,7 @@ static void metrics_render_broker(struct broker_core *const *cores,
     const struct broker_config *cfg = cores[0]->cfg;
     uint64_t open = 0;
     for (unsigned i = 0; i < core_count; i++) {
-        open += cores[i]->conn_count; /* read across threads only as a gauge (metrics.h) */
+        open += cores[i]->conn_count; /* one core today; see metrics.h for several */
     }
     metrics_render_gauge(text, "rill_connections_open",
                          "Native protocol connections open, closing ones included.", (double)open);

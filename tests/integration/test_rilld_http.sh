@@ -264,7 +264,14 @@ else
 fi
 wait "$holder"
 forget_pid "$holder"
-refused=$(metric "$http_port" rill_http_connections_refused_total)
+tries=0
+while :; do
+    refused=$(metric "$http_port" rill_http_connections_refused_total)
+    [ -n "$refused" ] && [ "$refused" -ge 26 ] && break
+    [ $tries -ge 20 ] && break
+    tries=$((tries + 1))
+    sleep 0.25
+done
 if [ -n "$refused" ] && [ "$refused" -ge 26 ]; then
     pass "HTTP connections past 64 are refused ($refused of 90)"
 else
@@ -311,7 +318,17 @@ for i in $(seq 1 200); do chunk="$chunk\000\000\000\011\223\000\001\005\222\241t
 while printf "$chunk" >&3; do :; done' _ "$port" 2>/dev/null &
 writer=$!
 pids="$pids $writer"
-sleep 2
+# Stuck once the broker stops reading it: the handshake count stops moving (30 s bound).
+series='rill_api_requests_total{api="handshake"}'
+last=-1
+tries=0
+while [ $tries -lt 60 ]; do
+    sleep 0.5
+    now=$(metric "$http_port" "$series")
+    [ -n "$now" ] && [ "$now" -gt 0 ] && [ "$now" = "$last" ] && break
+    last=$now
+    tries=$((tries + 1))
+done
 kill -TERM "$b_pid"
 http_get "$http_port" /health "$work/health503"
 if [ "$(status_of "$work/health503")" = 503 ] &&
