@@ -32,7 +32,8 @@ static const char rilld_usage[] =
     "HTTP /metrics and /health on 127.0.0.1:9701, and keeps its data in ./rill-data, which\n"
     "it locks (a second rilld on the same directory exits 1). It prints 'listening HOST:PORT'\n"
     "then 'http HOST:PORT' once it accepts connections, and stops cleanly on SIGTERM or\n"
-    "SIGINT (a second signal cuts the drain).\n"
+    "SIGINT (a second signal cuts the drain). When the default HTTP port is taken it warns\n"
+    "and runs without HTTP; an address given with --http or http.listen must work.\n"
     "\n"
     "Options:\n"
     "  --listen HOST:PORT   native protocol address (setting listen); port 0 picks a free port\n"
@@ -203,6 +204,14 @@ static void rilld_signals_block(void)
     signal(SIGPIPE, SIG_IGN);
 }
 
+/* True when http.listen is the built-in default rather than an address the operator chose. */
+static bool rilld_http_is_default(const struct broker_config *cfg)
+{
+    static struct broker_config defaults;
+    config_init_defaults(&defaults);
+    return strcmp(cfg->http.host, defaults.http.host) == 0 && cfg->http.port == defaults.http.port;
+}
+
 static int rilld_serve(const struct broker_config *cfg)
 {
     if (rilld_mkdir_all(cfg->data_dir) != 0) {
@@ -220,7 +229,15 @@ static int rilld_serve(const struct broker_config *cfg)
     rill_err err = loop_core_init(&core, 0, cfg, true, &port);
     if (err == RILL_OK) {
         err = http_server_create(&core, &cfg->http, &http_port);
-        if (err != RILL_OK) {
+        if (err != RILL_OK && rilld_http_is_default(cfg)) {
+            /* Nobody asked for this address: a second broker on one machine (tests, make run
+             * beside another) still runs, without HTTP. A chosen address must work. */
+            fprintf(stderr,
+                    "rilld: warning: HTTP not served: cannot listen on the default %s:%u (%s); set "
+                    "--http\n",
+                    cfg->http.host, (unsigned)cfg->http.port, rill_err_str(err));
+            err = RILL_OK;
+        } else if (err != RILL_OK) {
             fprintf(stderr, "rilld: cannot serve HTTP on %s:%u\n", cfg->http.host,
                     (unsigned)cfg->http.port);
         }
@@ -228,7 +245,9 @@ static int rilld_serve(const struct broker_config *cfg)
     if (err == RILL_OK) {
         /* The 'listening' line comes first and unchanged: tests and scripts wait for it. */
         rilld_print_address("listening", cfg->listen.host, port);
-        rilld_print_address("http", cfg->http.host, http_port);
+        if (core.http != NULL) {
+            rilld_print_address("http", cfg->http.host, http_port);
+        }
         fflush(stdout);
         err = loop_run(&core);
     }

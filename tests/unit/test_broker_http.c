@@ -576,11 +576,119 @@ static void t_data_dir_lock(void)
     rilld_stop_clean(&broker.rilld);
 }
 
+/* A listening socket on 127.0.0.1:port (0: any free port); returns it, *out_port its port.
+ * -1 when the port is taken by someone else (then it is taken anyway). */
+static int listen_on(uint16_t port, uint16_t *out_port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    T_ASSERT(fd >= 0);
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    struct sockaddr_in address = { .sin_family = AF_INET, .sin_port = htons(port) };
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(fd, (struct sockaddr *)&address, sizeof(address)) != 0) {
+        T_ASSERT(errno == EADDRINUSE);
+        close(fd);
+        return -1;
+    }
+    T_ASSERT(listen(fd, 4) == 0);
+    socklen_t bytes = sizeof(address);
+    T_ASSERT(getsockname(fd, (struct sockaddr *)&address, &bytes) == 0);
+    *out_port = ntohs(address.sin_port);
+    return fd;
+}
+
+/* Runs rilld with --listen 127.0.0.1:0, --data and the extra flags (NULL-terminated, at most
+ * 4); stdout and stderr go to DIR/NAME.out and DIR/NAME.err. Returns its pid. */
+static pid_t run_rilld(struct rilld *broker, const char *name, const char *const *extra)
+{
+    char out_path[600];
+    char err_path[600];
+    snprintf(out_path, sizeof(out_path), "%s/%s.out", broker->dir, name);
+    snprintf(err_path, sizeof(err_path), "%s/%s.err", broker->dir, name);
+    const char *argv[16] = { "rilld", "--listen", "127.0.0.1:0", "--data", broker->data_dir };
+    size_t argc = 5;
+    for (size_t i = 0; extra[i] != NULL; i++) {
+        T_ASSERT(argc < T_COUNT(argv) - 1);
+        argv[argc++] = extra[i];
+    }
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    T_ASSERT(pid >= 0);
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        int out_fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int err_fd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(out_fd, STDOUT_FILENO);
+        dup2(err_fd, STDERR_FILENO);
+        execv(rilld_path, (char *const *)argv);
+        _exit(127);
+    }
+    track_pid(pid, true);
+    return pid;
+}
+
+/* The whole of DIR/NAME (a small output file), NUL-terminated, in a static buffer. */
+static const char *read_output(const struct rilld *broker, const char *name)
+{
+    static char text[4096];
+    char path[600];
+    snprintf(path, sizeof(path), "%s/%s", broker->dir, name);
+    FILE *file = fopen(path, "r");
+    T_ASSERT(file != NULL);
+    size_t bytes = fread(text, 1, sizeof(text) - 1, file);
+    fclose(file);
+    text[bytes] = '\0';
+    return text;
+}
+
+/* The default HTTP address taken (by this test or anyone): rilld warns and serves without HTTP.
+ * An address the operator chose that is taken: rilld exits 1. */
+static void t_http_port_taken(void)
+{
+    struct rilld broker;
+    rilld_prepare(&broker, NULL);
+    uint16_t default_port = 0;
+    int holder = listen_on(9701, &default_port); /* -1: someone else holds it */
+    static const char *const no_flags[] = { NULL };
+    broker.pid = run_rilld(&broker, "default", no_flags);
+    const char *out = "";
+    int64_t deadline = now_ms() + WIRE_START_TIMEOUT_MS;
+    while (strchr(out, '\n') == NULL) {
+        T_ASSERT(now_ms() < deadline);
+        pause_ms(10);
+        out = read_output(&broker, "default.out");
+    }
+    unsigned port = 0;
+    T_ASSERT(sscanf(out, "listening 127.0.0.1:%u\n", &port) == 1);
+    T_ASSERT(strstr(out, "\nhttp ") == NULL);
+    T_ASSERT(strstr(read_output(&broker, "default.err"), "HTTP not served") != NULL);
+    native_handshake((uint16_t)port);
+    rilld_stop_clean(&broker);
+
+    uint16_t taken_port = 0;
+    int taken = listen_on(0, &taken_port);
+    T_ASSERT(taken >= 0);
+    char http[32];
+    snprintf(http, sizeof(http), "127.0.0.1:%u", (unsigned)taken_port);
+    const char *const flags[] = { "--http", http, NULL };
+    broker.pid = run_rilld(&broker, "chosen", flags);
+    int status = rilld_wait(&broker, HTTP_IO_TIMEOUT_MS);
+    T_ASSERT(status != -1 && WIFEXITED(status));
+    T_ASSERT_EQ_INT(WEXITSTATUS(status), 1);
+    T_ASSERT(strstr(read_output(&broker, "chosen.err"), "cannot serve HTTP") != NULL);
+    close(taken);
+    if (holder >= 0) {
+        close(holder);
+    }
+}
+
 static const struct t_case cases[] = {
     T_CASE(t_check_valid),   T_CASE(t_check_incomplete),    T_CASE(t_check_rejects),
     T_CASE(t_text_escaping), T_CASE(t_text_limit),          T_CASE(t_request_done_render),
     T_CASE(t_endpoints),     T_CASE(t_connections_bounded), T_CASE(t_shutdown_cuts_non_reader),
-    T_CASE(t_data_dir_lock),
+    T_CASE(t_data_dir_lock), T_CASE(t_http_port_taken),
 };
 
 int main(int argc, char **argv)
