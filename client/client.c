@@ -329,7 +329,15 @@ static void conn_connect(struct client *cl, struct client_conn *conn)
     struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
     struct addrinfo *addrs = NULL;
     int fd = -1;
-    if (getaddrinfo(conn->host, port_text, &hints, &addrs) == 0) {
+    /* "[::1]" as in host:port lists: the resolver wants the address without brackets */
+    char host[CLIENT_HOST_BYTES];
+    size_t host_bytes = strlen(conn->host);
+    if (host_bytes >= 2 && conn->host[0] == '[' && conn->host[host_bytes - 1] == ']') {
+        snprintf(host, sizeof(host), "%.*s", (int)(host_bytes - 2), conn->host + 1);
+    } else {
+        snprintf(host, sizeof(host), "%s", conn->host);
+    }
+    if (getaddrinfo(host, port_text, &hints, &addrs) == 0) {
         for (struct addrinfo *ai = addrs; ai != NULL && fd < 0; ai = ai->ai_next) {
             fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
                         ai->ai_protocol);
@@ -434,6 +442,11 @@ struct client_conn *client_conn_get(struct client *cl, int32_t broker_id)
         conn->bootstrap = true;
     }
     return conn != NULL ? conn : waiting;
+}
+
+struct client_conn *client_conn_leader(struct client *cl, int32_t leader)
+{
+    return leader >= 0 ? client_conn_get(cl, leader) : NULL;
 }
 
 rill_err client_request(struct client *cl,
@@ -1147,7 +1160,7 @@ rill_err client_list_offset(struct client *cl,
     };
     union proto_request request = { .list_offsets = { .topics = &wire_topic, .topic_count = 1 } };
     struct list_offset_call call = { .topic = topic_name, .partition = partition };
-    struct client_conn *conn = client_conn_get(cl, topic->leaders[partition]);
+    struct client_conn *conn = client_conn_leader(cl, topic->leaders[partition]);
     if (conn != NULL) {
         err = client_call(cl, conn, PROTO_API_LIST_OFFSETS, &request, list_offset_done, &call,
                           deadline_ns);

@@ -166,6 +166,10 @@ int64_t client_backoff_ns(int64_t base_ns, int64_t max_ns, unsigned attempt, uin
  * full). The connection may still be connecting or backing off. */
 struct client_conn *client_conn_get(struct client *cl, int32_t broker_id);
 
+/* The connection to a partition's leader; NULL when it has none (leader < 0) or none can be
+ * made: the caller refreshes metadata. */
+struct client_conn *client_conn_leader(struct client *cl, int32_t leader);
+
 /* True when requests may be queued on conn now (connected or connecting, below the in-flight
  * bound). Starts connecting an IDLE connection whose backoff has passed. */
 bool client_conn_writable(struct client *cl, struct client_conn *conn);

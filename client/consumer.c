@@ -378,8 +378,13 @@ static void fetch_send(rill_consumer_t *c)
             }
             continue;
         }
-        struct client_conn *leader = client_conn_get(&c->cl, part->meta->leaders[part->partition]);
-        if (leader == NULL || (conn != NULL && leader != conn)) {
+        struct client_conn *leader =
+            client_conn_leader(&c->cl, part->meta->leaders[part->partition]);
+        if (leader == NULL) {
+            part->meta->stale = true; /* no leader known: ask again */
+            continue;
+        }
+        if (conn != NULL && leader != conn) {
             continue;
         }
         conn = leader;

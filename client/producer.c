@@ -680,7 +680,7 @@ static uint32_t send_one_request(rill_producer_t *p, struct client_conn *conn, i
             if (i >= topic->meta->partition_count || topic->meta->err != RILL_OK) {
                 continue;
             }
-            struct client_conn *leader = client_conn_get(&p->cl, topic->meta->leaders[i]);
+            struct client_conn *leader = client_conn_leader(&p->cl, topic->meta->leaders[i]);
             if (leader != conn) {
                 continue;
             }
@@ -752,7 +752,7 @@ static void producer_send(rill_producer_t *p)
             if (part_sendable(p, &topic->parts[i], now) == NULL) {
                 continue;
             }
-            struct client_conn *conn = client_conn_get(&p->cl, topic->meta->leaders[i]);
+            struct client_conn *conn = client_conn_leader(&p->cl, topic->meta->leaders[i]);
             if (conn == NULL) {
                 topic->meta->stale = true;
                 continue;
