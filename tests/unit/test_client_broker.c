@@ -618,7 +618,10 @@ static void *proxy_conn_main(void *arg)
 {
     int client = (int)(intptr_t)arg;
     int upstream = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in address = { .sin_family = AF_INET, .sin_port = htons(proxy.broker_port) };
+    struct sockaddr_in address = {
+        .sin_family = AF_INET,
+        .sin_port = htons(__atomic_load_n(&proxy.broker_port, __ATOMIC_SEQ_CST)),
+    };
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (upstream < 0 || connect(upstream, (struct sockaddr *)&address, sizeof(address)) != 0) {
         close(client);
@@ -790,14 +793,65 @@ static void t_destroy_with_batches_in_flight(void)
     rilld_stop_clean(&broker);
 }
 
+/* The broker is killed (SIGKILL) in the middle of a produce stream and restarted on the same
+ * data (behind the proxy, so the client keeps its address): the producer reconnects, resends
+ * what was not acknowledged, the restarted broker recognises what it had appended (its
+ * idempotence windows are rebuilt from the log), and every record is there exactly once. */
+static void t_broker_killed_mid_produce(void)
+{
+    broker_up();
+    create_topic(broker.port, "events", 2);
+    proxy_start(broker.port, 0);
+    const size_t n = 40000;
+    struct deliveries d;
+    deliveries_init(&d, n);
+    char errstr[256];
+    const char *pairs[] = {
+        "batch.bytes",        "16k",  "linger.ms", "1", "delivery.timeout.ms", "60000",
+        "request.timeout.ms", "5000", NULL
+    };
+    rill_conf_t *conf = conf_for(proxy.port, pairs);
+    rill_producer_t *producer = NULL;
+    T_ASSERT_OK(rill_producer_create(conf, on_delivery, &d, errstr, sizeof(errstr), &producer));
+    for (size_t i = 0; i < n; i++) {
+        char key[32], value[160];
+        rill_header_t header;
+        rill_record_t rec;
+        make_record(i, key, value, &header, &rec);
+        rill_err err;
+        while ((err = rill_produce(producer, "events", RILL_PARTITION_ANY, &rec,
+                                   (void *)(uintptr_t)i)) == RILL_ERR_FULL) {
+            (void)rill_poll(producer, 10);
+        }
+        T_ASSERT_OK(err);
+        if (i % 500 == 0) {
+            (void)rill_poll(producer, 0);
+        }
+        if (i == n / 2) {
+            kill(broker.pid, SIGKILL);
+            T_ASSERT(rilld_wait(&broker, WIRE_STOP_TIMEOUT_MS) != -1);
+            rilld_start(&broker);
+            __atomic_store_n(&proxy.broker_port, broker.port, __ATOMIC_SEQ_CST);
+        }
+    }
+    T_ASSERT_OK(rill_flush(producer, 60000));
+    T_ASSERT_EQ_INT(d.count, n);
+    if (d.failed > 0) {
+        T_FAIL("%zu records failed, first with %s", d.failed, rill_err_name(d.first_err));
+    }
+    T_ASSERT(!d.disorder);
+    rill_producer_destroy(producer);
+    rill_conf_destroy(conf);
+    consume_check(broker.port, "events", &d, n, 2);
+    deliveries_free(&d);
+    rilld_stop_clean(&broker);
+}
+
 static const struct t_case cases[] = {
-    T_CASE(t_destroy_with_batches_in_flight),
-    T_CASE(t_produce_consume_100k),
-    T_CASE(t_acks_1_and_0),
-    T_CASE(t_queue_full_and_errors),
-    T_CASE(t_admin),
-    T_CASE(t_consume_from_time),
-    T_CASE(t_long_poll),
+    T_CASE(t_broker_killed_mid_produce), T_CASE(t_destroy_with_batches_in_flight),
+    T_CASE(t_produce_consume_100k),      T_CASE(t_acks_1_and_0),
+    T_CASE(t_queue_full_and_errors),     T_CASE(t_admin),
+    T_CASE(t_consume_from_time),         T_CASE(t_long_poll),
     T_CASE(t_lost_answers_deduplicated),
 };
 
