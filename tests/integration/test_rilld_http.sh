@@ -302,8 +302,32 @@ if wait_ports a2; then
 else
     fail "the lock is released at exit" "stderr: $(head -c 300 "$work/a2.err")"
 fi
+# Records acknowledged (acks=all) before a kill -9 are there after the restart.
+"$RILL" -b "127.0.0.1:$port" topic create crash --partitions 2 >/dev/null 2>"$work/create.err"
+printf 'a:1\nb:2\nc:3\n' | "$RILL" -b "127.0.0.1:$port" produce crash --key-separator : -q \
+    2>"$work/produce.err"
+produced=$?
+kill -KILL "$pid"
+wait_exit "$pid" 10
+start a3 --listen 127.0.0.1:0 --http 127.0.0.1:0 --data "$work/a"
+if wait_ports a3 && handshake "$port"; then
+    pass "after kill -9 the directory is served again at once"
+else
+    fail "after kill -9 the directory is served again at once" \
+        "stderr: $(head -c 300 "$work/a3.err")"
+fi
+timeout 20 "$RILL" -b "127.0.0.1:$port" consume crash --from beginning --exit-at-end \
+    --format '%k=%v\n' 2>"$work/consume.err" | sort >"$work/consumed"
+if [ "$produced" -eq 0 ] && [ "$(tr '\n' ' ' <"$work/consumed")" = "a=1 b=2 c=3 " ]; then
+    pass "acknowledged records survive kill -9"
+else
+    fail "acknowledged records survive kill -9" "produce exit $produced" \
+        "consumed: $(tr '\n' ' ' <"$work/consumed")" "$(head -c 300 "$work/create.err")" \
+        "$(head -c 300 "$work/produce.err")" "$(head -c 300 "$work/consume.err")"
+fi
 kill -TERM "$pid"
 wait_exit "$pid" 10
+check "restarted broker: clean exit 0" [ "$status" -eq 0 ]
 
 # --- shutdown.timeout.ms cuts a client that never reads --------------------------------------
 printf 'shutdown.timeout.ms = 1500\n' >"$work/short.conf"
