@@ -414,10 +414,11 @@ check "format %t %p %o [%k] %v" "single 0 3 [] d" \
     "$("$RILL" consume single --from 3 --count 1 --format '%t %p %o [%k] %v')"
 
 # --- follow mode -------------------------------------------------------------------------------
-"$RILL" consume single --from end >"$work/follow" 2>"$work/follow.err" &
+# From offset 4 (just past d) rather than "end", so that a slow start cannot miss e and f.
+"$RILL" consume single --from 4 >"$work/follow" 2>"$work/follow.err" &
 follow_pid=$!
 pids="$pids $follow_pid"
-sleep 0.5 # assigned at the end before producing (a late start would only miss records)
+sleep 0.3 # most likely waiting in a long poll by now; correctness does not depend on it
 printf 'e\nf\n' | "$RILL" produce single -q >"$work/out" 2>"$work/err"
 if wait_lines "$work/follow" 2; then
     check "follow mode prints new records as they arrive" "e f" \
