@@ -55,6 +55,8 @@ static const struct config_key config_keys[] = {
       "close a connection whose started frame is incomplete after this" },
     { "shutdown.timeout.ms", CONFIG_KIND_MS, CONFIG_FIELD(shutdown_timeout_ms), 0, INT32_MAX,
       "10000", "on SIGTERM, cut connections still busy after this" },
+    { "cores", CONFIG_KIND_COUNT, CONFIG_FIELD(cores), 1, 64, "1",
+      "event-loop threads; each owns the partitions placed on it (XXH3 of topic/partition)" },
     { "auto.create.topics", CONFIG_KIND_BOOL, CONFIG_FIELD(topic_auto_create), 0, 1, "false",
       "create unknown topics a client's METADATA asks to auto-create" },
     { "default.partitions", CONFIG_KIND_ID, CONFIG_FIELD(topic_partitions_default), 1,

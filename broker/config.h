@@ -36,6 +36,7 @@ struct broker_config {
     int64_t idle_timeout_ms;          /* a connection without a request for this long is closed */
     int64_t frame_timeout_ms;         /* a frame started and not complete after this is closed */
     int64_t shutdown_timeout_ms;      /* SIGTERM: connections still open after this are cut */
+    uint32_t cores;                   /* event-loop threads (broker.h) */
     bool topic_auto_create;           /* METADATA may create unknown topics */
     int32_t topic_partitions_default; /* partitions of an auto-created topic */
 };

@@ -20,6 +20,7 @@
 #include "broker/handlers.h"
 #include "broker/loop.h"
 #include "broker/metrics.h"
+#include "broker/route.h"
 #include "proto/api.h"
 #include "proto/frame.h"
 #include "proto/mp.h"
@@ -104,6 +105,8 @@ static rill_err dispatch_encode(const struct proto_request_header *header,
  * filled, or the error the request is answered with. */
 static rill_err dispatch_handle(struct broker_core *core,
                                 const struct dispatch_origin *origin,
+                                const uint8_t *frame,
+                                uint32_t frame_bytes,
                                 const struct proto_request_header *header,
                                 struct mp_reader *reader,
                                 union proto_response *response)
@@ -119,6 +122,10 @@ static rill_err dispatch_handle(struct broker_core *core,
     union proto_request request;
     rill_err err = proto_request_body_decode(header->api, reader, &core->arena, &request);
     if (err != RILL_OK) {
+        return err;
+    }
+    err = route_request(core, origin, header, frame, frame_bytes, &request);
+    if (err != RILL_ERR_NOT_FOUND) {
         return err;
     }
     return dispatch_handlers[index](core, origin, header, &request, response);
@@ -144,7 +151,7 @@ rill_err dispatch_request(struct broker_core *core,
     }
     union proto_response response;
     memset(&response, 0, sizeof(response));
-    rill_err error = dispatch_handle(core, origin, &header, &reader, &response);
+    rill_err error = dispatch_handle(core, origin, frame, frame_bytes, &header, &reader, &response);
     if (error == RILL_ERR_AGAIN) {
         /* Deferred: the handler took the arena's contents with it (pending.c). */
         proto_arena_reset(&core->arena);
@@ -156,9 +163,10 @@ rill_err dispatch_request(struct broker_core *core,
         err = dispatch_encode(&header, error, &response, writer);
     }
     /* The one metrics hook: where a response becomes ready (dispatch_complete for a deferred
-     * one). */
-    metrics_request_done(core, header.api, err != RILL_OK ? err : error, bytes_in,
-                         err == RILL_OK ? writer->bytes : 0, start_ns);
+     * one). Parts of a routed request are counted once, by the core that read it. */
+    if (origin->route == NULL)
+        metrics_request_done(core, header.api, err != RILL_OK ? err : error, bytes_in,
+                             err == RILL_OK ? writer->bytes : 0, start_ns);
     proto_arena_reset(&core->arena);
     return err;
 }
@@ -175,10 +183,18 @@ void dispatch_complete(struct broker_core *core,
     if (err != RILL_OK) {
         /* Out of memory for the answer: the client's request times out and it reconnects. */
         mp_writer_deinit(&writer);
-        conn_close(origin->conn, "out of memory for a response");
+        if (origin->route != NULL) {
+            dispatch_route_answer(core, origin, NULL, 0, err);
+        } else {
+            conn_close(origin->conn, "out of memory for a response");
+        }
         return;
     }
     RILL_ASSERT(writer.bytes <= UINT32_MAX);
+    if (origin->route != NULL) {
+        dispatch_route_answer(core, origin, writer.data, (uint32_t)writer.bytes, RILL_OK);
+        return;
+    }
     metrics_request_done(core, header->api, error, origin->request_bytes, writer.bytes,
                          origin->start_ns);
     if (!conn_response_fill(origin->conn, origin->generation, origin->response_index, writer.data,

@@ -17,16 +17,20 @@
 
 struct broker_core;
 struct broker_conn;
+struct route;
 struct mp_writer;
 
 /* Where a response goes: a connection's reserved response slot. A connection that closed (or
  * whose slot was reused: another generation) before the answer was ready drops it. */
 struct dispatch_origin {
-    struct broker_conn *conn;
+    struct broker_conn *conn; /* NULL for a part of a routed request (route.h) */
     uint32_t generation;
     uint32_t response_index; /* index in conn->responses, stable until that slot is sent */
-    int64_t start_ns;        /* when the request was read, for latency */
-    uint32_t request_bytes;  /* frame bytes, length prefix included */
+    struct route *route;     /* a part's route (on core route_core), else NULL */
+    uint32_t route_part;
+    unsigned route_core;
+    int64_t start_ns;       /* when the request was read, for latency */
+    uint32_t request_bytes; /* frame bytes, length prefix included */
 };
 
 /*
@@ -54,5 +58,13 @@ void dispatch_complete(struct broker_core *core,
                        const struct proto_request_header *header,
                        rill_err error,
                        const union proto_response *response);
+
+/* Hands a routed part's answer (frame malloc'd with its prefix, taken; NULL with error when
+ * the part failed as a whole) back to its route, on this core or by message (route.c). */
+void dispatch_route_answer(struct broker_core *core,
+                           const struct dispatch_origin *origin,
+                           uint8_t *frame,
+                           uint32_t frame_bytes,
+                           rill_err error);
 
 #endif

@@ -43,6 +43,15 @@ handler_fn handle_init_producer_id;
 extern struct proto_api_range dispatch_ranges[];
 extern const uint32_t dispatch_range_count;
 
+struct broker_topic;
+struct metrics_text;
+
+/* Data-path hooks of the core (handlers_data.c). */
+void data_commit_all(struct broker_core *core);
+void data_disk_reap(struct broker_core *core);
+void data_forget_topic(struct broker_core *core, struct broker_topic *topic);
+void data_metrics_render(struct broker_core *core, struct metrics_text *text);
+
 /* Copies (ptr, bytes) into arena as a NUL-terminated string; NULL when out of arena. */
 char *handler_strdup(struct proto_arena *arena, const char *ptr, uint32_t bytes);
 

@@ -13,9 +13,11 @@
 #include "common/assert.h"
 #include "common/diag.h"
 #include "common/limits.h"
+#include "broker/broker.h"
 #include "broker/config.h"
 #include "broker/handlers.h"
 #include "broker/loop.h"
+#include "broker/route.h"
 #include "broker/topics.h"
 #include "log/batch.h"
 
@@ -303,26 +305,24 @@ rill_err handle_create_topics(struct broker_core *core,
     return RILL_OK;
 }
 
-/* Drops the references the core keeps to a topic's partitions (handlers_data.c). */
-void data_forget_topic(struct broker_core *core, struct broker_topic *topic);
-
 rill_err handle_delete_topics(struct broker_core *core,
                               const struct dispatch_origin *origin,
                               const struct proto_request_header *header,
                               const union proto_request *request,
                               union proto_response *response)
 {
-    (void)origin;
-    (void)header;
     const struct proto_delete_topics_request *req = &request->delete_topics;
     struct proto_topic_results *out = &response->delete_topics;
+    struct broker_topic **deleted = NULL;
     if (req->name_count > 0) {
         out->results = proto_arena_alloc(&core->arena, req->name_count, sizeof(*out->results));
-        if (out->results == NULL) {
+        deleted = proto_arena_alloc(&core->arena, req->name_count, sizeof(*deleted));
+        if (out->results == NULL || deleted == NULL) {
             return core->arena.err;
         }
     }
     out->result_count = req->name_count;
+    uint32_t deleted_count = 0;
     for (uint32_t i = 0; i < req->name_count; i++) {
         char errstr[ADMIN_MESSAGE_BYTES] = "";
         struct proto_str name = req->names[i];
@@ -331,15 +331,40 @@ rill_err handle_delete_topics(struct broker_core *core,
         if (topic == NULL) {
             err = RILL_ERR_UNKNOWN_TOPIC;
         } else {
-            data_forget_topic(core, topic);
-            err = topics_delete(core->topics, topic->name, errstr, sizeof(errstr));
-            if (err == RILL_OK) {
+            struct broker_topic *gone = NULL;
+            err = topics_delete(core->topics, topic->name, &gone, errstr, sizeof(errstr));
+            if (err == RILL_OK && gone != NULL) {
                 DIAG_INFO("topics", "deleted topic=%.*s", (int)name.bytes, name.ptr);
+                deleted[deleted_count++] = gone;
             }
         }
         admin_result(&core->arena, &out->results[i], name, err, errstr);
     }
-    return RILL_OK;
+    if (deleted_count == 0) {
+        return RILL_OK;
+    }
+    /* The owners close the logs (and drop what refers to them) before the directories go. */
+    return route_delete_begin(core, origin, header, response, deleted, deleted_count);
+}
+
+/* Sends the topic's new log config to every core owning some of its partitions. */
+static void admin_config_send(struct broker_core *core, struct broker_topic *topic)
+{
+    for (unsigned c = 0; c < core->broker->core_count; c++) {
+        if (!topics_has_partitions_on(topic, c)) {
+            continue;
+        }
+        struct broker_msg *msg = calloc(1, sizeof(*msg));
+        if (msg == NULL) {
+            DIAG_ERROR("topics", "out of memory: topic %s keeps its old config on core %u",
+                       topic->name, c);
+            continue;
+        }
+        msg->type = BROKER_MSG_CONFIG;
+        msg->topic = topic;
+        msg->cfg = topic->cfg;
+        broker_msg_send(core, c, msg);
+    }
 }
 
 rill_err handle_alter_configs(struct broker_core *core,
@@ -369,8 +394,12 @@ rill_err handle_alter_configs(struct broker_core *core,
                            : admin_configs(&core->arena, alter->configs, alter->config_count, true,
                                            &configs, errstr, sizeof(errstr));
         if (err == RILL_OK) {
-            err = topics_alter(core->topics, topic->name, configs, alter->config_count, errstr,
-                               sizeof(errstr));
+            struct broker_topic *altered = NULL;
+            err = topics_alter(core->topics, topic->name, configs, alter->config_count, &altered,
+                               errstr, sizeof(errstr));
+            if (err == RILL_OK && altered != NULL) {
+                admin_config_send(core, altered);
+            }
         }
         admin_result(&core->arena, &out->results[i], alter->name, err, errstr);
     }
@@ -384,7 +413,7 @@ rill_err handle_alter_configs(struct broker_core *core,
 static rill_err describe_one(struct broker_core *core,
                              struct proto_describe_topic *out,
                              struct proto_str name,
-                             const struct broker_topic *topic)
+                             struct broker_topic *topic)
 {
     out->name = name;
     if (topic == NULL) {
@@ -411,19 +440,15 @@ static rill_err describe_one(struct broker_core *core,
     }
     out->partition_count = (uint32_t)topic->partition_count;
     for (int32_t p = 0; p < topic->partition_count; p++) {
-        const struct broker_partition *bp = &topic->partitions[p];
-        const struct log_partition *log = bp->log;
-        uint64_t bytes = 0;
-        for (uint32_t s = 0; s < log->segment_count; s++) {
-            bytes += log->segments[s]->bytes_written;
-        }
+        /* Another core may own it: read what its owner published. */
+        struct broker_partition_published *pub = &topic->partitions[p].published;
         out->partitions[p] = (struct proto_describe_partition){
             .partition = p,
-            .start_offset = log->offset_start,
-            .end_offset = topics_high_watermark(bp),
-            .durable_offset = log->offset_durable,
-            .size_bytes = bytes,
-            .segment_count = log->segment_count,
+            .start_offset = atomic_load_explicit(&pub->start_offset, memory_order_relaxed),
+            .end_offset = atomic_load_explicit(&pub->high_watermark, memory_order_relaxed),
+            .durable_offset = atomic_load_explicit(&pub->durable_offset, memory_order_relaxed),
+            .size_bytes = atomic_load_explicit(&pub->size_bytes, memory_order_relaxed),
+            .segment_count = atomic_load_explicit(&pub->segment_count, memory_order_relaxed),
         };
     }
     return RILL_OK;
@@ -450,7 +475,7 @@ rill_err handle_describe_topics(struct broker_core *core,
     }
     out->topic_count = count;
     for (uint32_t i = 0; i < count; i++) {
-        const struct broker_topic *topic = NULL;
+        struct broker_topic *topic = NULL;
         struct proto_str name;
         if (req->names_all) {
             topic = topics->topics[i];
@@ -568,13 +593,14 @@ rill_err handle_list_offsets(struct broker_core *core,
         if (result->partitions == NULL) {
             return core->arena.err;
         }
-        struct broker_topic *topic = topics_find(core->topics, in->name.ptr, in->name.bytes);
+        struct broker_topic *topic = topics_view_find(core->view, in->name.ptr, in->name.bytes);
         for (uint32_t p = 0; p < in->partition_count; p++) {
             int32_t index = in->partitions[p].partition;
-            struct broker_partition *bp =
-                topic != NULL && index >= 0 && index < topic->partition_count
-                    ? &topic->partitions[index]
-                    : NULL;
+            struct broker_partition *bp = topic != NULL && index >= 0 &&
+                                                  index < topic->partition_count &&
+                                                  topic->partitions[index].log != NULL
+                                              ? &topic->partitions[index]
+                                              : NULL;
             list_offsets_one(bp, &in->partitions[p], &result->partitions[p]);
             if (topic == NULL) {
                 result->partitions[p].error = RILL_ERR_UNKNOWN_TOPIC;
@@ -606,6 +632,7 @@ rill_err handle_init_producer_id(struct broker_core *core,
         out->error = err;
         return RILL_OK;
     }
+    atomic_store(&core->broker->producer_id_next, core->topics->state.producer_id_next);
     out->producer_id = producer_id;
     out->producer_epoch = 0;
     return RILL_OK;

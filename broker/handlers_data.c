@@ -15,6 +15,7 @@
  * returns at least one batch. Without enough data the request waits (long poll) until data
  * arrives or max_wait_ms passes.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +23,7 @@
 #include "common/clock.h"
 #include "common/diag.h"
 #include "common/limits.h"
+#include "broker/broker.h"
 #include "broker/config.h"
 #include "broker/handlers.h"
 #include "broker/loop.h"
@@ -46,7 +48,6 @@ static void data_commit_later(struct broker_core *core, struct broker_partition 
 }
 
 /* Submits what every partition of the list staged since the last pass. */
-void data_commit_all(struct broker_core *core);
 void data_commit_all(struct broker_core *core)
 {
     struct broker_partition *retry = NULL;
@@ -65,12 +66,12 @@ void data_commit_all(struct broker_core *core)
         }
         bp->commit_pending = false;
         bp->commit_next = NULL;
+        topics_publish_partition(bp);
     }
     core->commit_first = retry;
 }
 
 /* Reaps every disk completion of the core and hands each to its partition. */
-void data_disk_reap(struct broker_core *core);
 void data_disk_reap(struct broker_core *core)
 {
     struct log_io_completion completions[64];
@@ -83,7 +84,9 @@ void data_disk_reap(struct broker_core *core)
             return;
         }
         for (unsigned i = 0; i < count; i++) {
-            log_partition_on_completion(completions[i].owner, &completions[i]);
+            struct log_partition *log = completions[i].owner;
+            log_partition_on_completion(log, &completions[i]);
+            topics_publish_partition(log->opaque);
         }
         if (count > 0) {
             core->data_version++;
@@ -94,7 +97,6 @@ void data_disk_reap(struct broker_core *core)
     }
 }
 
-void data_forget_topic(struct broker_core *core, struct broker_topic *topic);
 void data_forget_topic(struct broker_core *core, struct broker_topic *topic)
 {
     struct broker_partition **link = &core->commit_first;
@@ -109,6 +111,17 @@ void data_forget_topic(struct broker_core *core, struct broker_topic *topic)
         }
     }
     pending_forget_topic(core, topic->partitions, topic->partition_count);
+}
+
+/* The open partition number index of topic (from this core's view), or NULL: unknown, or its
+ * topic is being deleted (its logs closed). */
+static struct broker_partition *data_partition(struct broker_topic *topic, int32_t index)
+{
+    if (topic == NULL || index < 0 || index >= topic->partition_count ||
+        topic->partitions[index].log == NULL) {
+        return NULL;
+    }
+    return &topic->partitions[index];
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -146,7 +159,9 @@ static rill_err produce_validate(const struct broker_core *core,
         if (hdr.attributes & (LOG_BATCH_ATTR_TRANSACTIONAL | LOG_BATCH_ATTR_CONTROL)) {
             return RILL_ERR_UNSUPPORTED; /* transactions are not supported */
         }
-        if (hdr.producer_id >= 0 && hdr.producer_id >= core->topics->state.producer_id_next) {
+        if (hdr.producer_id >= 0 &&
+            hdr.producer_id >=
+                atomic_load_explicit(&core->broker->producer_id_next, memory_order_relaxed)) {
             return RILL_ERR_UNKNOWN_PRODUCER;
         }
         if (hdr.producer_id >= 0 && (hdr.producer_epoch < 0 || hdr.sequence_base < 0)) {
@@ -210,7 +225,7 @@ static rill_err produce_partition(struct broker_core *core,
             err = producer_table_check(&bp->producers, hdr.producer_id, hdr.producer_epoch,
                                        hdr.sequence_base, hdr.record_count, &base);
             if (err == RILL_ERR_DUPLICATE_SEQUENCE) {
-                bp->stats.produce_duplicates++;
+                metrics_add(&bp->stats.produce_duplicates, 1);
                 first_base = first_base < 0 ? base : first_base;
                 if (base + hdr.record_count > end) {
                     end = base + hdr.record_count;
@@ -235,9 +250,9 @@ static rill_err produce_partition(struct broker_core *core,
         }
         first_base = first_base < 0 ? base : first_base;
         end = base + hdr.record_count;
-        bp->stats.produce_batches++;
-        bp->stats.produce_records += (uint64_t)hdr.record_count;
-        bp->stats.produce_bytes += total;
+        metrics_add(&bp->stats.produce_batches, 1);
+        metrics_add(&bp->stats.produce_records, (uint64_t)hdr.record_count);
+        metrics_add(&bp->stats.produce_bytes, total);
         position += total;
     }
     data_commit_later(core, bp);
@@ -295,7 +310,7 @@ rill_err handle_produce(struct broker_core *core,
                 return arena->err;
             }
         }
-        struct broker_topic *topic = topics_find(core->topics, in->name.ptr, in->name.bytes);
+        struct broker_topic *topic = topics_view_find(core->view, in->name.ptr, in->name.bytes);
         for (uint32_t p = 0; p < in->partition_count; p++) {
             const struct proto_produce_partition *part_in = &in->partitions[p];
             struct proto_produce_partition_result *part_out = &result->partitions[p];
@@ -304,12 +319,12 @@ rill_err handle_produce(struct broker_core *core,
             part_out->log_start_offset = -1;
             struct broker_partition *bp = NULL;
             rill_err err = RILL_OK;
-            if (topic == NULL) {
-                err = RILL_ERR_UNKNOWN_TOPIC;
-            } else if (part_in->partition < 0 || part_in->partition >= topic->partition_count) {
-                err = RILL_ERR_UNKNOWN_PARTITION;
+            if (topic == NULL || (bp = data_partition(topic, part_in->partition)) == NULL) {
+                err = topic == NULL || (part_in->partition >= 0 &&
+                                        part_in->partition < topic->partition_count)
+                          ? RILL_ERR_UNKNOWN_TOPIC
+                          : RILL_ERR_UNKNOWN_PARTITION;
             } else {
-                bp = &topic->partitions[part_in->partition];
                 RILL_ASSERT(bp->core_index == core->core_index);
                 int64_t end = -1;
                 /* The batches are appended in place of the receive buffer: the log overwrites
@@ -327,7 +342,7 @@ rill_err handle_produce(struct broker_core *core,
                     };
                 }
                 if (err != RILL_OK) {
-                    bp->stats.produce_errors++;
+                    metrics_add(&bp->stats.produce_errors, 1);
                 }
             }
             part_out->error = (int32_t)err;
@@ -387,13 +402,13 @@ bool fetch_ready(struct broker_core *core, const struct proto_fetch_request *req
     uint64_t wanted = request->min_bytes > 0 ? (uint64_t)request->min_bytes : 1;
     for (uint32_t t = 0; t < request->topic_count; t++) {
         const struct proto_fetch_topic *in = &request->topics[t];
-        struct broker_topic *topic = topics_find(core->topics, in->name.ptr, in->name.bytes);
+        struct broker_topic *topic = topics_view_find(core->view, in->name.ptr, in->name.bytes);
         for (uint32_t p = 0; p < in->partition_count; p++) {
             const struct proto_fetch_partition *part = &in->partitions[p];
-            if (topic == NULL || part->partition < 0 || part->partition >= topic->partition_count) {
+            const struct broker_partition *bp = data_partition(topic, part->partition);
+            if (bp == NULL) {
                 return true; /* an error to report */
             }
-            const struct broker_partition *bp = &topic->partitions[part->partition];
             if (bp->log->failed != RILL_OK || part->offset < bp->log->offset_start ||
                 part->offset > topics_high_watermark(bp)) {
                 return true;
@@ -433,20 +448,17 @@ static void fetch_partition(struct broker_topic *topic,
     out->partition = in->partition;
     out->high_watermark = -1;
     out->log_start_offset = -1;
-    if (topic == NULL) {
-        out->error = RILL_ERR_UNKNOWN_TOPIC;
+    struct broker_partition *bp = data_partition(topic, in->partition);
+    if (bp == NULL) {
+        bool exists = topic != NULL && in->partition >= 0 && in->partition < topic->partition_count;
+        out->error = topic == NULL || exists ? RILL_ERR_UNKNOWN_TOPIC : RILL_ERR_UNKNOWN_PARTITION;
         return;
     }
-    if (in->partition < 0 || in->partition >= topic->partition_count) {
-        out->error = RILL_ERR_UNKNOWN_PARTITION;
-        return;
-    }
-    struct broker_partition *bp = &topic->partitions[in->partition];
     struct log_partition *log = bp->log;
     int64_t high = topics_high_watermark(bp);
     out->high_watermark = high;
     out->log_start_offset = log->offset_start;
-    bp->stats.fetch_requests++;
+    metrics_add(&bp->stats.fetch_requests, 1);
     if (log->failed != RILL_OK) {
         out->error = RILL_ERR_OFFLINE;
         return;
@@ -475,7 +487,7 @@ static void fetch_partition(struct broker_topic *topic,
         bytes = 0; /* cannot happen with batch bounds below the frame bound; stay safe */
     }
     out->batches = (struct proto_bin){ buf, (uint32_t)bytes };
-    bp->stats.fetch_bytes += bytes;
+    metrics_add(&bp->stats.fetch_bytes, bytes);
     *out_buf = buf;
 }
 
@@ -518,7 +530,7 @@ void fetch_answer(struct broker_core *core,
             err = RILL_ERR_NOMEM;
             break;
         }
-        struct broker_topic *topic = topics_find(core->topics, in->name.ptr, in->name.bytes);
+        struct broker_topic *topic = topics_view_find(core->view, in->name.ptr, in->name.bytes);
         for (uint32_t p = 0; p < in->partition_count; p++) {
             uint8_t *buf = NULL;
             fetch_partition(topic, &in->partitions[p], budget, &result->partitions[p], &buf);
@@ -587,13 +599,13 @@ struct data_metric {
     const char *name;
     const char *type;
     const char *help;
-    int64_t (*value)(const struct broker_partition *bp);
+    int64_t (*value)(struct broker_partition *bp);
 };
 
-#define DATA_STAT(field)                                                \
-    static int64_t data_stat_##field(const struct broker_partition *bp) \
-    {                                                                   \
-        return (int64_t)bp->stats.field;                                \
+#define DATA_STAT(field)                                          \
+    static int64_t data_stat_##field(struct broker_partition *bp) \
+    {                                                             \
+        return (int64_t)metrics_get(&bp->stats.field);            \
     }
 DATA_STAT(produce_batches)
 DATA_STAT(produce_records)
@@ -604,30 +616,17 @@ DATA_STAT(fetch_requests)
 DATA_STAT(fetch_bytes)
 #undef DATA_STAT
 
-static int64_t data_start_offset(const struct broker_partition *bp)
-{
-    return bp->log->offset_start;
-}
-static int64_t data_high_watermark(const struct broker_partition *bp)
-{
-    return topics_high_watermark(bp);
-}
-static int64_t data_durable_offset(const struct broker_partition *bp)
-{
-    return bp->log->offset_durable;
-}
-static int64_t data_size_bytes(const struct broker_partition *bp)
-{
-    uint64_t bytes = 0;
-    for (uint32_t s = 0; s < bp->log->segment_count; s++) {
-        bytes += bp->log->segments[s]->bytes_written;
+#define DATA_PUBLISHED(field)                                                             \
+    static int64_t data_published_##field(struct broker_partition *bp)                    \
+    {                                                                                     \
+        return (int64_t)atomic_load_explicit(&bp->published.field, memory_order_relaxed); \
     }
-    return (int64_t)bytes;
-}
-static int64_t data_offline(const struct broker_partition *bp)
-{
-    return bp->log->failed != RILL_OK;
-}
+DATA_PUBLISHED(start_offset)
+DATA_PUBLISHED(high_watermark)
+DATA_PUBLISHED(durable_offset)
+DATA_PUBLISHED(size_bytes)
+DATA_PUBLISHED(offline)
+#undef DATA_PUBLISHED
 
 static const struct data_metric data_metrics[] = {
     { "rill_partition_produced_batches_total", "counter", "Batches appended to the partition.",
@@ -645,29 +644,50 @@ static const struct data_metric data_metrics[] = {
       data_stat_fetch_requests },
     { "rill_partition_fetched_bytes_total", "counter", "Batch bytes sent by fetches.",
       data_stat_fetch_bytes },
-    { "rill_partition_start_offset", "gauge", "Lowest offset still stored.", data_start_offset },
+    { "rill_partition_start_offset", "gauge", "Lowest offset still stored.",
+      data_published_start_offset },
     { "rill_partition_high_watermark", "gauge", "Offset below which consumers may read.",
-      data_high_watermark },
+      data_published_high_watermark },
     { "rill_partition_durable_offset", "gauge", "Offset below which records are on stable storage.",
-      data_durable_offset },
-    { "rill_partition_size_bytes", "gauge", "Bytes of the partition's segments.", data_size_bytes },
+      data_published_durable_offset },
+    { "rill_partition_size_bytes", "gauge", "Bytes of the partition's segments.",
+      data_published_size_bytes },
     { "rill_partition_offline", "gauge", "1 when the partition's log failed a write or sync.",
-      data_offline },
+      data_published_offline },
 };
 
 /* metrics_core.render_extra: one family per metric, one sample per partition. */
-void data_metrics_render(struct broker_core *core, struct metrics_text *text);
 void data_metrics_render(struct broker_core *core, struct metrics_text *text)
 {
     const struct broker_topics *topics = core->topics;
     if (topics == NULL) {
         return;
     }
+    const struct broker *broker = core->broker;
+    metrics_text_family(text, "rill_core_requests_routed_total", "counter",
+                        "Requests read on a core and split or forwarded to the cores owning "
+                        "their partitions (or to core 0 for metadata).");
+    for (unsigned c = 0; c < broker->core_count; c++) {
+        char label[16];
+        snprintf(label, sizeof(label), "%u", c);
+        struct metrics_label core_label = { "core", label };
+        metrics_text_u64(text, "rill_core_requests_routed_total", &core_label, 1,
+                         metrics_get(&broker->cores[c]->requests_routed));
+    }
+    metrics_text_family(text, "rill_core_messages_sent_total", "counter",
+                        "Messages posted to other cores.");
+    for (unsigned c = 0; c < broker->core_count; c++) {
+        char label[16];
+        snprintf(label, sizeof(label), "%u", c);
+        struct metrics_label core_label = { "core", label };
+        metrics_text_u64(text, "rill_core_messages_sent_total", &core_label, 1,
+                         metrics_get(&broker->cores[c]->messages_sent));
+    }
     for (size_t m = 0; m < RILL_ARRAY_COUNT(data_metrics); m++) {
         const struct data_metric *metric = &data_metrics[m];
         metrics_text_family(text, metric->name, metric->type, metric->help);
         for (uint32_t t = 0; t < topics->topic_count; t++) {
-            const struct broker_topic *topic = topics->topics[t];
+            struct broker_topic *topic = topics->topics[t];
             for (int32_t p = 0; p < topic->partition_count; p++) {
                 metrics_text_partition(text, metric->name, topic->name, p,
                                        metric->value(&topic->partitions[p]));

@@ -22,6 +22,7 @@
 #include "common/assert.h"
 #include "common/clock.h"
 #include "common/diag.h"
+#include "broker/broker.h"
 #include "broker/config.h"
 #include "broker/loop.h"
 #include "broker/metrics.h"
@@ -342,8 +343,8 @@ static void http_metrics(struct http_server *server, struct http_conn *conn)
 {
     struct metrics_text text;
     metrics_text_init(&text, METRICS_TEXT_BYTES_MAX);
-    struct broker_core *cores[1] = { server->core }; /* one core today (metrics.h) */
-    metrics_render(cores, 1, &text);
+    struct broker *broker = server->core->broker;
+    metrics_render(broker->cores, broker->core_count, &text);
     if (text.err != RILL_OK) {
         DIAG_WARN("http", "metrics rendering failed error=\"%s\" bytes=%zu", rill_err_str(text.err),
                   text.bytes);
@@ -674,7 +675,7 @@ rill_err http_server_create(struct broker_core *core,
         server->conns[slot].fd = -1;
         server->conns[slot].slot = slot;
     }
-    rill_err err = loop_listen(address, &server->listen_fd, out_port);
+    rill_err err = loop_listen(address, false, &server->listen_fd, out_port);
     if (err != RILL_OK) {
         free(server);
         return err;

@@ -20,7 +20,10 @@
 #include "common/err.h"
 #include "common/limits.h"
 #include "broker/config.h"
+#include "broker/broker.h"
 #include "broker/conn.h"
+#include "broker/handlers.h"
+#include "broker/route.h"
 #include "broker/http.h"
 #include "broker/pending.h"
 #include "broker/topics.h"
@@ -42,11 +45,6 @@
  * and a roll sync in flight, and a full ring only delays a commit to the next round. */
 #define LOOP_DISK_RING_ENTRIES 4096u
 
-/* The data path's core hooks (handlers_data.c). */
-void data_commit_all(struct broker_core *core);
-void data_disk_reap(struct broker_core *core);
-void data_metrics_render(struct broker_core *core, struct metrics_text *text);
-
 struct io_uring_sqe *loop_sqe_get(struct broker_core *core)
 {
     struct io_uring_sqe *sqe = io_uring_get_sqe(&core->ring);
@@ -60,7 +58,8 @@ struct io_uring_sqe *loop_sqe_get(struct broker_core *core)
     return sqe;
 }
 
-rill_err loop_listen(const struct config_address *address, int *out_fd, uint16_t *out_port)
+rill_err
+loop_listen(const struct config_address *address, bool reuse_port, int *out_fd, uint16_t *out_port)
 {
     char port_text[8];
     snprintf(port_text, sizeof(port_text), "%u", (unsigned)address->port);
@@ -78,6 +77,7 @@ rill_err loop_listen(const struct config_address *address, int *out_fd, uint16_t
     rill_err err = RILL_OK;
     /* SO_REUSEADDR: a restart must not wait for the old connections' TIME_WAIT. */
     if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+        (reuse_port && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) ||
         bind(fd, list->ai_addr, list->ai_addrlen) != 0 || listen(fd, SOMAXCONN) != 0) {
         int errno_value = errno;
         DIAG_ERROR("net", "listen host=%s port=%u error=\"%s\"", address->host,
@@ -173,7 +173,6 @@ static rill_err loop_disk_open(struct broker_core *core)
     if (err == RILL_OK) {
         core->disk_owner.complete = loop_disk_event_complete;
         core->metrics.render_extra = data_metrics_render;
-        err = topics_open(core->cfg->data_dir, core->io, 1, &core->topics);
     }
     if (err != RILL_OK) {
         DIAG_ERROR("broker", "cannot open the data in %s: %s", core->cfg->data_dir,
@@ -185,12 +184,14 @@ static rill_err loop_disk_open(struct broker_core *core)
 rill_err loop_core_init(struct broker_core *core,
                         unsigned core_index,
                         const struct broker_config *cfg,
+                        struct broker *broker,
                         bool signals,
-                        uint16_t *out_port)
+                        uint16_t *io_port)
 {
     memset(core, 0, sizeof(*core));
     core->core_index = core_index;
     core->cfg = cfg;
+    core->broker = broker;
     core->listen_fd = -1;
     core->signal_fd = -1;
     core->disk_event_fd = -1;
@@ -219,14 +220,19 @@ rill_err loop_core_init(struct broker_core *core,
     err = loop_disk_open(core);
     uint16_t port = 0;
     if (err == RILL_OK) {
-        err = loop_listen(&cfg->listen, &core->listen_fd, &port);
+        /* Core 0 binds the configured port (0: a free one); the others join it. */
+        struct config_address address = cfg->listen;
+        if (core_index > 0) {
+            address.port = *io_port;
+        }
+        err = loop_listen(&address, broker->core_count > 1, &core->listen_fd, &port);
     }
     core->listen_port = port;
     if (err == RILL_OK && signals) {
         err = loop_signals_open(core);
     }
     if (err == RILL_OK) {
-        *out_port = port;
+        *io_port = port;
     }
     return err;
 }
@@ -244,6 +250,20 @@ void loop_core_deinit(struct broker_core *core)
         }
     }
     pending_flush_all(core);
+    if (core->ring_ready) {
+        /* Messages another core posted after this one left its loop (a late CANCEL): ours. */
+        struct io_uring_cqe *cqe = NULL;
+        while (io_uring_peek_cqe(&core->ring, &cqe) == 0) {
+            uint64_t tag = cqe->user_data;
+            io_uring_cqe_seen(&core->ring, cqe);
+            if ((enum loop_op)(tag >> LOOP_TAG_OP_SHIFT) == LOOP_OP_MSG) {
+                struct broker_msg *msg =
+                    (struct broker_msg *)(uintptr_t)(tag & LOOP_TAG_POINTER_MASK);
+                free(msg->frame);
+                free(msg);
+            }
+        }
+    }
     rill_err err = topics_close(core->topics);
     if (err != RILL_OK) {
         DIAG_ERROR("broker", "closing the partition logs: %s", rill_err_str(err));
@@ -386,6 +406,16 @@ void loop_stop(struct broker_core *core)
     for (uint32_t slot = 0; slot < core->cfg->connections_max; slot++) {
         conn_drain(&core->conns[slot]);
     }
+    if (core->core_index == 0) {
+        /* Signals come to core 0: it tells the others. */
+        for (unsigned other = 1; other < core->broker->core_count; other++) {
+            struct broker_msg *msg = calloc(1, sizeof(*msg));
+            if (msg != NULL) {
+                msg->type = BROKER_MSG_STOP;
+                broker_msg_send(core, other, msg);
+            }
+        }
+    }
 }
 
 static void loop_on_signal(struct broker_core *core, int res)
@@ -438,6 +468,13 @@ static void loop_dispatch_cqe(struct broker_core *core, const struct io_uring_cq
     case LOOP_OP_HTTP_SEND:
         http_on_cqe(core->http, cqe);
         break;
+    case LOOP_OP_MSG:
+        broker_msg_receive(core, (struct broker_msg *)(uintptr_t)(tag & LOOP_TAG_POINTER_MASK));
+        break;
+    case LOOP_OP_MSG_SENT:
+        broker_msg_sent(core, (struct broker_msg *)(uintptr_t)(tag & LOOP_TAG_POINTER_MASK),
+                        cqe->res);
+        break;
     case LOOP_OP_DISK: {
         struct loop_disk_owner *owner =
             (struct loop_disk_owner *)(uintptr_t)(tag & LOOP_TAG_POINTER_MASK);
@@ -449,15 +486,60 @@ static void loop_dispatch_cqe(struct broker_core *core, const struct io_uring_cq
     }
 }
 
-/* The loop ends once stopping, every connection is gone, and then HTTP (which answers 503 on
- * /health during the drain) is closed and has nothing left in the ring. */
-static bool loop_done(struct broker_core *core)
+/* Nothing left on this core after a stop: no connection, no request waiting for another core,
+ * no answer another core waits for, and HTTP (which answers 503 on /health during the drain)
+ * closed with nothing left in the ring. */
+static bool loop_idle(struct broker_core *core)
 {
-    if (!core->stopping || core->conn_count > 0) {
+    if (!core->stopping || core->conn_count > 0 || core->pending_count > 0 || route_busy(core)) {
         return false;
     }
-    http_server_close(core->http);
-    return http_server_quiet(core->http);
+    if (core->http != NULL) {
+        http_server_close(core->http);
+        return http_server_quiet(core->http);
+    }
+    return true;
+}
+
+/* One core: it ends when idle. Several: each tells core 0 when it becomes idle, and core 0 ends
+ * them all once every core is idle at the same time - a core cannot leave earlier, because
+ * until then another core may still send it a part of a request. */
+static bool loop_done(struct broker_core *core)
+{
+    struct broker *broker = core->broker;
+    bool idle = loop_idle(core);
+    if (broker->core_count <= 1) {
+        return idle;
+    }
+    atomic_store(&broker->idle[core->core_index], idle);
+    if (core->core_index != 0) {
+        if (idle && !core->idle_notified) {
+            struct broker_msg *msg = calloc(1, sizeof(*msg));
+            if (msg != NULL) {
+                msg->type = BROKER_MSG_IDLE;
+                broker_msg_send(core, 0, msg);
+                core->idle_notified = true;
+            }
+        }
+        if (!idle) {
+            core->idle_notified = false;
+        }
+        return core->exit_now;
+    }
+    for (unsigned c = 0; c < broker->core_count; c++) {
+        if (!atomic_load(&broker->idle[c])) {
+            return false;
+        }
+    }
+    for (unsigned c = 1; c < broker->core_count; c++) {
+        struct broker_msg *msg = calloc(1, sizeof(*msg));
+        if (msg != NULL) {
+            msg->type = BROKER_MSG_EXIT;
+            broker_msg_send(core, c, msg);
+        }
+    }
+    io_uring_submit(&core->ring);
+    return true;
 }
 
 /* Waits for at least one completion, or until the earliest pending deadline. */
@@ -486,6 +568,12 @@ rill_err loop_run(struct broker_core *core)
     loop_disk_event_arm(core);
     while (!loop_done(core)) {
         int ret = loop_wait(core);
+        /* This round reads the current topics view (broker.h): announce it for reclamation. */
+        core->view = atomic_load_explicit(&core->broker->view, memory_order_acquire);
+        atomic_store_explicit(&core->view_seen, core->view->version, memory_order_release);
+        if (core->topics != NULL) {
+            topics_reclaim(core->topics);
+        }
         if (ret < 0 && ret != -EINTR && ret != -EBUSY) {
             DIAG_ERROR("net", "io_uring_submit_and_wait error=\"%s\"", strerror(-ret));
             return rill_err_from_errno(-ret);

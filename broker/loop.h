@@ -22,6 +22,7 @@
 
 #include <liburing.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/signalfd.h>
@@ -30,8 +31,11 @@
 #include "broker/metrics.h"
 #include "proto/arena.h"
 
+struct broker;
 struct broker_config;
 struct broker_conn;
+struct route;
+struct topics_view;
 struct config_address;
 struct http_server;
 struct broker_partition;
@@ -40,13 +44,15 @@ struct log_io;
 struct pending;
 
 enum loop_op {
-    LOOP_OP_NONE = 0,   /* completions nobody waits for (cancellations) */
-    LOOP_OP_ACCEPT = 1, /* the listening socket */
-    LOOP_OP_RECV = 2,   /* a connection's receive */
-    LOOP_OP_SEND = 3,   /* a connection's send */
-    LOOP_OP_TICK = 4,   /* the periodic timer that enforces deadlines */
-    LOOP_OP_SIGNAL = 5, /* a read of the signalfd: SIGTERM/SIGINT */
-    LOOP_OP_DISK = 6,   /* a disk completion, routed to its struct loop_disk_owner */
+    LOOP_OP_NONE = 0,      /* completions nobody waits for (cancellations) */
+    LOOP_OP_ACCEPT = 1,    /* the listening socket */
+    LOOP_OP_RECV = 2,      /* a connection's receive */
+    LOOP_OP_SEND = 3,      /* a connection's send */
+    LOOP_OP_TICK = 4,      /* the periodic timer that enforces deadlines */
+    LOOP_OP_SIGNAL = 5,    /* a read of the signalfd: SIGTERM/SIGINT */
+    LOOP_OP_DISK = 6,      /* a disk completion, routed to its struct loop_disk_owner */
+    LOOP_OP_MSG = 10,      /* a struct broker_msg another core posted to us (MSG_RING) */
+    LOOP_OP_MSG_SENT = 11, /* our MSG_RING submission of a struct broker_msg completed */
 
     /* core 0's HTTP endpoint (broker/http.c); slot and generation tagged as for connections */
     LOOP_OP_HTTP_ACCEPT = 7, /* the HTTP listening socket */
@@ -69,6 +75,7 @@ struct loop_disk_owner {
 
 struct broker_core {
     unsigned core_index;             /* 0 .. cores-1; the main thread runs core 0 */
+    struct broker *broker;           /* the process: every core, the shared view */
     const struct broker_config *cfg; /* borrowed, outlives the core */
     struct io_uring ring;
     bool ring_ready;           /* ring initialised (for loop_core_deinit) */
@@ -104,12 +111,26 @@ struct broker_core {
     uint32_t pending_count;
     uint64_t data_version;         /* bumped when any partition's readable end moves */
     uint64_t data_version_checked; /* data_version when pending fetches were last checked */
+    struct topics_view *view;      /* the topics view this round uses (broker.h) */
+    _Atomic uint64_t view_seen;    /* its version, for core 0's reclamation */
+    struct route *route_first;     /* requests waiting for parts on other cores */
+    uint32_t route_count;
+    metrics_counter requests_routed; /* requests split or forwarded to other cores */
+    metrics_counter messages_sent;   /* messages posted to other cores */
+    bool exit_now;                   /* every core is idle after a stop: leave the loop */
+    bool idle_notified;              /* told core 0 that this core became idle */
 };
 
 static inline uint64_t loop_tag_conn(enum loop_op op, uint32_t slot, uint32_t generation)
 {
     return ((uint64_t)op << LOOP_TAG_OP_SHIFT) |
            ((uint64_t)generation << LOOP_TAG_GENERATION_SHIFT) | (uint64_t)slot;
+}
+
+/* A tag carrying a user-space pointer (which fits 47 bits) in bits 55..0. */
+static inline uint64_t loop_tag_pointer(enum loop_op op, const void *pointer)
+{
+    return ((uint64_t)op << LOOP_TAG_OP_SHIFT) | ((uintptr_t)pointer & LOOP_TAG_POINTER_MASK);
 }
 
 static inline uint64_t loop_tag_disk(struct loop_disk_owner *owner)
@@ -127,12 +148,16 @@ static inline uint64_t loop_tag_disk(struct loop_disk_owner *owner)
 RILL_MUST_CHECK rill_err loop_core_init(struct broker_core *core,
                                         unsigned core_index,
                                         const struct broker_config *cfg,
+                                        struct broker *broker,
                                         bool signals,
-                                        uint16_t *out_port);
+                                        uint16_t *io_port);
 
 /* Binds and listens on address (port 0: a free port, returned in *out_port); also used by
- * broker/http.c. @return RILL_OK, RILL_ERR_INVALID (unresolvable host) or the errno error. */
+ * broker/http.c. reuse_port lets every core listen on the same port (SO_REUSEPORT: the kernel
+ * spreads connections over them). @return RILL_OK, RILL_ERR_INVALID (unresolvable host) or the
+ * errno error. */
 RILL_MUST_CHECK rill_err loop_listen(const struct config_address *address,
+                                     bool reuse_port,
                                      int *out_fd,
                                      uint16_t *out_port);
 

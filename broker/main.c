@@ -6,6 +6,8 @@
  * a clean shutdown (SIGTERM or SIGINT), 1 on a runtime failure, 2 on bad flags or config.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,9 +19,11 @@
 
 #include "rill.h"
 #include "common/diag.h"
+#include "broker/broker.h"
 #include "broker/config.h"
 #include "broker/http.h"
 #include "broker/loop.h"
+#include "broker/topics.h"
 
 #define RILLD_EXIT_OK      0
 #define RILLD_EXIT_FAILURE 1
@@ -212,6 +216,55 @@ static bool rilld_http_is_default(const struct broker_config *cfg)
     return strcmp(cfg->http.host, defaults.http.host) == 0 && cfg->http.port == defaults.http.port;
 }
 
+/* The thread of core index > 0: its loop, until core 0 ends them all. */
+static void *rilld_core_thread(void *arg)
+{
+    struct broker_core *core = arg;
+    rill_err err = loop_run(core);
+    if (err != RILL_OK) {
+        fprintf(stderr, "rilld: core %u: %s\n", core->core_index, rill_err_str(err));
+        exit(RILLD_EXIT_FAILURE); /* a broken ring: nothing sane is left to do */
+    }
+    return NULL;
+}
+
+/* Opens every core (core 0 first: it binds the port the others join), then the topics with
+ * each partition on its owner core's disk ring. */
+static rill_err rilld_open(struct broker *broker, uint16_t *out_port)
+{
+    const struct broker_config *cfg = broker->cfg;
+    static struct log_io *ios[BROKER_CORES_MAX];
+    uint16_t port = 0;
+    rill_err err = RILL_OK;
+    for (unsigned i = 0; err == RILL_OK && i < broker->core_count; i++) {
+        broker->cores[i] = calloc(1, sizeof(*broker->cores[i]));
+        if (broker->cores[i] == NULL) {
+            return RILL_ERR_NOMEM;
+        }
+        err = loop_core_init(broker->cores[i], i, cfg, broker, i == 0, &port);
+        ios[i] = broker->cores[i]->io;
+    }
+    if (err == RILL_OK) {
+        err =
+            topics_open(cfg->data_dir, ios, broker->core_count, broker, &broker->cores[0]->topics);
+    }
+    *out_port = port;
+    return err;
+}
+
+static void rilld_close(struct broker *broker)
+{
+    /* Core 0 first: closing the topics drains each partition on its owner's disk ring, which
+     * the other cores release after. */
+    for (unsigned i = 0; i < broker->core_count; i++) {
+        if (broker->cores[i] != NULL) {
+            loop_core_deinit(broker->cores[i]);
+            free(broker->cores[i]);
+            broker->cores[i] = NULL;
+        }
+    }
+}
+
 static int rilld_serve(const struct broker_config *cfg)
 {
     if (rilld_mkdir_all(cfg->data_dir) != 0) {
@@ -222,13 +275,16 @@ static int rilld_serve(const struct broker_config *cfg)
     if (!rilld_data_lock(cfg->data_dir)) {
         return RILLD_EXIT_FAILURE;
     }
-    rilld_signals_block();
-    static struct broker_core core;
+    rilld_signals_block(); /* before any thread starts: every thread inherits the mask */
+    static struct broker broker;
+    broker.cfg = cfg;
+    broker.core_count = cfg->cores;
     uint16_t port = 0;
     uint16_t http_port = 0;
-    rill_err err = loop_core_init(&core, 0, cfg, true, &port);
+    rill_err err = rilld_open(&broker, &port);
+    struct broker_core *core0 = broker.cores[0];
     if (err == RILL_OK) {
-        err = http_server_create(&core, &cfg->http, &http_port);
+        err = http_server_create(core0, &cfg->http, &http_port);
         if (err != RILL_OK && rilld_http_is_default(cfg)) {
             /* Nobody asked for this address: a second broker on one machine (tests, make run
              * beside another) still runs, without HTTP. A chosen address must work. */
@@ -242,16 +298,33 @@ static int rilld_serve(const struct broker_config *cfg)
                     (unsigned)cfg->http.port);
         }
     }
+    pthread_t threads[BROKER_CORES_MAX];
+    unsigned started = 1;
+    for (; err == RILL_OK && started < broker.core_count; started++) {
+        if (pthread_create(&threads[started], NULL, rilld_core_thread, broker.cores[started]) !=
+            0) {
+            err = RILL_ERR_NOMEM;
+            break;
+        }
+    }
     if (err == RILL_OK) {
         /* The 'listening' line comes first and unchanged: tests and scripts wait for it. */
         rilld_print_address("listening", cfg->listen.host, port);
-        if (core.http != NULL) {
+        if (core0->http != NULL) {
             rilld_print_address("http", cfg->http.host, http_port);
         }
         fflush(stdout);
-        err = loop_run(&core);
+        err = loop_run(core0);
+    } else if (started > 1) {
+        /* Some threads run: stop them the normal way. */
+        loop_stop(core0);
+        rill_err stop_err = loop_run(core0);
+        (void)stop_err;
     }
-    loop_core_deinit(&core);
+    for (unsigned i = 1; i < started; i++) {
+        pthread_join(threads[i], NULL);
+    }
+    rilld_close(&broker);
     if (err != RILL_OK) {
         fprintf(stderr, "rilld: %s\n", rill_err_str(err));
         return RILLD_EXIT_FAILURE;

@@ -185,3 +185,15 @@ void pending_flush_all(struct broker_core *core)
         }
     }
 }
+
+void pending_cancel_fetch(struct broker_core *core, struct route *route, uint32_t part)
+{
+    for (struct pending *pending = core->pending_first; pending != NULL; pending = pending->next) {
+        if (pending->kind == PENDING_FETCH && pending->origin.route == route &&
+            pending->origin.route_part == part) {
+            fetch_answer(core, &pending->origin, &pending->header, &pending->fetch.request);
+            pending_destroy(core, pending);
+            return;
+        }
+    }
+}

@@ -22,6 +22,7 @@
 
 struct broker_core;
 struct broker_partition;
+struct route;
 
 enum pending_kind {
     PENDING_PRODUCE = 1,
@@ -78,6 +79,10 @@ int64_t pending_next_deadline_ns(const struct broker_core *core);
 void pending_forget_topic(struct broker_core *core,
                           const struct broker_partition *partitions,
                           int32_t partition_count);
+
+/* Answers the pending fetch that is part `part` of route now, if it still waits (another part of
+ * its request found data). */
+void pending_cancel_fetch(struct broker_core *core, struct route *route, uint32_t part);
 
 /* Answers every pending request now (shutdown): produce with what is known, fetch with what
  * is available. */

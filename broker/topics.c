@@ -17,6 +17,8 @@
 #include "common/err.h"
 #include "common/hash.h"
 #include "common/limits.h"
+#include "broker/broker.h"
+#include "broker/loop.h"
 
 /* ---------------------------------------------------------------------------------------- */
 /* Paths and directories                                                                      */
@@ -261,13 +263,14 @@ static rill_err topic_open(struct broker_topics *topics,
         char path[RILL_PATH_BYTES_MAX];
         err = partition_path(topics, meta->name, opened, path, sizeof(path));
         if (err == RILL_OK) {
-            err = log_partition_open(path, &topic->cfg, topics->io, &bp->log);
+            err = log_partition_open(path, &topic->cfg, topics->ios[bp->core_index], &bp->log);
         }
         if (err != RILL_OK) {
             DIAG_ERROR("topics", "cannot open partition %s: %s", path, rill_err_str(err));
             break;
         }
         bp->log->opaque = bp;
+        topics_publish_partition(bp);
         err = log_partition_scan_tail(bp->log, TOPICS_PRODUCER_SCAN_BYTES, producer_rebuild_batch,
                                       bp);
         if (err != RILL_OK) {
@@ -308,15 +311,17 @@ static rill_err topics_insert(struct broker_topics *topics, struct broker_topic 
 }
 
 rill_err topics_open(const char *data_dir,
-                     struct log_io *io,
+                     struct log_io **ios,
                      unsigned core_count,
+                     struct broker *broker,
                      struct broker_topics **out_topics)
 {
     struct broker_topics *topics = calloc(1, sizeof(*topics));
     if (topics == NULL) {
         return RILL_ERR_NOMEM;
     }
-    topics->io = io;
+    topics->ios = ios;
+    topics->broker = broker;
     topics->core_count = core_count == 0 ? 1 : core_count;
     topics->data_dir = strdup(data_dir);
     meta_state_init(&topics->state);
@@ -338,10 +343,14 @@ rill_err topics_open(const char *data_dir,
             }
         }
     }
+    if (err == RILL_OK) {
+        err = topics_publish(topics);
+    }
     if (err != RILL_OK) {
         (void)topics_close(topics);
         return err;
     }
+    atomic_store(&broker->producer_id_next, topics->state.producer_id_next);
     *out_topics = topics;
     return RILL_OK;
 }
@@ -362,6 +371,16 @@ rill_err topics_close(struct broker_topics *topics)
         topic_free(topic);
     }
     free(topics->topics);
+    while (topics->retired != NULL) {
+        struct topics_retired *retired = topics->retired;
+        topics->retired = retired->next;
+        free(retired->view);
+        topic_free(retired->topic);
+        free(retired);
+    }
+    if (topics->broker != NULL) {
+        free(atomic_exchange(&topics->broker->view, NULL));
+    }
     rill_err err = meta_log_close(topics->meta);
     if (err != RILL_OK && first == RILL_OK) {
         first = err;
@@ -416,6 +435,9 @@ rill_err topics_create(struct broker_topics *topics,
             topic_free(topic);
         }
     }
+    if (err == RILL_OK) {
+        err = topics_publish(topics);
+    }
     if (err != RILL_OK) {
         snprintf(errstr, errstr_bytes, "topic recorded but its logs could not be opened: %s",
                  rill_err_str(err));
@@ -423,14 +445,18 @@ rill_err topics_create(struct broker_topics *topics,
     return err;
 }
 
-rill_err
-topics_delete(struct broker_topics *topics, const char *name, char *errstr, size_t errstr_bytes)
+rill_err topics_delete(struct broker_topics *topics,
+                       const char *name,
+                       struct broker_topic **out_topic,
+                       char *errstr,
+                       size_t errstr_bytes)
 {
     struct meta_record rec = { .type = META_RECORD_TOPIC_DELETED, .name = name };
     rill_err err = meta_log_append(topics->meta, &topics->state, &rec, errstr, errstr_bytes);
     if (err != RILL_OK) {
         return err;
     }
+    *out_topic = NULL;
     uint32_t index = 0;
     if (!topic_search(topics, name, strlen(name), &index)) {
         return RILL_OK; /* its logs never opened; the sweep at the next start cleans up */
@@ -439,10 +465,56 @@ topics_delete(struct broker_topics *topics, const char *name, char *errstr, size
     memmove(&topics->topics[index], &topics->topics[index + 1],
             (topics->topic_count - index - 1) * sizeof(topics->topics[0]));
     topics->topic_count--;
-    (void)topic_close_partitions(topic, topic->partition_count);
+    *out_topic = topic;
+    return topics_publish(topics);
+}
+
+void topics_close_owned(struct broker_topic *topic, unsigned core_index)
+{
     for (int32_t p = 0; p < topic->partition_count; p++) {
+        struct broker_partition *bp = &topic->partitions[p];
+        if (bp->core_index != core_index || bp->log == NULL) {
+            continue;
+        }
+        rill_err err = log_partition_close(bp->log);
+        if (err != RILL_OK) {
+            DIAG_WARN("topics", "closing %s-%d: %s", topic->name, (int)p, rill_err_str(err));
+        }
+        bp->log = NULL;
+        producer_table_deinit(&bp->producers);
+    }
+}
+
+bool topics_has_partitions_on(const struct broker_topic *topic, unsigned core_index)
+{
+    for (int32_t p = 0; p < topic->partition_count; p++) {
+        if (topic->partitions[p].core_index == core_index) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void
+topics_retire(struct broker_topics *topics, struct topics_view *view, struct broker_topic *topic)
+{
+    struct topics_retired *retired = calloc(1, sizeof(*retired));
+    if (retired == NULL) {
+        return; /* leaked rather than freed under a reader */
+    }
+    retired->version = topics->view_version;
+    retired->view = view;
+    retired->topic = topic;
+    retired->next = topics->retired;
+    topics->retired = retired;
+}
+
+void topics_delete_finish(struct broker_topics *topics, struct broker_topic *topic)
+{
+    for (int32_t p = 0; p < topic->partition_count; p++) {
+        RILL_ASSERT(topic->partitions[p].log == NULL);
         char path[RILL_PATH_BYTES_MAX];
-        if (partition_path(topics, name, p, path, sizeof(path)) == RILL_OK) {
+        if (partition_path(topics, topic->name, p, path, sizeof(path)) == RILL_OK) {
             rill_err rm = remove_partition_dir(topics->data_dir, path);
             if (rm != RILL_OK) {
                 DIAG_WARN("topics", "cannot remove %s: %s (removed at the next start)", path,
@@ -450,14 +522,97 @@ topics_delete(struct broker_topics *topics, const char *name, char *errstr, size
             }
         }
     }
-    topic_free(topic);
+    topics_retire(topics, NULL, topic);
+}
+
+rill_err topics_publish(struct broker_topics *topics)
+{
+    struct topics_view *view =
+        malloc(sizeof(*view) + (size_t)topics->topic_count * sizeof(view->topics[0]));
+    if (view == NULL) {
+        return RILL_ERR_NOMEM;
+    }
+    view->version = ++topics->view_version;
+    view->topic_count = topics->topic_count;
+    if (topics->topic_count > 0) {
+        memcpy(view->topics, topics->topics, (size_t)topics->topic_count * sizeof(view->topics[0]));
+    }
+    struct topics_view *old = atomic_exchange(&topics->broker->view, view);
+    if (old != NULL) {
+        topics_retire(topics, old, NULL);
+    }
     return RILL_OK;
+}
+
+void topics_reclaim(struct broker_topics *topics)
+{
+    if (topics->retired == NULL) {
+        return;
+    }
+    /* A core announces the version it uses at the start of each round; what was retired when
+     * version v was published is unreachable once every core announced v or later. */
+    uint64_t oldest = UINT64_MAX;
+    for (unsigned c = 0; c < topics->broker->core_count; c++) {
+        uint64_t seen = atomic_load(&topics->broker->cores[c]->view_seen);
+        oldest = seen < oldest ? seen : oldest;
+    }
+    struct topics_retired **link = &topics->retired;
+    while (*link != NULL) {
+        struct topics_retired *retired = *link;
+        if (retired->version <= oldest) {
+            *link = retired->next;
+            free(retired->view);
+            topic_free(retired->topic);
+            free(retired);
+        } else {
+            link = &retired->next;
+        }
+    }
+}
+
+struct broker_topic *
+topics_view_find(const struct topics_view *view, const char *name, size_t name_bytes)
+{
+    uint32_t low = 0, high = view->topic_count;
+    while (low < high) {
+        uint32_t middle = low + (high - low) / 2;
+        int c = name_compare(name, name_bytes, view->topics[middle]->name);
+        if (c == 0) {
+            return view->topics[middle];
+        }
+        if (c < 0) {
+            high = middle;
+        } else {
+            low = middle + 1;
+        }
+    }
+    return NULL;
+}
+
+void topics_publish_partition(struct broker_partition *bp)
+{
+    const struct log_partition *log = bp->log;
+    if (log == NULL) {
+        return;
+    }
+    uint64_t bytes = 0;
+    for (uint32_t s = 0; s < log->segment_count; s++) {
+        bytes += log->segments[s]->bytes_written;
+    }
+    struct broker_partition_published *out = &bp->published;
+    atomic_store_explicit(&out->start_offset, log->offset_start, memory_order_relaxed);
+    atomic_store_explicit(&out->high_watermark, topics_high_watermark(bp), memory_order_relaxed);
+    atomic_store_explicit(&out->durable_offset, log->offset_durable, memory_order_relaxed);
+    atomic_store_explicit(&out->size_bytes, bytes, memory_order_relaxed);
+    atomic_store_explicit(&out->segment_count, log->segment_count, memory_order_relaxed);
+    atomic_store_explicit(&out->offline, log->failed != RILL_OK, memory_order_relaxed);
 }
 
 rill_err topics_alter(struct broker_topics *topics,
                       const char *name,
                       const struct meta_config *configs,
                       uint32_t config_count,
+                      struct broker_topic **out_topic,
                       char *errstr,
                       size_t errstr_bytes)
 {
@@ -478,16 +633,25 @@ rill_err topics_alter(struct broker_topics *topics,
         return err;
     }
     struct broker_topic *topic = topics_find(topics, name, strlen(name));
+    *out_topic = topic;
     if (topic == NULL) {
         return RILL_OK;
     }
-    err = meta_topic_log_config(meta_topic_find(&topics->state, name), &topic->cfg);
-    if (err != RILL_OK) {
-        return err;
-    }
+    /* Owner cores apply it from a copy in a CONFIG message (handlers_admin.c). */
+    return meta_topic_log_config(meta_topic_find(&topics->state, name), &topic->cfg);
+}
+
+void topics_apply_config(struct broker_topic *topic,
+                         unsigned core_index,
+                         const struct log_config *topic_cfg)
+{
     for (int32_t p = 0; p < topic->partition_count; p++) {
-        struct log_partition *log = topic->partitions[p].log;
-        struct log_config cfg = topic->cfg;
+        struct broker_partition *bp = &topic->partitions[p];
+        if (bp->core_index != core_index || bp->log == NULL) {
+            continue;
+        }
+        struct log_partition *log = bp->log;
+        struct log_config cfg = *topic_cfg;
         /* Staging buffers are sized at the first append: a larger batch bound waits for the
          * next open of the log, which sizes them anew. */
         size_t staging = log_partition_staging_bytes(log);
@@ -495,6 +659,6 @@ rill_err topics_alter(struct broker_topics *topics,
             cfg.batch_bytes_max = (uint32_t)staging;
         }
         log->cfg = cfg;
+        topics_publish_partition(bp);
     }
-    return RILL_OK;
 }

@@ -5,34 +5,39 @@
 #include "common/diag.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-static int diag_level_current = -1;
+/* Atomic: threads of rilld log concurrently; the first reader resolves the environment (two
+ * racing first readers compute the same value). */
+static _Atomic int diag_level_current = -1;
 
 static const char *const diag_level_names[] = { "ERROR", "WARN", "INFO", "DEBUG" };
 
 static int diag_level_get(void)
 {
-    if (diag_level_current < 0) {
+    int level = atomic_load_explicit(&diag_level_current, memory_order_relaxed);
+    if (level < 0) {
         const char *env = getenv("RILL_DIAG_LEVEL");
-        diag_level_current = DIAG_LEVEL_WARN;
+        level = DIAG_LEVEL_WARN;
         if (env != NULL) {
             for (int i = 0; i <= DIAG_LEVEL_DEBUG; i++) {
                 if (strcasecmp(env, diag_level_names[i]) == 0) {
-                    diag_level_current = i;
+                    level = i;
                 }
             }
         }
+        atomic_store_explicit(&diag_level_current, level, memory_order_relaxed);
     }
-    return diag_level_current;
+    return level;
 }
 
 void diag_set_level(enum diag_level level)
 {
-    diag_level_current = (int)level;
+    atomic_store_explicit(&diag_level_current, (int)level, memory_order_relaxed);
 }
 
 int diag_enabled(enum diag_level level)

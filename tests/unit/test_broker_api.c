@@ -298,12 +298,23 @@ static char *http_get(uint16_t port, const char *path)
     return text;
 }
 
+/* Cores of the brokers this run starts: every case runs with one core and with three, where
+ * most partitions belong to another core than the one a request arrives on (route.c). */
+static unsigned api_cores = 1;
+
+static void api_prepare(struct rilld *broker, const char *extra)
+{
+    char config[256];
+    snprintf(config, sizeof(config), "cores = %u\n%s", api_cores, extra != NULL ? extra : "");
+    rilld_prepare(broker, config);
+}
+
 /* ---------------------------------------------------------------------------------------- */
 
 static void t_topics_lifecycle(void)
 {
     struct rilld broker;
-    rilld_prepare(&broker, NULL);
+    api_prepare(&broker, NULL);
     rilld_start(&broker);
     struct api_client client;
     client_open(&client, broker.port);
@@ -385,7 +396,7 @@ static void t_topics_lifecycle(void)
 static void t_produce_fetch_acks(void)
 {
     struct rilld broker;
-    rilld_prepare(&broker, NULL);
+    api_prepare(&broker, NULL);
     rilld_start(&broker);
     struct api_client client;
     client_open(&client, broker.port);
@@ -449,7 +460,7 @@ static void t_produce_fetch_acks(void)
 static void t_long_poll(void)
 {
     struct rilld broker;
-    rilld_prepare(&broker, NULL);
+    api_prepare(&broker, NULL);
     rilld_start(&broker);
     struct api_client consumer, producer;
     client_open(&consumer, broker.port);
@@ -489,7 +500,7 @@ static void t_long_poll(void)
 static void t_idempotent_produce(void)
 {
     struct rilld broker;
-    rilld_prepare(&broker, NULL);
+    api_prepare(&broker, NULL);
     rilld_start(&broker);
     struct api_client client;
     client_open(&client, broker.port);
@@ -543,7 +554,7 @@ static void t_idempotent_produce(void)
 static void t_bad_batches(void)
 {
     struct rilld broker;
-    rilld_prepare(&broker, NULL);
+    api_prepare(&broker, NULL);
     rilld_start(&broker);
     struct api_client client;
     client_open(&client, broker.port);
@@ -594,7 +605,7 @@ static void t_bad_batches(void)
 static void t_kill9_acked_records_survive(void)
 {
     struct rilld broker;
-    rilld_prepare(&broker, NULL);
+    api_prepare(&broker, NULL);
     rilld_start(&broker);
     struct api_client client;
     client_open(&client, broker.port);
@@ -683,7 +694,7 @@ static int32_t raw_answer(struct api_client *client)
 static void t_hostile_requests(void)
 {
     struct rilld broker;
-    rilld_prepare(&broker, NULL);
+    api_prepare(&broker, NULL);
     rilld_start(&broker);
     struct api_client client;
     client_open(&client, broker.port);
@@ -794,7 +805,7 @@ static void t_hostile_requests(void)
 static void t_hostile_connections(void)
 {
     struct rilld broker;
-    rilld_prepare(&broker, "frame.timeout.ms = 500\n");
+    api_prepare(&broker, "frame.timeout.ms = 500\n");
     rilld_start(&broker);
     struct api_client client;
     client_open(&client, broker.port);
@@ -843,7 +854,7 @@ static void t_hostile_connections(void)
 static void t_retention_while_reading(void)
 {
     struct rilld broker;
-    rilld_prepare(&broker, NULL);
+    api_prepare(&broker, NULL);
     rilld_start(&broker);
     struct api_client client;
     client_open(&client, broker.port);
@@ -893,7 +904,160 @@ static void t_retention_while_reading(void)
     rilld_stop_clean(&broker);
 }
 
+static void t_topics_lifecycle_3cores(void)
+{
+    api_cores = 3;
+    t_topics_lifecycle();
+}
+
+static void t_produce_fetch_acks_3cores(void)
+{
+    api_cores = 3;
+    t_produce_fetch_acks();
+}
+
+static void t_long_poll_3cores(void)
+{
+    api_cores = 3;
+    t_long_poll();
+}
+
+static void t_idempotent_produce_3cores(void)
+{
+    api_cores = 3;
+    t_idempotent_produce();
+}
+
+static void t_bad_batches_3cores(void)
+{
+    api_cores = 3;
+    t_bad_batches();
+}
+
+static void t_kill9_acked_records_survive_3cores(void)
+{
+    api_cores = 3;
+    t_kill9_acked_records_survive();
+}
+
+static void t_hostile_requests_3cores(void)
+{
+    api_cores = 3;
+    t_hostile_requests();
+}
+
+static void t_hostile_connections_3cores(void)
+{
+    api_cores = 3;
+    t_hostile_connections();
+}
+
+static void t_retention_while_reading_3cores(void)
+{
+    api_cores = 3;
+    t_retention_while_reading();
+}
+
+/* Many partitions, one connection: with several cores most requests cross cores; every record
+ * still lands in its partition, in order, and a fetch over all partitions sees them all. */
+static void t_partitions_across_cores(void)
+{
+    struct rilld broker;
+    api_prepare(&broker, NULL);
+    rilld_start(&broker);
+    struct api_client client;
+    client_open(&client, broker.port);
+    enum { PARTITIONS = 12 };
+    T_ASSERT_EQ_INT(create_topic(&client, "spread", PARTITIONS, NULL, 0), 0);
+    /* One produce request carrying every partition, acks=all, several rounds. */
+    size_t bytes = 0;
+    uint8_t *batch = make_batch("m", 4, LOG_CODEC_LZ4, -1, 0, &bytes);
+    struct proto_produce_partition parts[PARTITIONS];
+    for (int32_t p = 0; p < PARTITIONS; p++) {
+        parts[p] =
+            (struct proto_produce_partition){ PARTITIONS - 1 - p, { batch, (uint32_t)bytes } };
+    }
+    struct proto_produce_topic entry = { str_of("spread"), parts, PARTITIONS };
+    for (int round = 0; round < 5; round++) {
+        union proto_request request = { .produce = { -1, 10000, &entry, 1 } };
+        union proto_response response;
+        T_ASSERT_EQ_INT(client_call(&client, PROTO_API_PRODUCE, &request, &response), 0);
+        T_ASSERT_EQ_INT(response.produce.topics[0].partition_count, PARTITIONS);
+        for (int32_t p = 0; p < PARTITIONS; p++) {
+            const struct proto_produce_partition_result *result =
+                &response.produce.topics[0].partitions[p];
+            T_ASSERT_EQ_INT(result->partition, PARTITIONS - 1 - p); /* request order */
+            T_ASSERT_EQ_INT(result->error, 0);
+            T_ASSERT_EQ_INT(result->base_offset, round * 4);
+        }
+    }
+    /* acks=0 across cores too: not answered, still stored. */
+    union proto_request request = { .produce = { 0, 10000, &entry, 1 } };
+    client_send(&client, PROTO_API_PRODUCE, &request);
+    /* A fetch of all partitions (long poll satisfied by data somewhere). */
+    struct proto_fetch_partition fetch_parts[PARTITIONS];
+    int64_t next[PARTITIONS] = { 0 };
+    int total = 0;
+    for (int round = 0; round < 50 && total < PARTITIONS * 24; round++) {
+        for (int32_t p = 0; p < PARTITIONS; p++) {
+            fetch_parts[p] = (struct proto_fetch_partition){ p, next[p], 1 << 20 };
+        }
+        struct proto_fetch_topic fetch_entry = { str_of("spread"), fetch_parts, PARTITIONS };
+        request = (union proto_request){ .fetch = { 1000, 1, 8 << 20, &fetch_entry, 1 } };
+        union proto_response response;
+        T_ASSERT_EQ_INT(client_call(&client, PROTO_API_FETCH, &request, &response), 0);
+        T_ASSERT_EQ_INT(response.fetch.topics[0].partition_count, PARTITIONS);
+        for (int32_t p = 0; p < PARTITIONS; p++) {
+            const struct proto_fetch_partition_result *result =
+                &response.fetch.topics[0].partitions[p];
+            T_ASSERT_EQ_INT(result->partition, p);
+            T_ASSERT_EQ_INT(result->error, 0);
+            total += count_records(&result->batches, next[p], &next[p]);
+        }
+    }
+    T_ASSERT_EQ_INT(total, PARTITIONS * 24);
+    /* Per-partition LIST_OFFSETS in one request across cores. */
+    struct proto_list_offsets_partition list_parts[PARTITIONS];
+    for (int32_t p = 0; p < PARTITIONS; p++) {
+        list_parts[p] = (struct proto_list_offsets_partition){ p, PROTO_LIST_OFFSETS_LATEST };
+    }
+    struct proto_list_offsets_topic list_entry = { str_of("spread"), list_parts, PARTITIONS };
+    request = (union proto_request){ .list_offsets = { &list_entry, 1 } };
+    union proto_response response;
+    T_ASSERT_EQ_INT(client_call(&client, PROTO_API_LIST_OFFSETS, &request, &response), 0);
+    for (int32_t p = 0; p < PARTITIONS; p++) {
+        T_ASSERT_EQ_INT(response.list_offsets.topics[0].partitions[p].offset, 24);
+    }
+    /* With several cores, requests did cross cores. */
+    char *metrics = http_get(broker.http_port, "/metrics");
+    uint64_t routed = 0;
+    for (const char *at = metrics; (at = strstr(at, "rill_core_requests_routed_total{")) != NULL;
+         at++) {
+        const char *value = strchr(at, '}');
+        routed += value != NULL ? strtoull(value + 2, NULL, 10) : 0;
+    }
+    T_ASSERT(api_cores == 1 ? routed == 0 : routed > 0);
+    free(metrics);
+    /* Delete across cores, then the name is free again. */
+    struct proto_str name = str_of("spread");
+    request = (union proto_request){ .delete_topics = { &name, 1 } };
+    T_ASSERT_EQ_INT(client_call(&client, PROTO_API_DELETE_TOPICS, &request, &response), 0);
+    T_ASSERT_EQ_INT(response.delete_topics.results[0].error, 0);
+    T_ASSERT_EQ_INT(create_topic(&client, "spread", 3, NULL, 0), 0);
+    free(batch);
+    client_close(&client);
+    rilld_stop_clean(&broker);
+}
+
+static void t_partitions_across_cores_3cores(void)
+{
+    api_cores = 3;
+    t_partitions_across_cores();
+}
+
 static const struct t_case cases[] = {
+    T_CASE(t_partitions_across_cores),
+    T_CASE(t_partitions_across_cores_3cores),
     T_CASE(t_topics_lifecycle),
     T_CASE(t_produce_fetch_acks),
     T_CASE(t_long_poll),
@@ -903,6 +1067,15 @@ static const struct t_case cases[] = {
     T_CASE(t_hostile_requests),
     T_CASE(t_hostile_connections),
     T_CASE(t_retention_while_reading),
+    T_CASE(t_topics_lifecycle_3cores),
+    T_CASE(t_produce_fetch_acks_3cores),
+    T_CASE(t_long_poll_3cores),
+    T_CASE(t_idempotent_produce_3cores),
+    T_CASE(t_bad_batches_3cores),
+    T_CASE(t_kill9_acked_records_survive_3cores),
+    T_CASE(t_hostile_requests_3cores),
+    T_CASE(t_hostile_connections_3cores),
+    T_CASE(t_retention_while_reading_3cores),
 };
 
 int main(int argc, char **argv)
