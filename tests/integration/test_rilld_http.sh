@@ -3,8 +3,9 @@
 # 'listening', /health, /metrics in Prometheus text format whose request counters follow native
 # requests, 404/405/431, the HTTP connection bound, the native port after HTTP abuse, the data
 # directory lock (released at exit and by kill -9, with acknowledged records kept), and
-# shutdown.timeout.ms cutting a client that never reads (with /health 503 during the drain). HTTP and the native protocol are spoken through bash's /dev/tcp, so neither
-# curl nor python is needed. tests/unit/test_broker_http.c covers the same ground byte by byte.
+# shutdown.timeout.ms cutting a client that never reads (with /health 503 during the drain).
+# HTTP and the native protocol are spoken through bash's /dev/tcp, so neither curl nor python
+# is needed. tests/unit/test_broker_http.c covers the same ground byte by byte.
 #   RILL=build/rill sh tests/integration/test_rilld_http.sh   (rilld is found beside rill)
 set -u
 : "${RILL:?set RILL to the rill binary}"
