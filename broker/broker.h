@@ -52,6 +52,7 @@ struct broker {
     _Atomic(struct topics_view *) view; /* current topics view (core 0 publishes) */
     _Atomic int64_t producer_id_next;   /* ids below it were issued (core 0 writes) */
     atomic_bool idle[BROKER_CORES_MAX]; /* stopping, and nothing left to do (shutdown) */
+    _Atomic uint32_t conns_open;        /* native connections over all cores (connections.max) */
 };
 
 enum broker_msg_type {
@@ -64,6 +65,7 @@ enum broker_msg_type {
     BROKER_MSG_STOP = 7,   /* begin a graceful stop */
     BROKER_MSG_IDLE = 8,   /* (to core 0) a core became idle while stopping */
     BROKER_MSG_EXIT = 9,   /* every core is idle: leave the loop */
+    BROKER_MSG_CONN = 10,  /* serve the accepted connection fd (core 0 deals them out) */
 };
 
 struct broker_msg {
@@ -77,6 +79,7 @@ struct broker_msg {
     uint32_t frame_bytes;
     struct broker_topic *topic; /* CLOSE, CONFIG */
     struct log_config cfg;      /* CONFIG: the topic's new log config */
+    int fd;                     /* CONN */
     uint8_t send_attempts;      /* MSG_RING submissions so far (a failed one is retried) */
     /* Release-stored by the sender before posting, acquire-loaded by the receiver: the kernel
      * orders the handoff already, this states it in C11 terms (and for ThreadSanitizer). */

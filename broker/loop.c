@@ -220,18 +220,17 @@ rill_err loop_core_init(struct broker_core *core,
     err = loop_disk_open(core);
     uint16_t port = 0;
     if (err == RILL_OK) {
-        /* Core 0 binds the configured port (0: a free one); the others join it. */
+        /* Core 0 listens and deals connections out (loop_on_accept). */
         struct config_address address = cfg->listen;
-        if (core_index > 0) {
-            address.port = *io_port;
+        if (core_index == 0) {
+            err = loop_listen(&address, false, &core->listen_fd, &port);
         }
-        err = loop_listen(&address, broker->core_count > 1, &core->listen_fd, &port);
     }
     core->listen_port = port;
     if (err == RILL_OK && signals) {
         err = loop_signals_open(core);
     }
-    if (err == RILL_OK) {
+    if (err == RILL_OK && core_index == 0) {
         *io_port = port;
     }
     return err;
@@ -296,7 +295,7 @@ void loop_core_deinit(struct broker_core *core)
 
 static void loop_accept_arm(struct broker_core *core)
 {
-    if (core->accept_armed || core->accept_paused || core->stopping) {
+    if (core->accept_armed || core->accept_paused || core->stopping || core->listen_fd < 0) {
         return;
     }
     struct io_uring_sqe *sqe = loop_sqe_get(core);
@@ -331,6 +330,8 @@ void loop_conn_release(struct broker_core *core, struct broker_conn *conn)
     RILL_ASSERT(core->conn_free_count < core->cfg->connections_max);
     core->conn_free[core->conn_free_count++] = conn->slot;
     core->conn_count--;
+    atomic_fetch_sub(&core->broker->conns_open, 1);
+    atomic_store_explicit(&core->conn_count_published, core->conn_count, memory_order_relaxed);
     if (core->accept_paused) {
         /* A descriptor was just freed: accepting may work again. */
         core->accept_paused = false;
@@ -338,23 +339,51 @@ void loop_conn_release(struct broker_core *core, struct broker_conn *conn)
     }
 }
 
+void loop_conn_take(struct broker_core *core, int fd)
+{
+    if (core->stopping || core->conn_free_count == 0) {
+        atomic_fetch_sub(&core->broker->conns_open, 1);
+        /* Full (or stopping): closing at once keeps the backlog moving; the client sees the
+         * connection end before any request is read. */
+        DIAG_DEBUG("net", "refused connection count=%u", core->conn_count);
+        metrics_add(&core->metrics.connections_refused, 1);
+        close(fd);
+        return;
+    }
+    uint32_t slot = core->conn_free[--core->conn_free_count];
+    struct broker_conn *conn = &core->conns[slot];
+    conn->generation++;
+    core->conn_count++;
+    atomic_store_explicit(&core->conn_count_published, core->conn_count, memory_order_relaxed);
+    metrics_add(&core->metrics.connections_accepted, 1);
+    conn_open(conn, core, fd, rill_clock_mono_ns());
+}
+
+/*
+ * Core 0 accepts every connection and deals them out to the cores in turn (a CONN message
+ * carries the descriptor). One listening socket rather than SO_REUSEPORT on each core: with
+ * SO_REUSEPORT another process of the same user could bind the port too and silently take a
+ * share of the connections.
+ */
 static void loop_on_accept(struct broker_core *core, int res)
 {
     core->accept_armed = false;
-    if (res >= 0) {
-        if (core->stopping || core->conn_free_count == 0) {
-            /* Full (or stopping): closing at once keeps the backlog moving; the client sees
-             * the connection end before any request is read. */
-            DIAG_DEBUG("net", "refused connection count=%u", core->conn_count);
-            metrics_add(&core->metrics.connections_refused, 1);
-            close(res);
+    if (res >= 0 && atomic_fetch_add(&core->broker->conns_open, 1) >= core->cfg->connections_max) {
+        /* connections.max counts every core's connections: refused here, at the door. */
+        atomic_fetch_sub(&core->broker->conns_open, 1);
+        metrics_add(&core->metrics.connections_refused, 1);
+        close(res);
+    } else if (res >= 0) {
+        unsigned count = core->broker->core_count;
+        unsigned target = count > 1 ? core->accept_next++ % count : core->core_index;
+        struct broker_msg *msg =
+            target != core->core_index ? calloc(1, sizeof(struct broker_msg)) : NULL;
+        if (msg != NULL) {
+            msg->type = BROKER_MSG_CONN;
+            msg->fd = res;
+            broker_msg_send(core, target, msg);
         } else {
-            uint32_t slot = core->conn_free[--core->conn_free_count];
-            struct broker_conn *conn = &core->conns[slot];
-            conn->generation++;
-            core->conn_count++;
-            metrics_add(&core->metrics.connections_accepted, 1);
-            conn_open(conn, core, res, rill_clock_mono_ns());
+            loop_conn_take(core, res);
         }
     } else if (res == -EMFILE || res == -ENFILE || res == -ENOBUFS || res == -ENOMEM) {
         /* Out of descriptors or memory: retrying at once would spin. Wait for a close or the

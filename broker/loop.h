@@ -85,18 +85,19 @@ struct broker_core {
     struct broker_conn *conns; /* cfg->connections_max slots, allocated at start */
     uint32_t *conn_free;       /* stack of free slot numbers */
     uint32_t conn_free_count;
-    uint32_t conn_count;                 /* slots in use, closing ones included */
-    bool accept_armed;                   /* an accept SQE is in the ring */
-    bool accept_paused;                  /* out of descriptors: retry on the next tick */
-    int64_t accept_warned_ns;            /* last diagnostic about it (rate limit) */
-    bool stopping;                       /* shutdown began: no accepts, connections drain */
-    int64_t stop_deadline_ns;            /* monotonic; connections left after it are cut */
-    int64_t tick_ms;                     /* period of the deadline timer */
-    struct __kernel_timespec tick_ts;    /* the timer's interval, stable while armed */
-    struct signalfd_siginfo signal_info; /* buffer of the signalfd read, stable while armed */
-    struct proto_arena arena;            /* decoded request arrays, reset after each request */
-    struct http_server *http;            /* core 0: the HTTP endpoint (broker/http.h); else NULL */
-    struct metrics_core metrics;         /* this core's counters, written only by it */
+    uint32_t conn_count;                   /* slots in use, closing ones included */
+    _Atomic uint32_t conn_count_published; /* conn_count for core 0's /metrics */
+    bool accept_armed;                     /* an accept SQE is in the ring */
+    bool accept_paused;                    /* out of descriptors: retry on the next tick */
+    int64_t accept_warned_ns;              /* last diagnostic about it (rate limit) */
+    bool stopping;                         /* shutdown began: no accepts, connections drain */
+    int64_t stop_deadline_ns;              /* monotonic; connections left after it are cut */
+    int64_t tick_ms;                       /* period of the deadline timer */
+    struct __kernel_timespec tick_ts;      /* the timer's interval, stable while armed */
+    struct signalfd_siginfo signal_info;   /* buffer of the signalfd read, stable while armed */
+    struct proto_arena arena;              /* decoded request arrays, reset after each request */
+    struct http_server *http;    /* core 0: the HTTP endpoint (broker/http.h); else NULL */
+    struct metrics_core metrics; /* this core's counters, written only by it */
 
     /* Disk: one io_uring of the log backend per core. Its completions signal disk_event_fd,
      * which a read on the network ring watches (LOOP_OP_DISK, owner disk_owner). */
@@ -117,6 +118,7 @@ struct broker_core {
     uint32_t route_count;
     metrics_counter requests_routed; /* requests split or forwarded to other cores */
     metrics_counter messages_sent;   /* messages posted to other cores */
+    unsigned accept_next;            /* core 0: the core the next accepted connection goes to */
     bool exit_now;                   /* every core is idle after a stop: leave the loop */
     bool idle_notified;              /* told core 0 that this core became idle */
 };
@@ -172,6 +174,9 @@ void loop_stop(struct broker_core *core);
 
 /* An SQE from the core's ring, submitting queued ones first when the queue is full. */
 struct io_uring_sqe *loop_sqe_get(struct broker_core *core);
+
+/* Serves an accepted connection on core (or refuses it when full or stopping). */
+void loop_conn_take(struct broker_core *core, int fd);
 
 /* Called by a connection when its last operation completed after conn_close(): frees the slot. */
 void loop_conn_release(struct broker_core *core, struct broker_conn *conn);

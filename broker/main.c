@@ -279,6 +279,12 @@ static int rilld_serve(const struct broker_config *cfg)
     static struct broker broker;
     broker.cfg = cfg;
     broker.core_count = cfg->cores;
+    if (broker.core_count == 0) {
+        long online = sysconf(_SC_NPROCESSORS_ONLN);
+        broker.core_count = online < 1                        ? 1
+                            : online > (long)BROKER_CORES_MAX ? BROKER_CORES_MAX
+                                                              : (unsigned)online;
+    }
     uint16_t port = 0;
     uint16_t http_port = 0;
     rill_err err = rilld_open(&broker, &port);

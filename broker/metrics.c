@@ -362,7 +362,7 @@ static void metrics_render_broker(struct broker_core *const *cores,
     const struct broker_config *cfg = cores[0]->cfg;
     uint64_t open = 0;
     for (unsigned i = 0; i < core_count; i++) {
-        open += cores[i]->conn_count; /* one core today; see metrics.h for several */
+        open += atomic_load_explicit(&cores[i]->conn_count_published, memory_order_relaxed);
     }
     metrics_render_gauge(text, "rill_connections_open",
                          "Native protocol connections open, closing ones included.", (double)open);

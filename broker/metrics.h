@@ -6,13 +6,10 @@
  * atomics. Counters are declared _Atomic and written with relaxed loads and stores
  * (metrics_add), which compile to ordinary moves, so that another thread may read them without
  * a data race. Core 0 serves HTTP and renders: metrics_render() takes the list of cores and
- * sums each counter over them with relaxed loads. With one core (today) that list is core 0
- * alone. With several, core 0 reads the other cores' structs directly: a sum may mix values
- * taken a few nanoseconds apart, which Prometheus counters tolerate (each is monotonic), and
- * nothing is ever reset, so no value goes backwards. Gauges that belong to a core are read from
- * the core struct at render time (rill_connections_open sums core->conn_count): that field is a
- * plain uint32_t today, so with several cores it must become a metrics_counter-style relaxed
- * atomic (or be mirrored into one) before another thread reads it.
+ * sums each counter over them with relaxed loads: a sum may mix values taken a few nanoseconds
+ * apart, which Prometheus counters tolerate (each is monotonic), and nothing is ever reset, so
+ * no value goes backwards. Gauges that belong to a core are mirrored by their core into relaxed
+ * atomics that other threads read (rill_connections_open sums core->conn_count_published).
  *
  * Per request: metrics_request_done() is the one hook. Call it exactly once per request, where
  * its response becomes ready (synchronously in dispatch_request() today; later also where a

@@ -194,6 +194,8 @@ void broker_msg_sent(struct broker_core *core, struct broker_msg *msg, int res)
     }
     if (msg->type == BROKER_MSG_CALL && msg->route != NULL) {
         route_part_answer(core, msg->route, msg->part, NULL, 0, RILL_ERR_IO);
+    } else if (msg->type == BROKER_MSG_CONN) {
+        loop_conn_take(core, msg->fd);
     } else {
         DIAG_ERROR("core", "message type=%d lost", (int)msg->type);
     }
@@ -268,6 +270,9 @@ void broker_msg_receive(struct broker_core *core, struct broker_msg *msg)
         break; /* waking core 0 is the point: its loop checks every core's idle flag */
     case BROKER_MSG_EXIT:
         core->exit_now = true;
+        break;
+    case BROKER_MSG_CONN:
+        loop_conn_take(core, msg->fd);
         break;
     }
     free(msg->frame);

@@ -169,6 +169,7 @@ static void t_request_done_render(void)
     static struct broker_core core;
     core.cfg = &cfg;
     core.conn_count = 3;
+    core.conn_count_published = 3;
     int64_t now = rill_clock_mono_ns();
     metrics_core_init(&core.metrics, now - 2000000000ll);
     metrics_request_done(&core, PROTO_API_PRODUCE, RILL_OK, 100, 20, now - 1000); /* ~1 us */
