@@ -79,7 +79,7 @@ static void result_done(struct client *cl,
     (void)conn;
     struct result_call *call = ctx;
     if (hdr->error != RILL_OK) {
-        call->err = (rill_err)hdr->error;
+        call->err = client_wire_err(hdr->error);
         rill_errstr_set(call->errstr, call->errstr_bytes, "%.*s", (int)hdr->message_bytes,
                         hdr->message != NULL ? hdr->message : "");
         return;
@@ -97,7 +97,7 @@ static void result_done(struct client *cl,
         const struct proto_topic_result *result = &results->results[i];
         if (result->name.bytes == name_bytes &&
             memcmp(result->name.ptr, call->name, name_bytes) == 0) {
-            call->err = (rill_err)result->error;
+            call->err = client_wire_err(result->error);
             if (result->error != RILL_OK) {
                 rill_errstr_set(
                     call->errstr, call->errstr_bytes, "%.*s", (int)result->message.bytes,
@@ -292,7 +292,7 @@ struct describe_call {
 static rill_err topic_info_fill(rill_topic_info_t *info, const struct proto_describe_topic *entry)
 {
     info->name = client_strdup_wire(entry->name);
-    info->err = (rill_err)entry->error;
+    info->err = client_wire_err(entry->error);
     info->message = entry->message.ptr != NULL ? client_strdup_wire(entry->message) : strdup("");
     if (info->name == NULL || info->message == NULL) {
         return RILL_ERR_NOMEM;
@@ -350,7 +350,7 @@ static void describe_done(struct client *cl,
     (void)conn;
     struct describe_call *call = ctx;
     if (hdr->error != RILL_OK) {
-        call->err = (rill_err)hdr->error;
+        call->err = client_wire_err(hdr->error);
         return;
     }
     union proto_response resp;
@@ -392,7 +392,7 @@ static void leaders_done(struct client *cl,
     (void)conn;
     struct leaders_call *call = ctx;
     union proto_response resp;
-    call->err = hdr->error != RILL_OK ? (rill_err)hdr->error
+    call->err = hdr->error != RILL_OK ? client_wire_err(hdr->error)
                                       : client_decode(cl, PROTO_API_METADATA, body, &resp);
     if (call->err != RILL_OK) {
         return;
@@ -530,7 +530,7 @@ static void cluster_done(struct client *cl,
     (void)conn;
     struct cluster_call *call = ctx;
     union proto_response resp;
-    call->err = hdr->error != RILL_OK ? (rill_err)hdr->error
+    call->err = hdr->error != RILL_OK ? client_wire_err(hdr->error)
                                       : client_decode(cl, PROTO_API_METADATA, body, &resp);
     if (call->err != RILL_OK) {
         return;

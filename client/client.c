@@ -60,6 +60,13 @@ int64_t client_backoff_ns(int64_t base_ns, int64_t max_ns, unsigned attempt, uin
     return half + (int64_t)(rng_next(rng) % (uint64_t)(delay - half + 1));
 }
 
+rill_err client_wire_err(int32_t code)
+{
+    /* Success, or a negative code (ours, or one a newer broker added); a positive value can
+     * only come from a damaged or hostile answer. */
+    return code <= 0 ? (rill_err)code : RILL_ERR_CORRUPT;
+}
+
 bool client_err_retriable(rill_err err)
 {
     switch (err) {
@@ -235,7 +242,8 @@ static void handshake_done(struct client *cl,
     union proto_response resp;
     if (hdr->error != RILL_OK || client_decode(cl, PROTO_API_HANDSHAKE, body, &resp) != RILL_OK) {
         DIAG_WARN(CLIENT_DIAG, "handshake with %s:%u refused or malformed", conn->host, conn->port);
-        conn_fail(cl, conn, hdr->error != RILL_OK ? (rill_err)hdr->error : RILL_ERR_CONNECTION);
+        conn_fail(cl, conn,
+                  hdr->error != RILL_OK ? client_wire_err(hdr->error) : RILL_ERR_CONNECTION);
         return;
     }
     conn->handshaken = true;
@@ -934,7 +942,7 @@ static rill_err metadata_apply(struct client *cl, const struct proto_metadata_re
         topic->refreshed_ns = now;
         topic->stale = false;
         topic->refreshing = false;
-        topic->err = (rill_err)entry->error;
+        topic->err = client_wire_err(entry->error);
         if (entry->error != RILL_OK) {
             continue;
         }
@@ -985,7 +993,7 @@ static void metadata_done(struct client *cl,
     struct metadata_call *call = ctx;
     union proto_response resp;
     if (err == RILL_OK) {
-        err = hdr->error != RILL_OK ? (rill_err)hdr->error
+        err = hdr->error != RILL_OK ? client_wire_err(hdr->error)
                                     : client_decode(cl, PROTO_API_METADATA, body, &resp);
     }
     if (err == RILL_ERR_INVALID_REQUEST && hdr != NULL && hdr->error == RILL_OK) {
@@ -1103,7 +1111,7 @@ static void list_offset_done(struct client *cl,
     (void)conn;
     struct list_offset_call *call = ctx;
     union proto_response resp;
-    err = hdr->error != RILL_OK ? (rill_err)hdr->error
+    err = hdr->error != RILL_OK ? client_wire_err(hdr->error)
                                 : client_decode(cl, PROTO_API_LIST_OFFSETS, body, &resp);
     if (err != RILL_OK) {
         call->err = err;
@@ -1121,7 +1129,7 @@ static void list_offset_done(struct client *cl,
             if (topic->partitions[i].partition != call->partition) {
                 continue;
             }
-            call->err = (rill_err)topic->partitions[i].error;
+            call->err = client_wire_err(topic->partitions[i].error);
             call->offset = topic->partitions[i].offset;
             if (call->err == RILL_OK && call->offset < 0) {
                 call->err = RILL_ERR_CORRUPT;

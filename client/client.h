@@ -265,6 +265,9 @@ RILL_MUST_CHECK rill_err client_list_offset(struct client *cl,
 /* Copies a wire string into a NUL-terminated heap string (NULL on allocation failure). */
 char *client_strdup_wire(struct proto_str str);
 
+/* An error code read from an answer as a rill_err: positive values become RILL_ERR_CORRUPT. */
+rill_err client_wire_err(int32_t code);
+
 /* True when err is worth retrying (transient broker or connection state). */
 bool client_err_retriable(rill_err err);
 

@@ -333,7 +333,7 @@ static void fetch_done(struct client *cl,
         }
         client_conn_abort(cl, conn);
     } else if (err == RILL_OK) {
-        err = (rill_err)hdr->error;
+        err = client_wire_err(hdr->error);
     }
     /* The whole fetch failed: its partitions back off and fetch again. */
     int64_t now = client_now_ns();
@@ -478,7 +478,7 @@ static const rill_message_t *entry_start(rill_consumer_t *c)
     }
     part->in_fetch = false;
     if (entry->error != RILL_OK) {
-        rill_err err = (rill_err)entry->error;
+        rill_err err = client_wire_err(entry->error);
         part->retry_at_ns =
             client_now_ns() +
             client_backoff_ns(c->cl.backoff_ns, c->cl.backoff_max_ns, part->failures++, &c->cl.rng);

@@ -384,11 +384,11 @@ static void init_done(struct client *cl,
     rill_producer_t *p = call->producer;
     union proto_response resp;
     if (err == RILL_OK) {
-        err = hdr->error != RILL_OK ? (rill_err)hdr->error
+        err = hdr->error != RILL_OK ? client_wire_err(hdr->error)
                                     : client_decode(cl, PROTO_API_INIT_PRODUCER_ID, body, &resp);
     }
     if (err == RILL_OK && resp.init_producer_id.error != RILL_OK) {
-        err = (rill_err)resp.init_producer_id.error;
+        err = client_wire_err(resp.init_producer_id.error);
     }
     if (err == RILL_OK &&
         (resp.init_producer_id.producer_id < 0 || resp.init_producer_id.producer_epoch < 0 ||
@@ -576,7 +576,7 @@ static void produce_done(struct client *cl,
     union proto_response resp;
     bool answered = err == RILL_OK && hdr != NULL;
     if (answered) {
-        err = hdr->error != RILL_OK ? (rill_err)hdr->error
+        err = hdr->error != RILL_OK ? client_wire_err(hdr->error)
                                     : client_decode(cl, PROTO_API_PRODUCE, body, &resp);
         if (err == RILL_ERR_INVALID_REQUEST && hdr->error == RILL_OK) {
             err = RILL_ERR_CONNECTION; /* retry its batches, on a new connection */
@@ -603,7 +603,7 @@ static void produce_done(struct client *cl,
         }
         const struct proto_produce_partition_result *result =
             result_find(&resp.produce, item->topic, item->partition);
-        rill_err part_err = result == NULL ? RILL_ERR_CONNECTION : (rill_err)result->error;
+        rill_err part_err = result == NULL ? RILL_ERR_CONNECTION : client_wire_err(result->error);
         if (part_err == RILL_OK || part_err == RILL_ERR_DUPLICATE_SEQUENCE) {
             if (result->base_offset < 0) {
                 batch_failed(p, item->topic, part, batch, RILL_ERR_CONNECTION);

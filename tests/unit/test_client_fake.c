@@ -60,6 +60,8 @@ struct fake {
     int wrong_correlation;    /* answer with a correlation id nobody asked for */
     int truncated_produce;    /* answer PRODUCE (after appending) with a body missing fields */
     int duplicate_partitions; /* METADATA lists partition 0 twice */
+    int mutate_answers;       /* flip random bytes in this many answers (not handshakes) */
+    uint64_t rng;             /* for the mutations */
     int produce_requests;
     int duplicates; /* batches recognised as retries */
 };
@@ -401,6 +403,14 @@ static void *fake_conn_main(void *arg)
                        proto_response_body_encode(hdr.api, &out, &resp) == RILL_OK &&
                        proto_frame_end(&out) == RILL_OK;
         pthread_mutex_unlock(&fake.mu);
+        if (encoded && hdr.api != PROTO_API_HANDSHAKE && fake.mutate_answers > 0 && out.bytes > 4) {
+            fake.mutate_answers--;
+            unsigned flips = 1 + (unsigned)(t_rand(&fake.rng) % 3);
+            for (unsigned f = 0; f < flips; f++) {
+                size_t at = 4 + (size_t)(t_rand(&fake.rng) % (out.bytes - 4));
+                out.data[at] ^= (uint8_t)(1u << (t_rand(&fake.rng) % 8));
+            }
+        }
         bool acks0 = hdr.api == PROTO_API_PRODUCE && req.produce.acks == 0;
         if (!answer || !encoded) {
             break;
@@ -1006,7 +1016,93 @@ static void t_fake_consume_no_wait(void)
     rill_conf_destroy(conf);
 }
 
+/* Answers with random bit flips (anywhere after the length prefix: headers, bodies, batch
+ * bytes). Whatever decodes or not, the client must not crash or leak, must give every record
+ * exactly one report, and the consumer must report damage rather than return garbage. */
+static void t_fake_mutated_answers(void)
+{
+    fake_start("events", 2);
+    fake.rng = T_SEED | 1;
+    const size_t n = 4000;
+    for (int round = 0; round < 3; round++) {
+        pthread_mutex_lock(&fake.mu);
+        fake.mutate_answers = 40;
+        pthread_mutex_unlock(&fake.mu);
+        struct deliveries d;
+        deliveries_init(&d, n);
+        char errstr[256];
+        const char *pairs[] = { "batch.bytes",
+                                "4k",
+                                "delivery.timeout.ms",
+                                "20000",
+                                "request.timeout.ms",
+                                "2000",
+                                "connect.timeout.ms",
+                                "5000",
+                                NULL };
+        rill_conf_t *conf = fake_conf(pairs);
+        rill_producer_t *producer = NULL;
+        T_ASSERT_OK(rill_producer_create(conf, on_delivery, &d, errstr, sizeof(errstr), &producer));
+        for (size_t i = 0; i < n; i++) {
+            char key[32], value[128];
+            rill_header_t header;
+            rill_record_t rec;
+            make_record(i, key, value, &header, &rec);
+            rill_err err;
+            while ((err = rill_produce(producer, "events", RILL_PARTITION_ANY, &rec,
+                                       (void *)(uintptr_t)i)) == RILL_ERR_FULL) {
+                (void)rill_poll(producer, 10);
+            }
+            if (err != RILL_OK) {
+                /* the metadata answer itself may have been damaged: no report follows */
+                d.count++;
+                d.failed++;
+            }
+        }
+        T_ASSERT_OK(rill_flush(producer, 60000));
+        T_ASSERT_EQ_INT(rill_producer_outstanding(producer), 0);
+        T_ASSERT_EQ_INT(d.count, n);
+        rill_producer_destroy(producer);
+        rill_conf_destroy(conf);
+        deliveries_free(&d);
+    }
+    /* consume under mutated fetch answers: records or partition errors, never a crash */
+    pthread_mutex_lock(&fake.mu);
+    fake.mutate_answers = 30;
+    pthread_mutex_unlock(&fake.mu);
+    char errstr[256];
+    const char *pairs[] = { "max.partition.fetch.bytes", "8k", "request.timeout.ms", "2000", NULL };
+    rill_conf_t *conf = fake_conf(pairs);
+    rill_consumer_t *consumer = NULL;
+    T_ASSERT_OK(rill_consumer_create(conf, errstr, sizeof(errstr), &consumer));
+    for (int32_t p = 0; p < 2; p++) {
+        /* a damaged answer may say anything (any error code): only crashes are wrong */
+        rill_err err = rill_consumer_assign(consumer, "events", p, 0);
+        T_ASSERT(err <= RILL_OK);
+    }
+    int64_t deadline = rill_clock_mono_ns() + 5000000000LL;
+    size_t records = 0;
+    while (rill_clock_mono_ns() < deadline) {
+        const rill_message_t *msg = NULL;
+        rill_err err = rill_consume(consumer, 100, &msg);
+        if (err == RILL_ERR_INVALID) {
+            break; /* nothing could be assigned */
+        }
+        if (err == RILL_OK && msg->err == RILL_OK) {
+            size_t bytes = 0;
+            (void)rill_record_value(msg->record, &bytes);
+            records++;
+        } else if (err == RILL_OK && msg->err == RILL_ERR_OFFSET_OUT_OF_RANGE) {
+            T_ASSERT_OK(rill_consumer_seek(consumer, msg->topic, msg->partition, 0));
+        }
+    }
+    (void)records;
+    rill_consumer_destroy(consumer);
+    rill_conf_destroy(conf);
+}
+
 static const struct t_case cases[] = {
+    T_CASE(t_fake_mutated_answers),
     T_CASE(t_fake_hostile_answers),
     T_CASE(t_fake_consume_no_wait),
     T_CASE(t_fake_produce_consume),
