@@ -422,7 +422,13 @@ struct client_conn *client_conn_get(struct client *cl, int32_t broker_id)
         }
         return NULL;
     }
-    /* Any broker: a connection that is up, else one that may connect now, else a new one. */
+    /* Any broker: one that answered its handshake, else one connecting, else one that may
+     * connect now, else a new one. */
+    for (unsigned i = 0; i < cl->conn_count; i++) {
+        if (cl->conns[i]->state == CLIENT_CONN_UP && cl->conns[i]->handshaken) {
+            return cl->conns[i];
+        }
+    }
     struct client_conn *waiting = NULL;
     for (unsigned i = 0; i < cl->conn_count; i++) {
         struct client_conn *conn = cl->conns[i];
@@ -905,6 +911,25 @@ static struct client_topic *topic_add(struct client *cl, const char *name, size_
     return topic;
 }
 
+/* A host name or address as a broker may advertise it: letters, digits, '.', '-', '_', ':'
+ * and brackets (IPv6), shorter than CLIENT_HOST_BYTES. */
+static bool host_plausible(struct proto_str host)
+{
+    if (host.bytes == 0 || host.bytes >= CLIENT_HOST_BYTES) {
+        return false;
+    }
+    for (uint32_t i = 0; i < host.bytes; i++) {
+        char ch = host.ptr[i];
+        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                  (ch >= '0' && ch <= '9') || ch == '.' || ch == '-' || ch == '_' || ch == ':' ||
+                  ch == '[' || ch == ']';
+        if (!ok) {
+            return false;
+        }
+    }
+    return true;
+}
+
 /* Applies one METADATA answer: the broker table and every topic it lists. */
 static rill_err metadata_apply(struct client *cl, const struct proto_metadata_response *md)
 {
@@ -914,8 +939,10 @@ static rill_err metadata_apply(struct client *cl, const struct proto_metadata_re
     }
     for (uint32_t i = 0; i < md->broker_count; i++) {
         brokers[i].id = md->brokers[i].id;
-        snprintf(brokers[i].host, sizeof(brokers[i].host), "%.*s", (int)md->brokers[i].host.bytes,
-                 md->brokers[i].host.ptr);
+        if (host_plausible(md->brokers[i].host)) {
+            snprintf(brokers[i].host, sizeof(brokers[i].host), "%.*s",
+                     (int)md->brokers[i].host.bytes, md->brokers[i].host.ptr);
+        } /* else empty: connecting fails at once instead of asking a resolver about junk */
         brokers[i].port = md->brokers[i].port <= 65535 ? (uint16_t)md->brokers[i].port : 0;
     }
     free(cl->brokers);
@@ -1066,7 +1093,9 @@ void client_metadata_refresh(struct client *cl)
     for (unsigned i = 0; i < cl->topic_count && count < RILL_ARRAY_COUNT(names); i++) {
         struct client_topic *topic = cl->topics[i];
         bool old = now - topic->refreshed_ns >= cl->metadata_max_age_ns;
-        if ((topic->stale || old) && !topic->refreshing) {
+        /* a stale topic is asked again at most once per retry.backoff.ms */
+        bool due = old || (topic->stale && now - topic->refreshed_ns >= cl->backoff_ns);
+        if (due && !topic->refreshing) {
             names[count++] = (struct proto_str){ topic->name, (uint32_t)topic->name_bytes };
         }
     }

@@ -516,6 +516,9 @@ static void batch_failed(rill_producer_t *p,
 {
     int64_t now = client_now_ns();
     bool retriable = client_err_retriable(err);
+    DIAG_DEBUG(PRODUCER_DIAG, "batch of %s/%d (sequence %d, attempt %u) failed: %s", topic->name,
+               (int)(part - topic->parts), batch->sequence_base, batch->attempts,
+               rill_err_name(err));
     if (err == RILL_ERR_OUT_OF_ORDER_SEQUENCE || err == RILL_ERR_UNKNOWN_PRODUCER) {
         /* A gap behind an earlier failed batch heals when that one is resent first. As the
          * oldest pending batch, the broker no longer knows our sequence: new producer id. */
@@ -746,6 +749,7 @@ static void producer_send(rill_producer_t *p)
     for (unsigned t = 0; t < p->topic_count; t++) {
         struct ptopic *topic = p->topics[t];
         if (topic->meta->err != RILL_OK) {
+            topic->meta->stale = true; /* deleted, or the last answer was bad: ask again */
             continue;
         }
         for (int32_t i = 0; i < topic->part_count && i < topic->meta->partition_count; i++) {

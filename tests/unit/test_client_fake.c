@@ -1036,9 +1036,9 @@ static void t_fake_mutated_answers(void)
                                 "delivery.timeout.ms",
                                 "20000",
                                 "request.timeout.ms",
-                                "2000",
+                                "1000",
                                 "connect.timeout.ms",
-                                "5000",
+                                "1000",
                                 NULL };
         rill_conf_t *conf = fake_conf(pairs);
         rill_producer_t *producer = NULL;
@@ -1080,7 +1080,7 @@ static void t_fake_mutated_answers(void)
         rill_err err = rill_consumer_assign(consumer, "events", p, 0);
         T_ASSERT(err <= RILL_OK);
     }
-    int64_t deadline = rill_clock_mono_ns() + 5000000000LL;
+    int64_t deadline = rill_clock_mono_ns() + 2000000000LL;
     size_t records = 0;
     while (rill_clock_mono_ns() < deadline) {
         const rill_message_t *msg = NULL;
