@@ -73,6 +73,7 @@ struct rill_consumer {
     struct log_record_iter it;
     struct rill_record_view view;
     rill_message_t msg;
+    char *retired_topic; /* name of a partition unassigned while msg pointed at it */
 };
 
 static struct cpart *
@@ -141,6 +142,7 @@ void rill_consumer_destroy(rill_consumer_t *consumer)
         free(consumer->parts[i]);
     }
     free(consumer->parts);
+    free(consumer->retired_topic);
     proto_arena_deinit(&consumer->arena);
     log_record_iter_deinit(&consumer->it);
     free(consumer);
@@ -266,7 +268,13 @@ rill_err rill_consumer_unassign(rill_consumer_t *consumer, const char *topic, in
                 c->cur.part = NULL; /* the rest of its fetched data is dropped */
                 c->cur.iterating = false;
             }
-            free(part->topic);
+            if (c->msg.topic == part->topic) {
+                /* the last message stays valid until the next rill_consume, name included */
+                free(c->retired_topic);
+                c->retired_topic = part->topic;
+            } else {
+                free(part->topic);
+            }
             free(part);
             c->parts[i] = c->parts[--c->part_count];
             return RILL_OK;
@@ -621,6 +629,9 @@ rill_err rill_consume(rill_consumer_t *consumer, int timeout_ms, const rill_mess
     if (c == NULL || out_message == NULL) {
         return RILL_ERR_INVALID;
     }
+    free(c->retired_topic);
+    c->retired_topic = NULL;
+    c->msg.topic = NULL;
     if (c->part_count == 0) {
         return RILL_ERR_INVALID;
     }

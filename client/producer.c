@@ -117,6 +117,7 @@ struct rill_producer {
     bool fatal;          /* fenced: everything fails */
     rill_err fatal_err;
     bool flushing;     /* close open batches at once */
+    bool in_callback;  /* a delivery callback runs: poll/flush must not recurse */
     unsigned inflight; /* batches in flight over all partitions */
     struct ptopic **topics;
     unsigned topic_count;
@@ -854,7 +855,9 @@ static int producer_serve(rill_producer_t *p)
                     producer_record_walk(&pos, &report.key, &report.key_bytes, &report.value,
                                          &report.value_bytes);
                     if (p->on_delivery != NULL) {
+                        p->in_callback = true;
                         p->on_delivery(&report, p->opaque);
+                        p->in_callback = false;
                     }
                 }
                 served += batch->record_count;
@@ -1114,8 +1117,8 @@ rill_err rill_produce(rill_producer_t *producer,
 int rill_poll(rill_producer_t *producer, int timeout_ms)
 {
     rill_producer_t *p = producer;
-    if (p == NULL) {
-        return 0;
+    if (p == NULL || p->in_callback) {
+        return 0; /* from a delivery callback: reports are being served already */
     }
     int64_t now = client_now_ns();
     int64_t deadline = timeout_ms < 0 ? INT64_MAX : now + (int64_t)timeout_ms * 1000000;
@@ -1140,8 +1143,8 @@ int rill_poll(rill_producer_t *producer, int timeout_ms)
 rill_err rill_flush(rill_producer_t *producer, int timeout_ms)
 {
     rill_producer_t *p = producer;
-    if (p == NULL) {
-        return RILL_ERR_INVALID;
+    if (p == NULL || p->in_callback) {
+        return RILL_ERR_INVALID; /* not from a delivery callback */
     }
     int64_t now = client_now_ns();
     int64_t wait_ns = timeout_ms < 0 ? p->delivery_timeout_ns + p->cl.request_timeout_ns * 2
