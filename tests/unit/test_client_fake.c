@@ -61,7 +61,10 @@ struct fake {
     int truncated_produce;    /* answer PRODUCE (after appending) with a body missing fields */
     int duplicate_partitions; /* METADATA lists partition 0 twice */
     int mutate_answers;       /* flip random bytes in this many answers (not handshakes) */
-    uint64_t rng;             /* for the mutations */
+    int forget_after;         /* after this many appends, forget every producer (once) */
+    int32_t forget_error;     /* then answer this to a known producer's next batch */
+    int appends;
+    uint64_t rng; /* for the mutations */
     int produce_requests;
     int duplicates; /* batches recognised as retries */
 };
@@ -101,6 +104,16 @@ fake_append(struct fake_part *part, const uint8_t *batch, size_t bytes, int64_t 
     struct log_batch_header hdr;
     if (log_batch_validate(batch, bytes, true, &hdr) != RILL_OK) {
         return RILL_ERR_BAD_BATCH;
+    }
+    if (fake.forget_after > 0 && fake.appends >= fake.forget_after) {
+        fake.forget_after = 0; /* like a broker that lost its producer state */
+        for (int32_t p = 0; p < fake.part_count; p++) {
+            fake.parts[p].producer_id = -2; /* "forgotten": not equal to any real id */
+        }
+    }
+    if (hdr.producer_id >= 0 && part->producer_id == -2 && fake.forget_error != 0 &&
+        hdr.sequence_base != 0) {
+        return fake.forget_error; /* the producer is unknown now */
     }
     if (hdr.producer_id >= 0) {
         for (unsigned w = 0; w < 5 && hdr.producer_id == part->producer_id; w++) {
@@ -147,6 +160,7 @@ fake_append(struct fake_part *part, const uint8_t *batch, size_t bytes, int64_t 
         .bytes = bytes,
     };
     *out_base = part->hw;
+    fake.appends++;
     part->hw += hdr.last_offset_delta + 1;
     part->bytes += bytes;
     pthread_cond_broadcast(&fake.cv);
@@ -1158,7 +1172,49 @@ static void t_fake_callback_reentry_and_unassign(void)
     rill_conf_destroy(conf);
 }
 
+/* The broker forgets the producer midway (UNKNOWN_PRODUCER, or OUT_OF_ORDER_SEQUENCE for a
+ * sequence it cannot place): the producer drains, takes a new id, renumbers its pending
+ * batches and resends them. Every record lands once (the forgotten batches had been
+ * acknowledged), in order. */
+static void producer_forgotten(int32_t error)
+{
+    fake_start("events", 2);
+    fake.forget_after = 20;
+    fake.forget_error = error;
+    const size_t n = 20000;
+    struct deliveries d;
+    deliveries_init(&d, n);
+    char errstr[256];
+    const char *pairs[] = { "batch.bytes", "8k", NULL };
+    rill_conf_t *conf = fake_conf(pairs);
+    rill_producer_t *producer = NULL;
+    T_ASSERT_OK(rill_producer_create(conf, on_delivery, &d, errstr, sizeof(errstr), &producer));
+    produce_all(producer, "events", n);
+    T_ASSERT_EQ_INT(d.count, n);
+    T_ASSERT_EQ_INT(d.failed, 0);
+    T_ASSERT(!d.out_of_order);
+    T_ASSERT_EQ_INT(fake.forget_after, 0);
+    T_ASSERT(fake.pid_next >= 1002); /* a second producer id was taken */
+    T_ASSERT_EQ_INT(fake.parts[0].hw + fake.parts[1].hw, (int64_t)n);
+    rill_producer_destroy(producer);
+    rill_conf_destroy(conf);
+    consume_check(&d, n, 2, NULL);
+    deliveries_free(&d);
+}
+
+static void t_fake_producer_forgotten_unknown(void)
+{
+    producer_forgotten(RILL_ERR_UNKNOWN_PRODUCER);
+}
+
+static void t_fake_producer_forgotten_out_of_order(void)
+{
+    producer_forgotten(RILL_ERR_OUT_OF_ORDER_SEQUENCE);
+}
+
 static const struct t_case cases[] = {
+    T_CASE(t_fake_producer_forgotten_unknown),
+    T_CASE(t_fake_producer_forgotten_out_of_order),
     T_CASE(t_fake_callback_reentry_and_unassign),
     T_CASE(t_fake_mutated_answers),
     T_CASE(t_fake_hostile_answers),
