@@ -933,6 +933,9 @@ static bool host_plausible(struct proto_str host)
 /* Applies one METADATA answer: the broker table and every topic it lists. */
 static rill_err metadata_apply(struct client *cl, const struct proto_metadata_response *md)
 {
+    if (md->broker_count > CLIENT_BROKERS_MAX) {
+        return RILL_ERR_CORRUPT; /* more brokers than any cluster we can talk to */
+    }
     struct client_broker *brokers = calloc(md->broker_count + 1u, sizeof(*brokers));
     if (brokers == NULL) {
         return RILL_ERR_NOMEM;

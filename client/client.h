@@ -29,6 +29,8 @@
 
 /* Broker connections of one handle (one per broker plus a bootstrap one). */
 #define CLIENT_CONNS_MAX 64u
+/* Brokers a METADATA answer may list. */
+#define CLIENT_BROKERS_MAX 4096u
 /* Input buffer of a connection between frames. */
 #define CLIENT_RECV_BYTES_INITIAL (64u * 1024)
 /* Output bytes queued on a connection beyond which producers stop adding requests. */
