@@ -798,11 +798,16 @@ static void producer_housekeeping(rill_producer_t *p)
                     DIAG_WARN(PRODUCER_DIAG, "cannot close a batch of %s/%d", topic->name, i);
                 }
             }
+            /* Batches are created in FIFO order: past the first queued batch that has not
+             * expired, none has. */
             for (struct pbatch *b = part->head; b != NULL; b = b->next) {
-                if (b->state == PBATCH_QUEUED &&
-                    (p->fatal || now - b->created_ns >= p->delivery_timeout_ns)) {
-                    batch_done(b, p->fatal ? p->fatal_err : RILL_ERR_TIMEOUT, -1);
+                if (b->state != PBATCH_QUEUED) {
+                    continue;
                 }
+                if (!p->fatal && now - b->created_ns < p->delivery_timeout_ns) {
+                    break;
+                }
+                batch_done(b, p->fatal ? p->fatal_err : RILL_ERR_TIMEOUT, -1);
             }
         }
     }

@@ -1212,7 +1212,36 @@ static void t_fake_producer_forgotten_out_of_order(void)
     producer_forgotten(RILL_ERR_OUT_OF_ORDER_SEQUENCE);
 }
 
+/* Answers never arrive: after delivery.timeout.ms every record fails (no endless retry). */
+static void t_fake_delivery_timeout(void)
+{
+    fake_start("events", 1);
+    fake.drop_produce_answers = 1000000;
+    char errstr[256];
+    const char *pairs[] = { "delivery.timeout.ms", "300", NULL };
+    rill_conf_t *conf = fake_conf(pairs);
+    struct deliveries d;
+    deliveries_init(&d, 10);
+    rill_producer_t *producer = NULL;
+    T_ASSERT_OK(rill_producer_create(conf, on_delivery, &d, errstr, sizeof(errstr), &producer));
+    for (size_t i = 0; i < 10; i++) {
+        char key[32], value[128];
+        rill_header_t header;
+        rill_record_t rec;
+        make_record(i, key, value, &header, &rec);
+        T_ASSERT_OK(rill_produce(producer, "events", 0, &rec, (void *)(uintptr_t)i));
+    }
+    T_ASSERT_OK(rill_flush(producer, 30000));
+    T_ASSERT_EQ_INT(d.count, 10);
+    T_ASSERT_EQ_INT(d.failed, 10);
+    T_ASSERT(d.first_err == RILL_ERR_CONNECTION || d.first_err == RILL_ERR_TIMEOUT);
+    rill_producer_destroy(producer);
+    rill_conf_destroy(conf);
+    deliveries_free(&d);
+}
+
 static const struct t_case cases[] = {
+    T_CASE(t_fake_delivery_timeout),
     T_CASE(t_fake_producer_forgotten_unknown),
     T_CASE(t_fake_producer_forgotten_out_of_order),
     T_CASE(t_fake_callback_reentry_and_unassign),
