@@ -958,6 +958,42 @@ static void t_retention_while_reading_3cores(void)
     t_retention_while_reading();
 }
 
+/* METADATA creates unknown topics only when the broker allows it and the request asks. */
+static void t_auto_create(void)
+{
+    struct rilld broker;
+    api_prepare(&broker, "auto.create.topics = true\ndefault.partitions = 4\n");
+    rilld_start(&broker);
+    struct api_client client;
+    client_open(&client, broker.port);
+    struct proto_str names[] = { str_of("fresh"), str_of("bad name"), str_of("__internal") };
+    union proto_request request = { .metadata = { names, 3, false, false } };
+    union proto_response response;
+    T_ASSERT_EQ_INT(client_call(&client, PROTO_API_METADATA, &request, &response), 0);
+    T_ASSERT_EQ_INT(response.metadata.topics[0].error, RILL_ERR_UNKNOWN_TOPIC);
+    request.metadata.allow_auto_create = true;
+    T_ASSERT_EQ_INT(client_call(&client, PROTO_API_METADATA, &request, &response), 0);
+    T_ASSERT_EQ_INT(response.metadata.topic_count, 3);
+    T_ASSERT_EQ_INT(response.metadata.topics[0].error, 0);
+    T_ASSERT_EQ_INT(response.metadata.topics[0].partition_count, 4);
+    T_ASSERT_EQ_INT(response.metadata.topics[1].error, RILL_ERR_UNKNOWN_TOPIC);
+    T_ASSERT_EQ_INT(response.metadata.topics[2].error, RILL_ERR_UNKNOWN_TOPIC);
+    int64_t base = -1;
+    T_ASSERT_EQ_INT(produce_records(&client, "fresh", 3, -1, "a", 3, &base), 0);
+    T_ASSERT_EQ_INT(base, 0);
+    client_close(&client);
+    rilld_stop_clean(&broker);
+    /* Off by default: the same request creates nothing. */
+    api_prepare(&broker, NULL);
+    rilld_start(&broker);
+    client_open(&client, broker.port);
+    names[0] = str_of("other");
+    T_ASSERT_EQ_INT(client_call(&client, PROTO_API_METADATA, &request, &response), 0);
+    T_ASSERT_EQ_INT(response.metadata.topics[0].error, RILL_ERR_UNKNOWN_TOPIC);
+    client_close(&client);
+    rilld_stop_clean(&broker);
+}
+
 /* Many partitions, one connection: with several cores most requests cross cores; every record
  * still lands in its partition, in order, and a fetch over all partitions sees them all. */
 static void t_partitions_across_cores(void)
@@ -1055,7 +1091,15 @@ static void t_partitions_across_cores_3cores(void)
     t_partitions_across_cores();
 }
 
+static void t_auto_create_3cores(void)
+{
+    api_cores = 3;
+    t_auto_create();
+}
+
 static const struct t_case cases[] = {
+    T_CASE(t_auto_create),
+    T_CASE(t_auto_create_3cores),
     T_CASE(t_partitions_across_cores),
     T_CASE(t_partitions_across_cores_3cores),
     T_CASE(t_topics_lifecycle),
