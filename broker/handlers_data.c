@@ -437,11 +437,13 @@ static size_t fetch_trim(const uint8_t *buf, size_t bytes, int64_t high)
     return used;
 }
 
-/* Fills one partition's result, reading at most budget bytes (at least one batch). The read
- * buffer, if any, is returned in *out_buf for the caller to free after encoding. */
+/* Fills one partition's result, reading at most budget bytes - but at least one batch, unless
+ * the budget is spent and the response already carries data (first false). The read buffer, if
+ * any, is returned in *out_buf for the caller to free after encoding. */
 static void fetch_partition(struct broker_topic *topic,
                             const struct proto_fetch_partition *in,
                             uint64_t budget,
+                            bool first,
                             struct proto_fetch_partition_result *out,
                             uint8_t **out_buf)
 {
@@ -467,8 +469,8 @@ static void fetch_partition(struct broker_topic *topic,
         out->error = RILL_ERR_OFFSET_OUT_OF_RANGE;
         return;
     }
-    if (in->offset == high) {
-        return;
+    if (in->offset == high || (budget == 0 && !first)) {
+        return; /* nothing to read, or the response is full: the client asks again */
     }
     uint64_t want =
         (uint64_t)in->partition_max_bytes < budget ? (uint64_t)in->partition_max_bytes : budget;
@@ -513,9 +515,13 @@ void fetch_answer(struct broker_core *core,
             err = RILL_ERR_NOMEM;
         }
     }
-    /* The response stays within max_bytes, except that every partition may return one batch
-     * larger than what is left (docs/protocol.md). */
+    /* The response stays within max_bytes, except that a partition may return one batch larger
+     * than what is left (docs/protocol.md); once nothing is left, later partitions return
+     * nothing. The budget leaves room in a frame for that one batch. */
     uint64_t budget = (uint64_t)request->max_bytes;
+    uint64_t budget_max = RILL_FRAME_BYTES_MAX - RILL_BATCH_BYTES_MAX - (1u << 20);
+    budget = budget < budget_max ? budget : budget_max;
+    uint64_t sent = 0;
     for (uint32_t t = 0; err == RILL_OK && t < request->topic_count; t++) {
         const struct proto_fetch_topic *in = &request->topics[t];
         struct proto_fetch_topic_result *result = &out.topics[t];
@@ -533,12 +539,14 @@ void fetch_answer(struct broker_core *core,
         struct broker_topic *topic = topics_view_find(core->view, in->name.ptr, in->name.bytes);
         for (uint32_t p = 0; p < in->partition_count; p++) {
             uint8_t *buf = NULL;
-            fetch_partition(topic, &in->partitions[p], budget, &result->partitions[p], &buf);
+            fetch_partition(topic, &in->partitions[p], budget, sent == 0, &result->partitions[p],
+                            &buf);
             if (buf != NULL) {
                 buffers[buffer_count++] = buf;
             }
             uint64_t got = result->partitions[p].batches.bytes;
             budget = got < budget ? budget - got : 0;
+            sent += got;
         }
     }
     union proto_response response = { .fetch = out };

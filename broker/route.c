@@ -529,6 +529,14 @@ static rill_err route_encode_part(struct route *route,
     *topics_field = topics;
     *count_field = topic_count;
     route->parts[part].topic_count = topic_count;
+    if (api == PROTO_API_FETCH) {
+        /* The parts share the response: each gets its share of max_bytes. */
+        uint32_t parts = 0;
+        for (unsigned i = 0; i < BROKER_CORES_MAX; i++) {
+            parts += route->parts[i].used;
+        }
+        sub.fetch.max_bytes = request->fetch.max_bytes / (int32_t)(parts > 0 ? parts : 1);
+    }
     struct mp_writer writer;
     mp_writer_init(&writer, (size_t)RILL_FRAME_BYTES_MAX);
     rill_err err = proto_request_header_encode(&writer, &route->header);

@@ -431,6 +431,16 @@ static void t_produce_fetch_acks(void)
     T_ASSERT_EQ_INT(result.high_watermark, 160);
     int64_t from = 120;
     T_ASSERT(count_records(&result.batches, 120, &from) >= 30);
+    /* max_bytes 1: the first partition still returns a batch, the rest of the response is
+     * empty (the same partition asked twice shows it). */
+    struct proto_fetch_partition twice[2] = { { 0, 0, 1 << 20 }, { 0, 0, 1 << 20 } };
+    struct proto_fetch_topic twice_entry = { str_of("always"), twice, 2 };
+    union proto_request twice_request = { .fetch = { 0, 1, 1, &twice_entry, 1 } };
+    union proto_response twice_response;
+    T_ASSERT_EQ_INT(client_call(&client, PROTO_API_FETCH, &twice_request, &twice_response), 0);
+    T_ASSERT(twice_response.fetch.topics[0].partitions[0].batches.bytes > 0);
+    T_ASSERT_EQ_INT(twice_response.fetch.topics[0].partitions[1].batches.bytes, 0);
+    T_ASSERT_EQ_INT(twice_response.fetch.topics[0].partitions[1].error, 0);
     /* Out of range, and at the end (empty). */
     result = fetch(&client, "always", 0, 161, 0, 1);
     T_ASSERT_EQ_INT(result.error, RILL_ERR_OFFSET_OUT_OF_RANGE);
