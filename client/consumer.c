@@ -574,6 +574,9 @@ static const rill_message_t *entry_next_record(rill_consumer_t *c)
         }
         if (err != RILL_OK) {
             cur->batch_pos = cur->batch_end;
+            part->retry_at_ns =
+                client_now_ns() + client_backoff_ns(c->cl.backoff_ns, c->cl.backoff_max_ns,
+                                                    part->failures++, &c->cl.rng);
             DIAG_WARN(CONSUMER_DIAG, "bad batch in %s/%d at %lld: %s", part->topic, part->partition,
                       (long long)hdr.offset_base, rill_err_str(err));
             return message_event(c, part, err);
