@@ -545,15 +545,13 @@ void client_conn_abort(struct client *cl, struct client_conn *conn)
     conn_fail(cl, conn, RILL_ERR_CONNECTION);
 }
 
-/* Set by client_conn_take_frame during a handler: the frame's buffer was handed over. */
-static bool frame_taken;
-
 uint8_t *client_conn_take_frame(struct client_conn *conn)
 {
     uint8_t *frame = conn->in;
     conn->in = NULL;
     conn->in_capacity = 0;
-    frame_taken = true;
+    conn->in_bytes = 0;
+    conn->frame_taken = true;
     return frame;
 }
 
@@ -644,16 +642,13 @@ static bool conn_receive(struct client *cl, struct client_conn *conn)
                 }
                 break;
             }
-            frame_taken = false;
+            conn->frame_taken = false;
             uint8_t *frame_buffer = conn->in;
             size_t frame_buffer_bytes = conn->in_bytes;
             if (!conn_dispatch(cl, conn, start, frame_bytes)) {
-                if (frame_taken) {
-                    free(frame_buffer);
-                }
-                return false;
+                return false; /* a taken frame belongs to the handler now */
             }
-            if (frame_taken) {
+            if (conn->frame_taken) {
                 /* The handler kept the buffer: the bytes after the frame move to a new one. */
                 size_t rest = frame_buffer_bytes - start - total;
                 size_t capacity =

@@ -89,6 +89,7 @@ struct client_conn {
     uint8_t *in;            /* received bytes; frames parsed from in_start */
     size_t in_bytes;        /* bytes held at in */
     size_t in_capacity;
+    bool frame_taken; /* the handler running took the input buffer */
     struct client_pending pending[RILL_INFLIGHT_PER_CONN_MAX]; /* FIFO, answers expected */
     unsigned pending_head;
     unsigned pending_count;

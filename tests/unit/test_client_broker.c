@@ -847,11 +847,99 @@ static void t_broker_killed_mid_produce(void)
     rilld_stop_clean(&broker);
 }
 
+struct thread_producer {
+    uint16_t port;
+    int32_t partition;
+    size_t n;
+    size_t delivered;
+    size_t failed;
+    rill_err err;
+};
+
+static void on_thread_delivery(const rill_delivery_report_t *report, void *opaque)
+{
+    struct thread_producer *tp = opaque;
+    if (report->err == RILL_OK) {
+        tp->delivered++;
+    } else {
+        tp->failed++;
+    }
+}
+
+static void *thread_producer_main(void *arg)
+{
+    struct thread_producer *tp = arg;
+    char servers[64];
+    snprintf(servers, sizeof(servers), "127.0.0.1:%u", tp->port);
+    rill_conf_t *conf = rill_conf_create();
+    rill_producer_t *producer = NULL;
+    tp->err = rill_conf_set(conf, "bootstrap.servers", servers, NULL, 0);
+    if (tp->err == RILL_OK) {
+        tp->err = rill_producer_create(conf, on_thread_delivery, tp, NULL, 0, &producer);
+    }
+    for (size_t i = 0; i < tp->n && tp->err == RILL_OK; i++) {
+        char value[32];
+        int bytes = snprintf(value, sizeof(value), "%d-%zu", tp->partition, i);
+        rill_record_t rec = { NULL, 0, value, (size_t)bytes, NULL, 0, -1 };
+        while ((tp->err = rill_produce(producer, "threads", tp->partition, &rec, NULL)) ==
+               RILL_ERR_FULL) {
+            (void)rill_poll(producer, 10);
+        }
+        if (i % 1000 == 0) {
+            (void)rill_poll(producer, 0);
+        }
+    }
+    if (tp->err == RILL_OK) {
+        tp->err = rill_flush(producer, 60000);
+    }
+    rill_producer_destroy(producer);
+    rill_conf_destroy(conf);
+    return NULL;
+}
+
+/* Distinct handles in distinct threads at once: two producers, each on its own partition. */
+static void t_producers_in_threads(void)
+{
+    broker_up();
+    create_topic(broker.port, "threads", 2);
+    struct thread_producer tps[2] = {
+        { .port = broker.port, .partition = 0, .n = 20000 },
+        { .port = broker.port, .partition = 1, .n = 20000 },
+    };
+    pthread_t threads[2];
+    for (int i = 0; i < 2; i++) {
+        T_ASSERT(pthread_create(&threads[i], NULL, thread_producer_main, &tps[i]) == 0);
+    }
+    for (int i = 0; i < 2; i++) {
+        pthread_join(threads[i], NULL);
+        T_ASSERT_OK(tps[i].err);
+        T_ASSERT_EQ_INT(tps[i].delivered, tps[i].n);
+        T_ASSERT_EQ_INT(tps[i].failed, 0);
+    }
+    rill_conf_t *conf = conf_for(broker.port, NULL);
+    rill_admin_t *admin = NULL;
+    char errstr[256];
+    T_ASSERT_OK(rill_admin_create(conf, errstr, sizeof(errstr), &admin));
+    for (int32_t p = 0; p < 2; p++) {
+        int64_t end = -1;
+        T_ASSERT_OK(rill_admin_list_offset(admin, "threads", p, RILL_OFFSET_END, &end));
+        T_ASSERT_EQ_INT(end, 20000);
+    }
+    rill_admin_destroy(admin);
+    rill_conf_destroy(conf);
+    rilld_stop_clean(&broker);
+}
+
 static const struct t_case cases[] = {
-    T_CASE(t_broker_killed_mid_produce), T_CASE(t_destroy_with_batches_in_flight),
-    T_CASE(t_produce_consume_100k),      T_CASE(t_acks_1_and_0),
-    T_CASE(t_queue_full_and_errors),     T_CASE(t_admin),
-    T_CASE(t_consume_from_time),         T_CASE(t_long_poll),
+    T_CASE(t_producers_in_threads),
+    T_CASE(t_broker_killed_mid_produce),
+    T_CASE(t_destroy_with_batches_in_flight),
+    T_CASE(t_produce_consume_100k),
+    T_CASE(t_acks_1_and_0),
+    T_CASE(t_queue_full_and_errors),
+    T_CASE(t_admin),
+    T_CASE(t_consume_from_time),
+    T_CASE(t_long_poll),
     T_CASE(t_lost_answers_deduplicated),
 };
 
