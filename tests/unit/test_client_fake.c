@@ -1240,7 +1240,43 @@ static void t_fake_delivery_timeout(void)
     deliveries_free(&d);
 }
 
+/* Null keys stick to one partition until its batch closes, then move: big batches, and over
+ * time every partition gets some. */
+static void t_fake_sticky_null_keys(void)
+{
+    fake_start("events", 4);
+    char errstr[256];
+    const char *pairs[] = { "batch.bytes", "4k", "compression", "none", "linger.ms", "1000", NULL };
+    rill_conf_t *conf = fake_conf(pairs);
+    rill_producer_t *producer = NULL;
+    T_ASSERT_OK(rill_producer_create(conf, NULL, NULL, errstr, sizeof(errstr), &producer));
+    const size_t n = 20000;
+    for (size_t i = 0; i < n; i++) {
+        char value[64];
+        memset(value, 'v', sizeof(value));
+        rill_record_t rec = { NULL, 0, value, sizeof(value), NULL, 0, -1 };
+        T_ASSERT_OK(rill_produce(producer, "events", RILL_PARTITION_ANY, &rec, NULL));
+        if (i % 100 == 0) {
+            (void)rill_poll(producer, 0);
+        }
+    }
+    T_ASSERT_OK(rill_flush(producer, 10000));
+    rill_producer_destroy(producer);
+    rill_conf_destroy(conf);
+    int64_t total = 0;
+    size_t batches = 0;
+    for (int32_t p = 0; p < 4; p++) {
+        T_ASSERT(fake.parts[p].hw > 0); /* every partition got records */
+        total += fake.parts[p].hw;
+        batches += fake.parts[p].batch_count;
+    }
+    T_ASSERT_EQ_INT(total, (int64_t)n);
+    /* full batches: ~50 records of ~75 bytes per 4 KiB batch, not one record per batch */
+    T_ASSERT(batches < n / 30);
+}
+
 static const struct t_case cases[] = {
+    T_CASE(t_fake_sticky_null_keys),
     T_CASE(t_fake_delivery_timeout),
     T_CASE(t_fake_producer_forgotten_unknown),
     T_CASE(t_fake_producer_forgotten_out_of_order),
