@@ -139,11 +139,23 @@ static void produce_all(rill_producer_t *producer, const char *topic, size_t n)
 
 /* Reads every partition from the beginning; each record must be where its report said, with
  * its content, in order. */
+/* Set by a case to consume with small fetch budgets (several round trips, budget spent
+ * before the last partitions of a fetch). */
+static bool consume_small;
+
 static void consume_check(
     uint16_t port, const char *topic, const struct deliveries *d, size_t n, int32_t part_count)
 {
     char errstr[256];
-    const char *pairs[] = { "enable.partition.eof", "true", "fetch.max.wait.ms", "100", NULL };
+    const char *pairs[] = { "enable.partition.eof",
+                            "true",
+                            "fetch.max.wait.ms",
+                            "100",
+                            consume_small ? "fetch.max.bytes" : NULL,
+                            "64k",
+                            "max.partition.fetch.bytes",
+                            "16k",
+                            NULL };
     rill_conf_t *conf = conf_for(port, pairs);
     rill_consumer_t *consumer = NULL;
     T_ASSERT_OK(rill_consumer_create(conf, errstr, sizeof(errstr), &consumer));
@@ -244,6 +256,8 @@ static void t_produce_consume_100k(void)
     for (int32_t p = 0; p < 4; p++) {
         T_ASSERT(d.last_offset[p] > 0); /* keys spread over every partition */
     }
+    consume_check(broker.port, "events", &d, n, 4);
+    consume_small = true;
     consume_check(broker.port, "events", &d, n, 4);
     deliveries_free(&d);
     rilld_stop_clean(&broker);
