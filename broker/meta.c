@@ -411,7 +411,12 @@ validate_configs(const struct meta_record *rec, bool allow_reset, char *errstr, 
                 break;
             }
         }
-        if (err == RILL_OK && config->value != NULL) {
+        if (err == RILL_OK && !conf_key_in_scope(config->key, CONF_SCOPE_LOG)) {
+            /* The key table also holds client keys (acks, linger.ms...): not topic configs. */
+            err = RILL_ERR_CONFIG_KEY;
+            rill_errstr_set(errstr, errstr_bytes, "\"%.64s\" is not a topic configuration key",
+                            config->key);
+        } else if (err == RILL_OK && config->value != NULL) {
             err = rill_conf_set(scratch, config->key, config->value, errstr, errstr_bytes);
         } else if (err == RILL_OK && (!allow_reset || conf_value(NULL, config->key) == NULL)) {
             err = allow_reset ? RILL_ERR_CONFIG_KEY : RILL_ERR_CONFIG_VALUE;

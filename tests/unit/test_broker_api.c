@@ -326,6 +326,8 @@ static void t_topics_lifecycle(void)
     T_ASSERT_EQ_INT(create_topic(&client, "zero", 0, NULL, 0), RILL_ERR_INVALID_PARTITIONS);
     struct proto_config bad_key[] = { { str_of("no.such.key"), str_of("1") } };
     T_ASSERT_EQ_INT(create_topic(&client, "badcfg", 1, bad_key, 1), RILL_ERR_CONFIG_KEY);
+    struct proto_config client_key[] = { { str_of("acks"), str_of("1") } };
+    T_ASSERT_EQ_INT(create_topic(&client, "badcfg", 1, client_key, 1), RILL_ERR_CONFIG_KEY);
     struct proto_config bad_value[] = { { str_of("flush"), str_of("sometimes") } };
     T_ASSERT_EQ_INT(create_topic(&client, "badcfg", 1, bad_value, 1), RILL_ERR_CONFIG_VALUE);
 
