@@ -209,6 +209,9 @@ static void conn_fail(struct client *cl, struct client_conn *conn, rill_err err)
         close(conn->fd);
         conn->fd = -1;
         conn->failures++;
+        if (conn->failures == 1) {
+            conn->failing_since_ns = client_now_ns();
+        }
         conn->retry_at_ns = client_now_ns() + client_backoff_ns(cl->backoff_ns, cl->backoff_max_ns,
                                                                 conn->failures - 1, &cl->rng);
         if (err != RILL_ERR_CLOSED) {
@@ -248,6 +251,7 @@ static void handshake_done(struct client *cl,
     }
     conn->handshaken = true;
     conn->failures = 0;
+    conn->failing_since_ns = 0;
     conn->broker_id = resp.handshake.broker_id;
     cl->handshake_broker_id = resp.handshake.broker_id;
     snprintf(cl->cluster_id, sizeof(cl->cluster_id), "%.*s", (int)resp.handshake.cluster_id.bytes,
@@ -362,6 +366,9 @@ static void conn_connect(struct client *cl, struct client_conn *conn)
     conn->connect_deadline_ns = client_now_ns() + cl->connect_timeout_ns;
     if (fd < 0) {
         conn->failures++;
+        if (conn->failures == 1) {
+            conn->failing_since_ns = client_now_ns();
+        }
         conn->retry_at_ns = client_now_ns() + client_backoff_ns(cl->backoff_ns, cl->backoff_max_ns,
                                                                 conn->failures - 1, &cl->rng);
         return;
@@ -840,6 +847,21 @@ rill_err client_call(struct client *cl,
     return call.err;
 }
 
+/* True when every known broker has failed every connection attempt for at least
+ * connect.timeout.ms: no broker can be reached, and waiting longer for an answer is pointless
+ * (rill.h: RILL_ERR_CONNECTION "within connect.timeout.ms"). */
+static bool client_unreachable(const struct client *cl)
+{
+    int64_t now = client_now_ns();
+    for (unsigned i = 0; i < cl->conn_count; i++) {
+        const struct client_conn *conn = cl->conns[i];
+        if (conn->failures == 0 || now - conn->failing_since_ns < cl->connect_timeout_ns) {
+            return false;
+        }
+    }
+    return cl->conn_count > 0;
+}
+
 rill_err client_call_any(struct client *cl,
                          uint32_t api,
                          const union proto_request *request,
@@ -850,7 +872,7 @@ rill_err client_call_any(struct client *cl,
     rill_err err = RILL_ERR_CONNECTION;
     while (client_now_ns() < deadline_ns) {
         struct client_conn *conn = client_conn_get(cl, -1);
-        if (conn == NULL) {
+        if (conn == NULL || client_unreachable(cl)) {
             return RILL_ERR_CONNECTION;
         }
         if (conn->state == CLIENT_CONN_IDLE && conn->retry_at_ns > client_now_ns()) {

@@ -81,6 +81,7 @@ struct client_conn {
     int64_t connect_deadline_ns; /* connect + handshake due by then */
     int64_t retry_at_ns;         /* IDLE: earliest reconnect */
     unsigned failures;           /* consecutive failures, for the backoff */
+    int64_t failing_since_ns;    /* first of those failures; 0 while none */
     uint32_t correlation_next;
     struct mp_writer out;   /* encoded frames not yet fully sent */
     size_t out_sent;        /* bytes of out already sent */

@@ -91,7 +91,7 @@ const char *cli_client_option(struct cli_client *client, int which, const char *
  * timeout (the client retries a refused connection until that passes).
  */
 static const char *const cli_client_defaults[][2] = {
-    { "connect.timeout.ms", "5000" },
+    { "connect.timeout.ms", "3000" },
     { "request.timeout.ms", "15000" },
 };
 
