@@ -850,7 +850,7 @@ rill_err client_call(struct client *cl,
 /* True when every known broker has failed every connection attempt for at least
  * connect.timeout.ms: no broker can be reached, and waiting longer for an answer is pointless
  * (rill.h: RILL_ERR_CONNECTION "within connect.timeout.ms"). */
-static bool client_unreachable(const struct client *cl)
+bool client_unreachable(const struct client *cl)
 {
     int64_t now = client_now_ns();
     for (unsigned i = 0; i < cl->conn_count; i++) {

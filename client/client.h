@@ -248,8 +248,12 @@ RILL_MUST_CHECK rill_err client_call(struct client *cl,
                                      void *ctx,
                                      int64_t deadline_ns);
 
+/* True when every known broker has failed every connection attempt for at least
+ * connect.timeout.ms. */
+bool client_unreachable(const struct client *cl);
+
 /* Like client_call on a connection to any broker (bootstrap), retrying connection failures
- * with backoff until deadline_ns. */
+ * with backoff until deadline_ns, or until client_unreachable(). */
 RILL_MUST_CHECK rill_err client_call_any(struct client *cl,
                                          uint32_t api,
                                          const union proto_request *request,

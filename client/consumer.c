@@ -73,7 +73,8 @@ struct rill_consumer {
     struct log_record_iter it;
     struct rill_record_view view;
     rill_message_t msg;
-    char *retired_topic; /* name of a partition unassigned while msg pointed at it */
+    char *retired_topic;       /* name of a partition unassigned while msg pointed at it */
+    bool unreachable_reported; /* RILL_ERR_CONNECTION was returned for the current outage */
 };
 
 static struct cpart *
@@ -661,6 +662,19 @@ rill_err rill_consume(rill_consumer_t *consumer, int timeout_ms, const rill_mess
             wake = soon < wake ? soon : wake;
         }
         client_poll(&c->cl, wake); /* at least one look at the sockets, even with timeout 0 */
+        if (!c->fetched && client_unreachable(&c->cl)) {
+            if (!c->unreachable_reported) {
+                /* Once per outage, so the application can tell; fetching goes on retrying. */
+                c->unreachable_reported = true;
+                c->msg = (rill_message_t){ .err = RILL_ERR_CONNECTION,
+                                           .partition = -1,
+                                           .high_watermark = -1 };
+                *out_message = &c->msg;
+                return RILL_OK;
+            }
+        } else {
+            c->unreachable_reported = false;
+        }
         if (!c->fetched && client_now_ns() >= deadline) {
             return RILL_ERR_TIMEOUT;
         }

@@ -481,7 +481,10 @@ typedef struct rill_consumer rill_consumer_t;
 /** One item returned by rill_consume(). Valid until the next rill_consume() on the consumer. */
 typedef struct rill_message {
     rill_err err; /* RILL_OK: record is set; RILL_ERR_END: partition caught up (when
-                     enable.partition.eof); any other: a partition-level error, record NULL */
+                     enable.partition.eof); RILL_ERR_CONNECTION: no broker could be reached
+                     for connect.timeout.ms (topic NULL, partition -1; reported once per
+                     outage, fetching resumes by itself); any other: a partition-level error,
+                     record NULL */
     const char *topic;
     int32_t partition;
     const rill_record_view_t *record; /* zero-copy view; NULL unless err == RILL_OK */

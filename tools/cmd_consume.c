@@ -346,6 +346,15 @@ static rill_err consume_message(const rill_message_t *message,
         }
         return RILL_OK;
     }
+    if (message->err == RILL_ERR_CONNECTION && message->topic == NULL) {
+        /* The broker went away: say so once per outage; the consumer keeps retrying. */
+        fflush(stdout);
+        cli_client_fail(&settings->client, "consume", message->err, NULL, "fetching");
+        if (!settings->exit_at_end) {
+            fprintf(stderr, "rill consume: still trying; records follow once it is back\n");
+        }
+        return settings->exit_at_end ? message->err : RILL_OK;
+    }
     if (partition == NULL || partition->error != message->err) {
         fflush(stdout);
         if (message->err == RILL_ERR_OFFSET_OUT_OF_RANGE && message->high_watermark >= 0) {

@@ -454,6 +454,42 @@ check_err "all 20000 delivered" "20000 delivered, 0 failed"
 check "produce of empty input exits 0" 0 $?
 check_err "and says 0 records" "0 records"
 
+# --- the broker goes away while consume follows, then comes back ------------------------------
+port=${RILL_BROKERS##*:}
+"$RILL" topic create outage >"$work/out" 2>"$work/err"
+"$RILL" consume outage -X connect.timeout.ms=500 >"$work/outage" \
+    2>"$work/outage.err" &
+outage_pid=$!
+pids="$pids $outage_pid"
+sleep 0.3
+kill -KILL "$rilld_pid"
+wait "$rilld_pid" 2>/dev/null
+tries=0
+while ! grep -q "broker unreachable" "$work/outage.err" && [ $tries -lt 200 ]; do
+    tries=$((tries + 1))
+    sleep 0.05
+done
+check "consume says when the broker is unreachable" 1 \
+    "$(grep -c 'broker unreachable at 127.0.0.1' "$work/outage.err")"
+: >"$work/rilld.out"
+"$RILLD" --listen "127.0.0.1:$port" --http 127.0.0.1:0 --data "$work/data" \
+    >"$work/rilld.out" 2>"$work/rilld.err" &
+rilld_pid=$!
+pids="$pids $rilld_pid"
+tries=0
+while ! grep -q '^listening ' "$work/rilld.out" && [ $tries -lt 200 ]; do
+    tries=$((tries + 1))
+    sleep 0.05
+done
+printf 'g\n' | "$RILL" produce outage -q >"$work/out" 2>"$work/err"
+if wait_lines "$work/outage" 1; then
+    check "and goes on once it is back" "g" "$(cat "$work/outage")"
+else
+    fail "and goes on once it is back" "got: $(cat "$work/outage")" "$(cat "$work/outage.err")"
+fi
+stop_with TERM "$outage_pid"
+check "SIGTERM ends it with exit 0" 0 "$status"
+
 stop_with TERM "$rilld_pid"
 check "rilld stops cleanly" 0 "$status"
 echo "test_cli_broker: $passed passed, $failed failed, $skipped skipped"
