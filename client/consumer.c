@@ -22,10 +22,6 @@
 #define CONSUMER_DIAG "consumer"
 
 /* Same layout as in log/embedded.c, whose rill_record_* accessors read it. */
-struct rill_record_view {
-    struct log_record rec;
-};
-
 struct cpart {
     char *topic;
     struct client_topic *meta;

@@ -182,6 +182,12 @@ struct log_record {
     int32_t header_count;
 };
 
+/* The public record view (rill.h) is a decoded record: the embedded reader and the consumer
+ * hand out pointers to one, and the rill_record_* accessors read it. */
+struct rill_record_view {
+    struct log_record rec;
+};
+
 /* Decodes header number index of rec (bounded walk over rec->headers). */
 RILL_MUST_CHECK rill_err log_record_header(const struct log_record *rec,
                                            int32_t index,

@@ -17,10 +17,6 @@ struct rill_log {
     struct log_batch_builder builder;
 };
 
-struct rill_record_view {
-    struct log_record rec;
-};
-
 struct rill_log_reader {
     rill_log_t *log;
     int64_t offset_next; /* next offset to return */
