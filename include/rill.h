@@ -449,7 +449,9 @@ RILL_API void rill_producer_destroy(rill_producer_t *producer);
  *         queue.bytes.max is reached (rill_poll() and retry); RILL_ERR_TOO_LARGE when the
  *         record alone exceeds batch.bytes; RILL_ERR_UNKNOWN_TOPIC / RILL_ERR_UNKNOWN_PARTITION
  *         when the broker's metadata says so; RILL_ERR_CONNECTION when no broker can be reached
- *         for the topic's metadata within connect.timeout.ms. No report follows an error.
+ *         for the topic's metadata within connect.timeout.ms; RILL_ERR_INVALID_TOPIC for a
+ *         name the protocol cannot carry; RILL_ERR_CORRUPT when the broker's metadata answer
+ *         for the topic is malformed; RILL_ERR_NOMEM. No report follows an error.
  */
 RILL_API RILL_MUST_CHECK rill_err rill_produce(rill_producer_t *producer,
                                                const char *topic,
