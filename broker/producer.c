@@ -1,10 +1,10 @@
 /*
  * producer.c - idempotence windows (producer.h states the rules).
  *
- * The table is a linear-probing hash map keyed by producer id, allocated at its full bound on
- * first use (PRODUCER_TABLE_MAX slots) so it never rehashes. Eviction of the least recently
- * used entry keeps the probe chains valid by re-inserting the entries that follow the freed
- * slot (backward-shift deletion).
+ * The table is a linear-probing hash map keyed by producer id that starts at
+ * PRODUCER_TABLE_INITIAL slots and doubles while at most half full, up to twice the bound. Eviction
+ * of the least recently used entry keeps the probe chains valid by re-inserting the entries that
+ * follow the freed slot (backward-shift deletion).
  */
 #include "broker/producer.h"
 
@@ -121,24 +121,53 @@ static void producer_evict_oldest(struct producer_table *table)
     producer_remove_slot(table, oldest);
 }
 
+/* Places entry (a live one) in table's array without checking the bound. */
+static void producer_place(struct producer_table *table, const struct producer_entry *entry)
+{
+    uint32_t slot = producer_slot_home(table, entry->producer_id);
+    while (table->entries[slot].producer_id >= 0) {
+        slot = (slot + 1) & (table->capacity - 1);
+    }
+    table->entries[slot] = *entry;
+}
+
+/* Doubles the array (it starts small: most partitions see few producers, and a partition's
+ * memory is bounded), rehashing the live entries. */
+static rill_err producer_grow(struct producer_table *table)
+{
+    uint32_t capacity = table->capacity == 0 ? PRODUCER_TABLE_INITIAL : table->capacity * 2;
+    struct producer_entry *entries = malloc(capacity * sizeof(*entries));
+    if (entries == NULL) {
+        return RILL_ERR_NOMEM;
+    }
+    for (uint32_t i = 0; i < capacity; i++) {
+        entries[i].producer_id = -1;
+    }
+    struct producer_entry *old = table->entries;
+    uint32_t old_capacity = table->capacity;
+    table->entries = entries;
+    table->capacity = capacity;
+    for (uint32_t i = 0; i < old_capacity; i++) {
+        if (old[i].producer_id >= 0) {
+            producer_place(table, &old[i]);
+        }
+    }
+    free(old);
+    return RILL_OK;
+}
+
 static rill_err producer_insert(struct producer_table *table,
                                 int64_t producer_id,
                                 struct producer_entry **out_entry)
 {
-    if (table->entries == NULL) {
-        /* Twice the bound keeps probe chains short at the bound. */
-        uint32_t capacity = PRODUCER_TABLE_MAX * 2;
-        table->entries = malloc(capacity * sizeof(*table->entries));
-        if (table->entries == NULL) {
-            return RILL_ERR_NOMEM;
-        }
-        for (uint32_t i = 0; i < capacity; i++) {
-            table->entries[i].producer_id = -1;
-        }
-        table->capacity = capacity;
-    }
     if (table->count >= PRODUCER_TABLE_MAX) {
         producer_evict_oldest(table);
+    } else if ((table->count + 1) * 2 > table->capacity) {
+        /* At most half full keeps probe chains short; the last size is 2 x the bound. */
+        rill_err err = producer_grow(table);
+        if (err != RILL_OK) {
+            return err;
+        }
     }
     uint32_t slot = producer_slot_home(table, producer_id);
     while (table->entries[slot].producer_id >= 0) {

@@ -24,8 +24,9 @@
 
 #include "rill.h"
 
-#define PRODUCER_WINDOW    5
-#define PRODUCER_TABLE_MAX 1024u
+#define PRODUCER_WINDOW        5
+#define PRODUCER_TABLE_MAX     1024u
+#define PRODUCER_TABLE_INITIAL 8u
 
 struct producer_batch {
     int32_t sequence_first;
