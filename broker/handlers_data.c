@@ -124,6 +124,28 @@ static struct broker_partition *data_partition(struct broker_topic *topic, int32
     return &topic->partitions[index];
 }
 
+/* A partition without appends for this long gives its staging buffers back (2 x 1 MiB). */
+#define DATA_IDLE_RELEASE_MS 5000
+
+void data_idle_release(struct broker_core *core)
+{
+    const struct topics_view *view = core->view;
+    if (view == NULL) {
+        return;
+    }
+    int64_t now_ms = rill_clock_mono_ns() / DATA_NS_PER_MS;
+    for (uint32_t t = 0; t < view->topic_count; t++) {
+        struct broker_topic *topic = view->topics[t];
+        for (int32_t p = 0; p < topic->partition_count; p++) {
+            struct broker_partition *bp = &topic->partitions[p];
+            if (bp->core_index == core->core_index && bp->log != NULL && !bp->commit_pending &&
+                now_ms - bp->append_last_ms >= DATA_IDLE_RELEASE_MS) {
+                (void)log_partition_release_staging(bp->log);
+            }
+        }
+    }
+}
+
 /* ---------------------------------------------------------------------------------------- */
 /* PRODUCE                                                                                    */
 /* ---------------------------------------------------------------------------------------- */
@@ -256,6 +278,7 @@ static rill_err produce_partition(struct broker_core *core,
         position += total;
     }
     data_commit_later(core, bp);
+    bp->append_last_ms = rill_clock_mono_ns() / DATA_NS_PER_MS;
     *out_offset_base = first_base;
     *out_offset_end = end;
     return RILL_OK;

@@ -62,6 +62,7 @@ struct broker_partition {
     struct log_partition *log;
     struct producer_table producers;      /* idempotence windows per producer id */
     bool commit_pending;                  /* appended since the last commit of the core */
+    int64_t append_last_ms;               /* monotonic ms of its last append (idle release) */
     struct broker_partition *commit_next; /* link of the core's commit list */
     struct broker_partition_stats stats;
     struct broker_partition_published published;

@@ -214,6 +214,24 @@ static bool roll_needed(const struct log_partition *part,
     return seg->created_ms >= 0 && rill_clock_wall_ms() - seg->created_ms >= part->cfg.segment_ms;
 }
 
+bool log_partition_release_staging(struct log_partition *part)
+{
+    for (unsigned i = 0; i < 2; i++) {
+        if (part->staging[i].in_flight || part->staging[i].used_bytes > 0) {
+            return false;
+        }
+    }
+    if (part->staging[0].buf == NULL && part->staging[1].buf == NULL) {
+        return false;
+    }
+    for (unsigned i = 0; i < 2; i++) {
+        free(part->staging[i].buf);
+        part->staging[i].buf = NULL;
+        part->staging[i].capacity_bytes = 0;
+    }
+    return true;
+}
+
 size_t log_partition_staging_bytes(const struct log_partition *part)
 {
     return part->cfg.batch_bytes_max < (1u << 20) ? (1u << 20) : part->cfg.batch_bytes_max;

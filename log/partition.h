@@ -127,6 +127,9 @@ RILL_MUST_CHECK rill_err log_partition_append(struct log_partition *part,
                                               uint8_t *batch,
                                               size_t batch_bytes,
                                               int64_t *out_offset_base);
+/* Frees both staging buffers when nothing is staged or being written (an idle partition then
+ * costs no staging memory; the next append allocates them again). True when freed. */
+bool log_partition_release_staging(struct log_partition *part);
 /* Capacity of each staging buffer: max(1 MiB, max.batch.bytes). */
 size_t log_partition_staging_bytes(const struct log_partition *part);
 /*
