@@ -5,6 +5,7 @@
 #   make run              build, then run a single-node broker (rilld) in the foreground
 #   make demo             build and show the embedded log at work (no broker)
 #   make bench            storage benchmark (rill bench log) against raw disk
+#   make bench-compare    rill side by side with Redis Streams, NATS JetStream and raw disk
 #   make fuzz             libFuzzer (clang) on every fuzz target for FUZZ_SECONDS each
 #   make format | format-check | tidy | clean | install PREFIX=/usr/local
 
@@ -49,14 +50,15 @@ BROKER_LIB_SRCS := $(filter-out broker/main.c,$(BROKER_SRCS))
 BROKER_LIB_OBJS := $(BROKER_LIB_SRCS:%.c=$(OBJ)/%.o)
 RILLD := $(if $(wildcard broker/main.c),$(BUILD)/rilld)
 TEST_LIBS := $(BUILD)/libbroker.a $(BUILD)/librill.a
-CLI_SRCS := $(sort $(wildcard tools/*.c bench/*.c))
+# bench/compare_*.c are the peer drivers of bench/compare, built only by `make bench-compare`.
+CLI_SRCS := $(sort $(filter-out bench/compare_%.c,$(wildcard tools/*.c bench/*.c)))
 CLI_OBJS := $(CLI_SRCS:%.c=$(OBJ)/%.o)
 TEST_SRCS := $(sort $(wildcard tests/unit/test_*.c tests/fault/test_*.c))
 TEST_BINS := $(patsubst %.c,$(BUILD)/tests/%,$(notdir $(TEST_SRCS)))
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_REPLAY_BINS := $(patsubst %.c,$(BUILD)/tests/%_replay,$(notdir $(FUZZ_SRCS)))
 
-.PHONY: all test run demo bench fuzz format format-check tidy clean install help
+.PHONY: all test run demo bench bench-compare fuzz format format-check tidy clean install help
 # Test objects are intermediates of pattern rules: keep them, or every run rebuilds them.
 .SECONDARY:
 all: $(BUILD)/librill.a $(BUILD)/librill.so $(BUILD)/rill $(RILLD)
@@ -115,6 +117,25 @@ demo: all
 bench: all
 	$(BUILD)/rill bench log
 
+# The side-by-side harness (docs/benchmarks.md). Its peers (redis-server, nats-server) and their
+# client libraries (hiredis, libnats) are installed here, never by `make` or `make test`.
+# COMPARE_ARGS passes flags: make bench-compare COMPARE_ARGS='--records 200000 --json'.
+COMPARE_ARGS ?=
+COMPARE_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) -I.
+COMPARE_COMMON := bench/compare_common.c bench/compare_common.h
+bench-compare: all
+	@scripts/deps.sh compare
+	@$(MAKE) --no-print-directory $(BUILD)/bench-redis $(BUILD)/bench-nats $(BUILD)/bench-disk
+	bench/compare --build $(BUILD) $(COMPARE_ARGS)
+$(BUILD)/bench-redis: bench/compare_redis.c $(COMPARE_COMMON)
+	$(CC) $(COMPARE_CFLAGS) $$(pkg-config --cflags hiredis) -o $@ $< bench/compare_common.c \
+		$$(pkg-config --libs hiredis)
+$(BUILD)/bench-nats: bench/compare_nats.c $(COMPARE_COMMON)
+	$(CC) $(COMPARE_CFLAGS) $$(pkg-config --cflags libnats) -o $@ $< bench/compare_common.c \
+		$$(pkg-config --libs libnats) -lpthread
+$(BUILD)/bench-disk: bench/compare_disk.c $(COMPARE_COMMON)
+	$(CC) $(COMPARE_CFLAGS) -o $@ $< bench/compare_common.c
+
 # libFuzzer needs clang; objects are rebuilt with coverage instrumentation in build/fuzz/.
 FUZZ_SECONDS ?= 60
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -O1 -g -Iinclude -I. $(PKG_CFLAGS) \
@@ -154,6 +175,6 @@ clean:
 	rm -rf build
 
 help:
-	@sed -n '2,10p' Makefile
+	@sed -n '2,11p' Makefile
 
 -include $(shell find $(OBJ) -name '*.d' 2>/dev/null)

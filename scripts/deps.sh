@@ -4,6 +4,8 @@
 # run as root; otherwise it prints the exact command to run and fails.
 #   scripts/deps.sh            libraries needed to build and test
 #   scripts/deps.sh fuzz       also clang and the libFuzzer runtime
+#   scripts/deps.sh compare    also the peers of bench/compare: redis-server, nats-server and
+#                              their C clients (libhiredis-dev, libnats-dev)
 set -eu
 need=""
 command -v pkg-config >/dev/null 2>&1 || need="$need pkg-config"
@@ -19,6 +21,16 @@ if [ "${1:-}" = fuzz ]; then
     command -v clang >/dev/null 2>&1 || need="$need clang"
     [ -n "$(ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a 2>/dev/null)" ] ||
         need="$need libclang-rt-14-dev"
+fi
+if [ "${1:-}" = compare ]; then
+    command -v redis-server >/dev/null 2>&1 || need="$need redis-server"
+    command -v nats-server >/dev/null 2>&1 || need="$need nats-server"
+    for pair in hiredis:libhiredis-dev libnats:libnats-dev; do
+        if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists "${pair%%:*}"; then
+            need="$need ${pair#*:}"
+        fi
+    done
+    command -v python3 >/dev/null 2>&1 || need="$need python3"
 fi
 [ -z "$need" ] && exit 0
 cmd="apt-get update && apt-get install -y --no-install-recommends$need"

@@ -1,0 +1,347 @@
+/*
+ * compare_redis.c - build/bench-redis: the Redis Streams side of bench/compare.
+ *
+ *   bench-redis produce|consume --port PORT [--host H] [--key K] [--records N] [--size BYTES]
+ *               [--window W] [--count C] [--json]
+ *
+ * produce: deletes the stream key (untimed), then XADDs N entries "KEY * v <payload>" over one
+ *   connection, pipelined: commands go out in chunks of W/2 and the replies of a chunk are read
+ *   only after the next chunk has been sent, so up to W commands are in flight. Each XADD's
+ *   latency runs from the send of its chunk to the read of its reply. The command bytes are
+ *   formatted once per payload, not per record. Finally XLEN must equal N.
+ * consume: reads the whole stream back with XRANGE ... COUNT C (C entries per call, each next
+ *   call starting after the last id seen) until N entries arrived; latency is per XRANGE call.
+ * The server's persistence (appendfsync everysec|always) is set by whoever started it; this
+ * program prints it (CONFIG GET appendfsync) in "settings". Every reply is checked for type.
+ */
+#include <hiredis.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench/compare_common.h"
+
+#define REDIS_WINDOW_MAX   100000
+#define REDIS_COUNT_MAX    1000000
+#define REDIS_ID_BYTES_MAX 64
+
+static const char redis_usage[] =
+    "usage: bench-redis produce|consume --port PORT [--host H] [--key K] [--records N]\n"
+    "                   [--size BYTES] [--window W] [--count C] [--json]\n";
+
+/* Command line of one run. */
+struct redis_args {
+    const char *mode; /* "produce" or "consume" */
+    const char *host; /* server address */
+    uint64_t port;    /* server port */
+    const char *key;  /* stream key */
+    uint64_t records; /* entries to write or read */
+    uint64_t size;    /* value bytes per entry */
+    uint64_t window;  /* produce: commands in flight */
+    uint64_t count;   /* consume: entries per XRANGE */
+    bool json;        /* print JSON */
+};
+
+static bool redis_parse_args(int argc, char **argv, struct redis_args *a)
+{
+    *a = (struct redis_args){ .host = "127.0.0.1",
+                              .key = "bench",
+                              .records = 100000,
+                              .size = 100,
+                              .window = 1000,
+                              .count = 10000 };
+    if (argc < 2) {
+        return false;
+    }
+    a->mode = argv[1];
+    if (strcmp(a->mode, "produce") != 0 && strcmp(a->mode, "consume") != 0) {
+        return false;
+    }
+    for (int i = 2; i < argc; i++) {
+        const char *opt = argv[i];
+        if (strcmp(opt, "--json") == 0) {
+            a->json = true;
+            continue;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "bench-redis: %s needs a value\n", opt);
+            return false;
+        }
+        const char *val = argv[++i];
+        bool ok = true;
+        if (strcmp(opt, "--host") == 0) {
+            a->host = val;
+        } else if (strcmp(opt, "--key") == 0) {
+            a->key = val;
+        } else if (strcmp(opt, "--port") == 0) {
+            ok = cmp_parse_u64(opt, val, 1, 65535, &a->port);
+        } else if (strcmp(opt, "--records") == 0) {
+            ok = cmp_parse_u64(opt, val, 1, CMP_RECORDS_MAX, &a->records);
+        } else if (strcmp(opt, "--size") == 0) {
+            ok = cmp_parse_u64(opt, val, 1, CMP_SIZE_MAX, &a->size);
+        } else if (strcmp(opt, "--window") == 0) {
+            ok = cmp_parse_u64(opt, val, 2, REDIS_WINDOW_MAX, &a->window);
+        } else if (strcmp(opt, "--count") == 0) {
+            ok = cmp_parse_u64(opt, val, 1, REDIS_COUNT_MAX, &a->count);
+        } else {
+            fprintf(stderr, "bench-redis: unknown option %s\n", opt);
+            return false;
+        }
+        if (!ok) {
+            return false;
+        }
+    }
+    if (a->port == 0) {
+        fprintf(stderr, "bench-redis: --port is required\n");
+        return false;
+    }
+    return true;
+}
+
+/* Runs one command and returns its reply, or NULL after printing why. */
+static redisReply *
+redis_command(redisContext *c, const char *what, const char *fmt, const char *arg)
+{
+    redisReply *r = redisCommand(c, fmt, arg);
+    if (r == NULL) {
+        fprintf(stderr, "bench-redis: %s: %s\n", what, c->errstr);
+        return NULL;
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        fprintf(stderr, "bench-redis: %s: %s\n", what, r->str);
+        freeReplyObject(r);
+        return NULL;
+    }
+    return r;
+}
+
+/* Appends "appendfsync=VALUE" from CONFIG GET to settings. */
+static void redis_describe(redisContext *c, const struct redis_args *a, char *settings, size_t cap)
+{
+    const char *fsync = "?";
+    redisReply *r = redis_command(c, "CONFIG GET", "CONFIG GET %s", "appendfsync");
+    if (r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+        r->element[1]->type == REDIS_REPLY_STRING) {
+        fsync = r->element[1]->str;
+    }
+    if (a->mode[0] == 'p') {
+        snprintf(settings, cap,
+                 "appendonly yes, appendfsync %s, XADD pipelined, %" PRIu64 " in flight", fsync,
+                 a->window);
+    } else {
+        snprintf(settings, cap, "appendfsync %s, XRANGE COUNT %" PRIu64, fsync, a->count);
+    }
+    freeReplyObject(r);
+}
+
+/* Reads the replies of one chunk of XADDs; each must be a bulk string (the new id). */
+static bool redis_read_chunk(redisContext *c, uint64_t n, uint64_t sent_ns, struct cmp_lat *lat)
+{
+    for (uint64_t i = 0; i < n; i++) {
+        void *reply = NULL;
+        if (redisGetReply(c, &reply) != REDIS_OK || reply == NULL) {
+            fprintf(stderr, "bench-redis: XADD reply: %s\n", c->errstr);
+            return false;
+        }
+        redisReply *r = reply;
+        bool ok = r->type == REDIS_REPLY_STRING;
+        if (!ok) {
+            fprintf(stderr, "bench-redis: XADD: unexpected reply type %d: %s\n", r->type,
+                    r->type == REDIS_REPLY_ERROR ? r->str : "");
+        }
+        freeReplyObject(r);
+        if (!ok) {
+            return false;
+        }
+        cmp_lat_add(lat, cmp_now_ns() - sent_ns);
+    }
+    return true;
+}
+
+/* Writes everything hiredis has buffered. */
+static bool redis_flush(redisContext *c)
+{
+    int done = 0;
+    while (!done) {
+        if (redisBufferWrite(c, &done) != REDIS_OK) {
+            fprintf(stderr, "bench-redis: write: %s\n", c->errstr);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Formats "XADD key * v <payload>" as RESP once; returns its length or 0. */
+static size_t redis_format_xadd(const struct redis_args *a, char **out)
+{
+    char *value = malloc(a->size);
+    if (value == NULL) {
+        return 0;
+    }
+    cmp_payload(value, a->size, 1);
+    const char *argv[] = { "XADD", a->key, "*", "v", value };
+    size_t lens[] = { 4, strlen(a->key), 1, 1, a->size };
+    long long len = redisFormatCommandArgv(out, 5, argv, lens);
+    free(value);
+    return len > 0 ? (size_t)len : 0;
+}
+
+static bool redis_produce(redisContext *c,
+                          const struct redis_args *a,
+                          struct cmp_result *res,
+                          struct cmp_lat *lat)
+{
+    redisReply *r = redis_command(c, "DEL", "DEL %s", a->key);
+    if (r == NULL) {
+        return false;
+    }
+    freeReplyObject(r);
+    char *cmd = NULL;
+    size_t cmd_len = redis_format_xadd(a, &cmd);
+    if (cmd_len == 0) {
+        fprintf(stderr, "bench-redis: cannot format XADD\n");
+        return false;
+    }
+    uint64_t chunk = a->window / 2;
+    uint64_t prev_n = 0, prev_ns = 0;
+    bool ok = true;
+    uint64_t start = cmp_now_ns();
+    for (uint64_t sent = 0; ok && sent < a->records;) {
+        uint64_t n = a->records - sent < chunk ? a->records - sent : chunk;
+        for (uint64_t i = 0; ok && i < n; i++) {
+            ok = redisAppendFormattedCommand(c, cmd, cmd_len) == REDIS_OK;
+        }
+        uint64_t now = cmp_now_ns();
+        ok = ok && redis_flush(c);
+        ok = ok && redis_read_chunk(c, prev_n, prev_ns, lat);
+        prev_n = n;
+        prev_ns = now;
+        sent += n;
+    }
+    ok = ok && redis_read_chunk(c, prev_n, prev_ns, lat);
+    res->seconds = (double)(cmp_now_ns() - start) / 1e9;
+    free(cmd);
+    if (!ok) {
+        return false;
+    }
+    res->records = a->records;
+    res->bytes = a->records * a->size;
+    r = redis_command(c, "XLEN", "XLEN %s", a->key);
+    if (r == NULL) {
+        return false;
+    }
+    ok = r->type == REDIS_REPLY_INTEGER && (uint64_t)r->integer == a->records;
+    if (!ok) {
+        fprintf(stderr, "bench-redis: XLEN is %lld, expected %" PRIu64 "\n", r->integer,
+                a->records);
+    }
+    freeReplyObject(r);
+    return ok;
+}
+
+/* Counts the entries of one XRANGE reply, adds their value bytes, and keeps the last id. */
+static bool redis_take_range(
+    const redisReply *r, struct cmp_result *res, char *last_id, size_t id_cap, uint64_t *got)
+{
+    *got = 0;
+    if (r->type != REDIS_REPLY_ARRAY) {
+        fprintf(stderr, "bench-redis: XRANGE: unexpected reply type %d\n", r->type);
+        return false;
+    }
+    for (size_t i = 0; i < r->elements; i++) {
+        const redisReply *e = r->element[i];
+        if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
+            e->element[0]->type != REDIS_REPLY_STRING || e->element[0]->len >= id_cap ||
+            e->element[1]->type != REDIS_REPLY_ARRAY || e->element[1]->elements != 2 ||
+            e->element[1]->element[1]->type != REDIS_REPLY_STRING) {
+            fprintf(stderr, "bench-redis: XRANGE: malformed entry %zu\n", i);
+            return false;
+        }
+        res->bytes += e->element[1]->element[1]->len;
+        if (i + 1 == r->elements) {
+            memcpy(last_id, e->element[0]->str, e->element[0]->len);
+            last_id[e->element[0]->len] = '\0';
+        }
+    }
+    *got = r->elements;
+    return true;
+}
+
+static bool redis_consume(redisContext *c,
+                          const struct redis_args *a,
+                          struct cmp_result *res,
+                          struct cmp_lat *lat)
+{
+    char count[32];
+    char last_id[REDIS_ID_BYTES_MAX] = "";
+    char start_id[REDIS_ID_BYTES_MAX + 1] = "-";
+    snprintf(count, sizeof(count), "%" PRIu64, a->count);
+    uint64_t start = cmp_now_ns();
+    while (res->records < a->records) {
+        const char *argv[] = { "XRANGE", a->key, start_id, "+", "COUNT", count };
+        size_t lens[6];
+        for (size_t i = 0; i < 6; i++) {
+            lens[i] = strlen(argv[i]);
+        }
+        uint64_t t0 = cmp_now_ns();
+        redisReply *r = redisCommandArgv(c, 6, argv, lens);
+        if (r == NULL) {
+            fprintf(stderr, "bench-redis: XRANGE: %s\n", c->errstr);
+            return false;
+        }
+        cmp_lat_add(lat, cmp_now_ns() - t0);
+        uint64_t got = 0;
+        bool ok = redis_take_range(r, res, last_id, sizeof(last_id), &got);
+        freeReplyObject(r);
+        if (!ok) {
+            return false;
+        }
+        if (got == 0) {
+            fprintf(stderr, "bench-redis: stream ended after %" PRIu64 " of %" PRIu64 " entries\n",
+                    res->records, a->records);
+            return false;
+        }
+        res->records += got;
+        snprintf(start_id, sizeof(start_id), "(%s", last_id);
+    }
+    res->seconds = (double)(cmp_now_ns() - start) / 1e9;
+    return true;
+}
+
+int main(int argc, char **argv)
+{
+    struct redis_args a;
+    if (!redis_parse_args(argc, argv, &a)) {
+        fputs(redis_usage, stderr);
+        return 2;
+    }
+    struct timeval tv = { .tv_sec = 10 };
+    redisContext *c = redisConnectWithTimeout(a.host, (int)a.port, tv);
+    if (c == NULL || c->err) {
+        fprintf(stderr, "bench-redis: connect %s:%" PRIu64 ": %s\n", a.host, a.port,
+                c ? c->errstr : "out of memory");
+        redisFree(c);
+        return 1;
+    }
+    /* A bound on every read: a stuck server fails the run instead of hanging it. */
+    struct timeval rw = { .tv_sec = 60 };
+    redisSetTimeout(c, rw);
+    struct cmp_result res = { .system = "redis", .workload = a.mode };
+    struct cmp_lat lat;
+    bool produce = strcmp(a.mode, "produce") == 0;
+    uint64_t samples = produce ? a.records : a.records / a.count + 2;
+    if (!cmp_lat_init(&lat, samples)) {
+        fprintf(stderr, "bench-redis: out of memory\n");
+        redisFree(c);
+        return 1;
+    }
+    redis_describe(c, &a, res.settings, sizeof(res.settings));
+    bool ok = produce ? redis_produce(c, &a, &res, &lat) : redis_consume(c, &a, &res, &lat);
+    if (ok) {
+        cmp_report(&res, &lat, a.json);
+    }
+    cmp_lat_free(&lat);
+    redisFree(c);
+    return ok ? 0 : 1;
+}

@@ -1,0 +1,156 @@
+#!/bin/sh
+# test_compare_harness.sh - bench/compare end to end on tiny workloads: every system runs, every
+# result line is the agreed JSON shape with the record count asked for, the markdown report and
+# the docs block are written (and replaced, not appended, on a second run), bad flags fail, and
+# no server the harness started is left running. Skips (exit 77) unless the peers and the
+# drivers are there: `make bench-compare` (or scripts/deps.sh compare + the driver targets)
+# installs and builds them; plain `make test` on a fresh machine has neither.
+#   RILL=build/rill sh tests/integration/test_compare_harness.sh
+set -u
+: "${RILL:?set RILL to the rill binary}"
+build=$(dirname "$RILL")
+for need in "$build/rilld" "$build/bench-redis" "$build/bench-nats" "$build/bench-disk"; do
+    if [ ! -x "$need" ]; then
+        echo "test_compare_harness: $need is not built (make bench-compare), skipping"
+        exit 77
+    fi
+done
+for need in redis-server nats-server python3; do
+    if ! command -v "$need" >/dev/null 2>&1; then
+        echo "test_compare_harness: $need is not installed, skipping"
+        exit 77
+    fi
+done
+work=$(mktemp -d "${TMPDIR:-/tmp}/test_compare_harness.XXXXXX") || exit 1
+trap 'rm -rf "$work"' EXIT
+trap 'exit 1' INT TERM
+passed=0
+failed=0
+
+pass() {
+    passed=$((passed + 1))
+    echo "ok   $1"
+}
+
+fail() {
+    failed=$((failed + 1))
+    echo "FAIL $1"
+    shift
+    for line in "$@"; do
+        echo "     $line"
+    done
+}
+
+# started FILE: PIDs of the servers the harness reported starting in its stderr FILE.
+started() {
+    sed -n 's/^bench\/compare: started .*, pid \([0-9][0-9]*\)$/\1/p' "$1"
+}
+
+# alive PIDS...: the ones still running (not gone, not a zombie).
+alive() {
+    for pid in "$@"; do
+        [ -r "/proc/$pid/stat" ] || continue
+        state=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | cut -c1)
+        [ -n "$state" ] && [ "$state" != Z ] && echo "$pid"
+    done
+}
+
+printf '# Doc\n\nkept text\n' >"$work/doc.md"
+bench/compare --build "$build" --dir "$work" --records 3000 --size 100 --json \
+    --markdown "$work/report.md" --update-docs "$work/doc.md" >"$work/out" 2>"$work/err"
+status=$?
+if [ "$status" -eq 0 ]; then
+    pass "a run over every system exits 0"
+else
+    fail "a run over every system exits 0" "status $status" "$(tail -n 5 "$work/err")"
+fi
+
+python3 - "$work/out" >"$work/check" 2>&1 <<'PY'
+import json, sys
+want = {("rill", "durable"), ("rill", "relaxed"), ("redis", "durable"), ("redis", "relaxed"),
+        ("nats", "relaxed"), ("disk", "durable"), ("disk", "relaxed")}
+seen = set()
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    for key in ("workload", "records", "bytes", "seconds", "records_per_sec", "mb_per_sec",
+                "latency_us", "system", "durability"):
+        assert key in r, "missing %s in %s" % (key, line)
+    assert r["records"] == 3000, line
+    assert r["bytes"] == 300000, line
+    assert r["records_per_sec"] > 0, line
+    if r["latency_us"] is not None:
+        assert set(r["latency_us"]) >= {"p50", "p90", "p99", "p999", "max"}, line
+    seen.add((r["system"], r["durability"], r["workload"]))
+missing = {(s, d, w) for s, d in want for w in ("produce", "consume")} - seen
+assert not missing, "missing runs: %s" % sorted(missing)
+print("ok")
+PY
+if [ "$(cat "$work/check")" = ok ]; then
+    pass "every system and durability class prints produce and consume JSON for 3000 records"
+else
+    fail "every system and durability class prints produce and consume JSON for 3000 records" \
+        "$(tail -n 3 "$work/check")"
+fi
+
+if grep -q 'Redis XADD, appendfsync always' "$work/report.md" &&
+    grep -q 'NATS JetStream' "$work/report.md" && grep -q '^redis-server ' "$work/report.md"; then
+    pass "--markdown writes the table and the commands"
+else
+    fail "--markdown writes the table and the commands" "$(head -c 400 "$work/report.md")"
+fi
+
+bench/compare --build "$build" --dir "$work" --records 2000 --size 1024 --systems disk,redis \
+    --update-docs "$work/doc.md" >/dev/null 2>"$work/err2"
+blocks=$(grep -c 'bench/compare results: begin' "$work/doc.md")
+if grep -q 'kept text' "$work/doc.md" && [ "$blocks" -eq 1 ] &&
+    grep -q '1024-byte records' "$work/doc.md" && ! grep -q '100-byte records' "$work/doc.md"; then
+    pass "--update-docs replaces its own block and keeps the rest"
+else
+    fail "--update-docs replaces its own block and keeps the rest" "blocks: $blocks" \
+        "$(tail -n 3 "$work/err2")"
+fi
+
+bench/compare --build "$build" --systems kafka >/dev/null 2>&1
+status=$?
+if [ "$status" -eq 2 ]; then
+    pass "an unknown system is a usage error (exit 2)"
+else
+    fail "an unknown system is a usage error (exit 2)" "status $status"
+fi
+
+all_started=$(started "$work/err")
+if [ "$(echo "$all_started" | wc -w)" -eq 4 ] && [ -z "$(alive $all_started)" ]; then
+    pass "the four servers (rilld, 2 redis-server, nats-server) are stopped after the run"
+else
+    fail "the four servers are stopped after the run" "started: $all_started" \
+        "alive: $(alive $all_started)"
+fi
+
+# SIGTERM in the middle of a run: every server it started is stopped and its temp dir removed.
+bench/compare --build "$build" --dir "$work" --records 2000000 --size 100 \
+    --systems rill,redis,nats >/dev/null 2>"$work/err3" &
+harness=$!
+tries=0
+while [ $tries -lt 400 ] && [ "$(started "$work/err3" | wc -l)" -lt 4 ]; do
+    tries=$((tries + 1))
+    sleep 0.05
+done
+pids=$(started "$work/err3")
+kill -TERM "$harness"
+wait "$harness"
+status=$?
+if [ "$(echo "$pids" | wc -w)" -eq 4 ] && [ "$status" -ne 0 ] && [ -z "$(alive $pids)" ]; then
+    pass "SIGTERM during a run fails it and stops every server it started"
+else
+    fail "SIGTERM during a run fails it and stops every server it started" \
+        "started: $pids, status $status, alive: $(alive $pids)"
+fi
+
+if [ -z "$(ls -d "$work"/rill-compare-* 2>/dev/null)" ]; then
+    pass "no temp dir is left behind"
+else
+    fail "no temp dir is left behind" "$(ls -d "$work"/rill-compare-*)"
+fi
+
+echo "test_compare_harness: $passed passed, $failed failed, 0 skipped"
+[ "$failed" -eq 0 ]
