@@ -88,6 +88,11 @@ $(BUILD)/rilld: $(OBJ)/broker/main.o $(TEST_LIBS)
 	$(CC) -o $@ $< $(TEST_LIBS) $(LDFLAGS_SAN) $(LDLIBS)
 
 # Every test links both archives, so broker tests need no rule of their own.
+# Benchmark tests also link the pure bench objects (part of the CLI, not of librill).
+BENCH_OBJS := $(OBJ)/bench/bench_hist.o
+$(BUILD)/tests/test_bench_%: $(OBJ)/tests/unit/test_bench_%.o $(BENCH_OBJS) $(BUILD)/librill.a
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $< $(BENCH_OBJS) $(BUILD)/librill.a $(LDFLAGS_SAN) $(LDLIBS)
 $(BUILD)/tests/%: $(OBJ)/tests/unit/%.o $(TEST_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $< $(TEST_LIBS) $(LDFLAGS_SAN) $(LDLIBS)
