@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bench/bench_client.h"
 #include "bench/bench_log.h"
 
 static const char rill_usage[] =
@@ -25,6 +26,7 @@ static const char rill_usage[] =
     "  log read DIR      print records of a partition log\n"
     "  log dump PATH     inspect and verify a log directory or segment file offline\n"
     "  bench log         storage throughput of the log against raw disk writes\n"
+    "  bench produce|consume|e2e   client throughput and latency against a broker\n"
     "\n"
     "Options:\n"
     "  -b, --brokers HOST:PORT[,...]  brokers for the broker commands (also accepted after\n"
@@ -39,8 +41,11 @@ static const char bench_usage[] =
     "\n"
     "Workloads:\n"
     "  log               append and read throughput of the embedded log against raw disk\n"
+    "  produce           producer throughput and delivery latency against a broker\n"
+    "  consume           consumer throughput reading a topic from its start\n"
+    "  e2e               producers and consumers together: end-to-end latency\n"
     "\n"
-    "Run 'rill bench log --help' for its options.\n";
+    "Run 'rill bench <workload> --help' for its options.\n";
 
 static bool is_help(const char *word)
 {
@@ -67,6 +72,15 @@ static int bench_main(int argc, char **argv)
     }
     if (strcmp(argv[1], "log") == 0) {
         return bench_log_main(argc - 1, argv + 1);
+    }
+    if (strcmp(argv[1], "produce") == 0) {
+        return bench_produce_main(argc - 1, argv + 1);
+    }
+    if (strcmp(argv[1], "consume") == 0) {
+        return bench_consume_main(argc - 1, argv + 1);
+    }
+    if (strcmp(argv[1], "e2e") == 0) {
+        return bench_e2e_main(argc - 1, argv + 1);
     }
     return unknown_command("bench workload", argv[1], bench_usage);
 }
