@@ -4,7 +4,7 @@
 #   make test             every unit, fault, fuzz-replay and integration test under a timeout
 #   make run              build, then run a single-node broker (rilld) in the foreground
 #   make demo             build and show the embedded log at work (no broker)
-#   make bench            storage benchmark (rill bench log) against raw disk
+#   make bench            storage (rill bench log) and client benchmarks (scripts/bench.sh)
 #   make bench-compare    rill side by side with Redis Streams, NATS JetStream and raw disk
 #   make fuzz             libFuzzer (clang) on every fuzz target for FUZZ_SECONDS each
 #   make format | format-check | tidy | clean | install PREFIX=/usr/local
@@ -119,8 +119,12 @@ run: all
 demo: all
 	@scripts/demo.sh $(BUILD)/rill
 
+# The storage engine alone, then the client against a rilld of its own (scripts/bench.sh);
+# gnuplot (for the plots in build/bench/) is optional.
 bench: all
+	@scripts/deps.sh bench || echo "rill: no gnuplot: the client benchmarks run without plots"
 	$(BUILD)/rill bench log
+	scripts/bench.sh $(BUILD)
 
 # The side-by-side harness (docs/benchmarks.md). Its peers (redis-server, nats-server) and their
 # client libraries (hiredis, libnats) are installed here, never by `make` or `make test`.

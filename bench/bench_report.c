@@ -200,13 +200,14 @@ static void bench_plot_script(FILE *gnuplot,
             "set multiplot layout %d,1 title 'rill %s, topic %s'\n"
             "set grid\nset xlabel 'seconds since start'\nset key left top\n"
             "set ylabel 'records/s'\nset y2label 'MB/s'\nset ytics nomirror\nset y2tics\n"
+            "set yrange [0:*]\nset y2range [0:*]\n"
             "plot $series using 1:2 with linespoints title 'records/s', "
             "$series using 1:3 axes x1y2 with lines title 'MB/s'\n",
             result->has_latency ? 2 : 1, settings->name, settings->topic);
     if (result->has_latency) {
         fprintf(gnuplot,
                 "unset y2label\nunset y2tics\nset ytics mirror\nset ylabel 'latency (ms)'\n"
-                "set logscale y\n"
+                "set autoscale y\nset logscale y\n"
                 "plot $series using 1:($4 > 0 ? $4 : NaN) with linespoints title 'p50', "
                 "$series using 1:($5 > 0 ? $5 : NaN) with linespoints title 'p99', "
                 "$series using 1:($6 > 0 ? $6 : NaN) with lines title 'max'\n");
@@ -217,9 +218,9 @@ static void bench_plot_script(FILE *gnuplot,
 bool bench_report_plot(const struct bench_settings *settings, const struct bench_result *result)
 {
     if (result->series_count == 0) {
-        fprintf(stderr, "rill %s: the run was shorter than a second: nothing to plot\n",
+        fprintf(stderr, "rill %s: the run was shorter than a second: no plot drawn\n",
                 settings->name);
-        return false;
+        return true;
     }
     FILE *gnuplot = popen("gnuplot", "w");
     if (gnuplot == NULL) {

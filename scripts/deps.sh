@@ -6,6 +6,7 @@
 #   scripts/deps.sh fuzz       also clang and the libFuzzer runtime
 #   scripts/deps.sh compare    also the peers of bench/compare: redis-server, nats-server and
 #                              their C clients (libhiredis-dev, libnats-dev)
+#   scripts/deps.sh bench      also gnuplot, for the plots of make bench (never needed by tests)
 set -eu
 need=""
 command -v pkg-config >/dev/null 2>&1 || need="$need pkg-config"
@@ -31,6 +32,9 @@ if [ "${1:-}" = compare ]; then
         fi
     done
     command -v python3 >/dev/null 2>&1 || need="$need python3"
+fi
+if [ "${1:-}" = bench ]; then
+    command -v gnuplot >/dev/null 2>&1 || need="$need gnuplot-nox"
 fi
 [ -z "$need" ] && exit 0
 cmd="apt-get update && apt-get install -y --no-install-recommends$need"
