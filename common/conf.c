@@ -19,7 +19,7 @@ enum conf_kind {
     CONF_KIND_MS_OR_OFF,   /* milliseconds or -1 */
     CONF_KIND_FLUSH,       /* always | interval:<ms> | os */
     CONF_KIND_COMPRESSION, /* none | lz4 */
-    CONF_KIND_CLEANUP,     /* delete (compact comes with consumer groups) */
+    CONF_KIND_CLEANUP,     /* delete | compact | compact,delete (log/compact.c) */
     CONF_KIND_COUNT,       /* an integer within [value_min, value_max] (no suffixes) */
     CONF_KIND_BOOL,        /* true | false */
     CONF_KIND_ACKS,        /* 0 | 1 | all | -1 */
@@ -50,6 +50,9 @@ static const struct conf_key conf_keys[] = {
     { "compression", CONF_KIND_COMPRESSION, "none", 0, 0, CONF_SCOPE_LOG | CONF_SCOPE_PRODUCER },
     { "max.batch.bytes", CONF_KIND_SIZE, "1m", 1024, RILL_BATCH_BYTES_MAX, CONF_SCOPE_LOG },
     { "cleanup.policy", CONF_KIND_CLEANUP, "delete", 0, 0, CONF_SCOPE_LOG },
+    /* compaction (log/compact.c): tombstone lifetime and the cleaner's key map bound */
+    { "delete.retention.ms", CONF_KIND_MS, "86400000", 0, INT64_MAX / 2, CONF_SCOPE_LOG },
+    { "compaction.map.bytes", CONF_KIND_SIZE, "16m", 4096, (int64_t)4 << 30, CONF_SCOPE_LOG },
     /* every client handle */
     { "bootstrap.servers", CONF_KIND_SERVERS, "127.0.0.1:9700", 0, 0, CONF_SCOPE_CLIENT },
     { "client.id", CONF_KIND_NAME, "rill", 0, 0, CONF_SCOPE_CLIENT },
@@ -283,7 +286,10 @@ static rill_err conf_validate(const struct conf_key *key, const char *value)
         return strcmp(value, "none") == 0 || strcmp(value, "lz4") == 0 ? RILL_OK
                                                                        : RILL_ERR_CONFIG_VALUE;
     case CONF_KIND_CLEANUP:
-        return strcmp(value, "delete") == 0 ? RILL_OK : RILL_ERR_CONFIG_VALUE;
+        return strcmp(value, "delete") == 0 || strcmp(value, "compact") == 0 ||
+                       strcmp(value, "compact,delete") == 0 || strcmp(value, "delete,compact") == 0
+                   ? RILL_OK
+                   : RILL_ERR_CONFIG_VALUE;
     default:
         return conf_validate_number(key, value);
     }
@@ -305,7 +311,7 @@ static const char *conf_kind_hint(enum conf_kind kind)
     case CONF_KIND_COMPRESSION:
         return "none or lz4";
     case CONF_KIND_CLEANUP:
-        return "delete";
+        return "delete, compact or compact,delete";
     case CONF_KIND_COUNT:
         return "an integer in range";
     case CONF_KIND_BOOL:

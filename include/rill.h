@@ -115,6 +115,11 @@ RILL_API const char *rill_version(void);
  *   index.interval.bytes  bytes of batches between two sparse index entries  [4096]
  *   compression           none | lz4: codec rill_log_append() uses          [none]
  *   max.batch.bytes       largest batch accepted by an append                [1048576]
+ *   cleanup.policy        delete | compact | compact,delete; without delete, no retention
+ *                         [delete] (compaction runs through rill_log_compact())
+ *   delete.retention.ms   compaction keeps a tombstone this long past its segment's newest
+ *                         record                                              [86400000]
+ *   compaction.map.bytes  memory of the compaction key map (24 bytes a key)   [16m]
  * Sizes accept the suffixes k, m, g (powers of 1024).
  */
 typedef struct rill_conf rill_conf_t;
@@ -293,6 +298,16 @@ RILL_API RILL_MUST_CHECK rill_err rill_log_truncate(rill_log_t *log, int64_t off
 
 /** Rolls to a new active segment now (normally done by segment.bytes / segment.ms). */
 RILL_API RILL_MUST_CHECK rill_err rill_log_roll(rill_log_t *log);
+
+/**
+ * Runs one compaction pass now, whatever cleanup.policy says: the closed segments (never the
+ * active one) are rewritten keeping the latest record of each key and dropping tombstones (null
+ * values) older than delete.retention.ms; records with a null key stay. Offsets never change:
+ * readers skip the gaps. Synchronous; crash-safe (a crash leaves each segment either whole old
+ * or whole new). Segments beyond what compaction.map.bytes can map wait for the next call.
+ * @param out_records_dropped  may be NULL
+ */
+RILL_API RILL_MUST_CHECK rill_err rill_log_compact(rill_log_t *log, uint64_t *out_records_dropped);
 
 /* A reader walks records of one log in offset order. */
 typedef struct rill_log_reader rill_log_reader_t;

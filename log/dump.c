@@ -122,6 +122,7 @@ struct dump_segment {
     uint64_t valid_bytes;
     int64_t offset_next;
     int64_t timestamp_max;
+    bool compacted; /* a valid compaction marker: offset gaps allowed, order still checked */
 };
 
 /* Checks one batch at position; false when the scan of this segment cannot go on. */
@@ -150,7 +151,8 @@ static bool dump_batch(struct dump *dump, int fd, struct dump_segment *ds, uint6
     item.message = item.err == RILL_ERR_CRC ? "checksum mismatch"
                    : item.err != RILL_OK    ? "invalid batch"
                                             : "";
-    if (item.err == RILL_OK && hdr.offset_base != ds->offset_next) {
+    if (item.err == RILL_OK &&
+        !log_compact_offset_continues(ds->compacted, hdr.offset_base, ds->offset_next)) {
         item.err = RILL_ERR_CORRUPT;
         item.message = "offsets do not continue the previous batch";
     }
@@ -268,8 +270,32 @@ static void dump_index(struct dump *dump,
     log_index_deinit(&idx);
 }
 
-static rill_err dump_segment(
-    struct dump *dump, const char *path, int64_t offset_base, bool active, int64_t *out_offset_next)
+/* Whether the segment at path ("<stem>.log") has a valid compaction marker (compact.c). */
+static bool dump_compacted(const char *path, int64_t offset_base)
+{
+    char marker[RILL_PATH_BYTES_MAX];
+    size_t stem = strlen(path) - 4;
+    if (stem + sizeof(LOG_COMPACT_MARKER_SUFFIX) > sizeof(marker)) {
+        return false;
+    }
+    memcpy(marker, path, stem);
+    memcpy(marker + stem, LOG_COMPACT_MARKER_SUFFIX, sizeof(LOG_COMPACT_MARKER_SUFFIX));
+    int fd = open(marker, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return false;
+    }
+    uint8_t buf[LOG_COMPACT_MARKER_BYTES + 1];
+    ssize_t got = pread(fd, buf, sizeof(buf), 0);
+    close(fd);
+    return got > 0 && log_compact_marker_matches(buf, (size_t)got, offset_base);
+}
+
+static rill_err dump_segment(struct dump *dump,
+                             const char *path,
+                             int64_t offset_base,
+                             bool active,
+                             bool compacted,
+                             int64_t *out_offset_next)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -284,7 +310,8 @@ static rill_err dump_segment(
                                .offset_base = offset_base,
                                .file_bytes = (uint64_t)st.st_size,
                                .offset_next = offset_base,
-                               .timestamp_max = -1 };
+                               .timestamp_max = -1,
+                               .compacted = compacted };
     rill_dump_item_t item = {
         .kind = RILL_DUMP_SEGMENT, .path = path, .bytes = ds.file_bytes, .offset_base = offset_base
     };
@@ -381,15 +408,19 @@ static rill_err dump_directory(struct dump *dump, const char *dir)
     }
     dump_checkpoint(dump, dir);
     int64_t offset_next = -1;
+    bool prev_compacted = false;
     for (size_t i = 0; err == RILL_OK && i < count; i++) {
         char path[RILL_PATH_BYTES_MAX];
         err = log_segment_path(dir, offsets[i], ".log", path, sizeof(path));
-        if (err == RILL_OK && i > 0 && offsets[i] != offset_next) {
+        if (err == RILL_OK && i > 0 &&
+            !log_compact_offset_continues(prev_compacted, offsets[i], offset_next)) {
             dump_problem(dump, path, 0, RILL_ERR_CORRUPT,
                          "segment does not continue the previous one");
         }
         if (err == RILL_OK) {
-            err = dump_segment(dump, path, offsets[i], i + 1 == count, &offset_next);
+            prev_compacted = dump_compacted(path, offsets[i]);
+            err =
+                dump_segment(dump, path, offsets[i], i + 1 == count, prev_compacted, &offset_next);
         }
     }
     free(offsets);
@@ -416,7 +447,7 @@ rill_err rill_log_dump(const char *path, rill_dump_cb *cb, void *opaque)
             return RILL_ERR_INVALID;
         }
         int64_t offset_next = 0;
-        err = dump_segment(&dump, path, offset, true, &offset_next);
+        err = dump_segment(&dump, path, offset, true, dump_compacted(path, offset), &offset_next);
     }
     free(dump.refs);
     free(dump.buf);

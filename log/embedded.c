@@ -272,6 +272,26 @@ rill_err rill_log_roll(rill_log_t *log)
     return err;
 }
 
+rill_err rill_log_compact(rill_log_t *log, uint64_t *out_records_dropped)
+{
+    if (log == NULL) {
+        return RILL_ERR_INVALID;
+    }
+    /* Reap a finished roll sync so that the segment it covers counts as durable. */
+    rill_err err = log_settle(log);
+    if (err == RILL_OK && log->part->roll_sync_in_flight) {
+        err = log_partition_poll(log->part, true);
+    }
+    struct log_compact_stats stats = { 0 };
+    if (err == RILL_OK) {
+        err = log_partition_compact(log->part, rill_clock_wall_ms(), &stats);
+    }
+    if (out_records_dropped != NULL) {
+        *out_records_dropped = stats.records_dropped;
+    }
+    return err;
+}
+
 /* ---------------------------------------------------------------------------------------- */
 /* Readers and record views                                                                   */
 /* ---------------------------------------------------------------------------------------- */

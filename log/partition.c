@@ -44,6 +44,15 @@ void log_config_from_conf(struct log_config *cfg, const rill_conf_t *conf)
     cfg->index_interval_bytes = (uint32_t)conf_int64(conf, "index.interval.bytes");
     cfg->batch_bytes_max = (uint32_t)conf_int64(conf, "max.batch.bytes");
     cfg->codec = strcmp(conf_value(conf, "compression"), "lz4") == 0 ? 3 : 0;
+    /* compact.c: "compact" alone keeps every key's latest record for good, so no retention. */
+    const char *policy = conf_value(conf, "cleanup.policy");
+    cfg->compact = strstr(policy, "compact") != NULL;
+    if (strstr(policy, "delete") == NULL) {
+        cfg->retention_bytes = -1;
+        cfg->retention_ms = -1;
+    }
+    cfg->delete_retention_ms = conf_int64(conf, "delete.retention.ms");
+    cfg->compaction_map_bytes = (uint64_t)conf_int64(conf, "compaction.map.bytes");
 }
 
 static int64_t mono_ms(void)

@@ -46,7 +46,10 @@ struct log_config {
     int64_t retention_ms;    /* -1: no age limit */
     uint32_t index_interval_bytes;
     uint32_t batch_bytes_max;
-    int codec; /* used by the embedded API's builder */
+    int codec;                     /* used by the embedded API's builder */
+    bool compact;                  /* cleanup.policy has compact (compact.c) */
+    int64_t delete_retention_ms;   /* tombstones live this long past their segment's max ts */
+    uint64_t compaction_map_bytes; /* memory bound of the cleaner's key map */
 };
 
 struct log_segment {
@@ -60,6 +63,7 @@ struct log_segment {
     int fd;
     bool sealed;            /* no longer active: its index files are on disk */
     bool index_files_stale; /* recovery rebuilt the indexes; files rewritten at its end */
+    bool compacted;         /* has a valid .compacted marker: offset gaps allowed (compact.c) */
     struct log_index idx;
 };
 
@@ -103,6 +107,9 @@ struct log_partition {
     rill_err failed; /* sticky: RILL_OK until a write or sync fails */
     int failed_errno;
     void *opaque; /* the owner's (the broker's partition); never touched by the log */
+
+    int64_t compact_clean_end; /* compact.c: end of the range the last full pass mapped */
+    int64_t compact_due_ms;    /* compact.c: wall time a kept tombstone expires (0: none) */
 };
 
 /* Fills cfg with defaults overridden by conf (NULL allowed); conf values are pre-validated. */
@@ -257,5 +264,54 @@ RILL_MUST_CHECK rill_err log_segment_rescan(struct log_partition *part,
 
 /* Runs recovery over the segments found in part->dir (recovery.c). */
 RILL_MUST_CHECK rill_err log_partition_recover(struct log_partition *part);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Compaction (compact.c)                                                                     */
+/* ---------------------------------------------------------------------------------------- */
+
+/* Marker that allows offset gaps in one segment: "<base>.compacted" (format in compact.c). */
+#define LOG_COMPACT_MARKER_SUFFIX   ".compacted"
+#define LOG_COMPACT_CLEANING_SUFFIX ".cleaning"
+#define LOG_COMPACT_MARKER_BYTES    32u
+
+struct log_compact_stats {
+    uint32_t segments_mapped;    /* closed segments whose keys fitted the map */
+    uint32_t segments_rewritten; /* segments swapped for a cleaned copy */
+    uint64_t records_kept;
+    uint64_t records_dropped;    /* superseded records and expired tombstones */
+    uint64_t tombstones_dropped; /* of records_dropped */
+    uint64_t bytes_before;       /* of the rewritten segments */
+    uint64_t bytes_after;
+    bool map_full; /* the map could not take every closed segment */
+};
+
+/*
+ * One cleaning pass, synchronous, on the partition's owner thread through part->io: maps the
+ * keys of the closed, durable segments (oldest first, whole segments while they fit the map),
+ * then rewrites every mapped segment that holds a superseded record or an expired tombstone
+ * (a tombstone expires delete_retention_ms after its segment's max timestamp, against now_ms).
+ * Never touches the active segment. Offsets are unchanged. out may be NULL.
+ */
+RILL_MUST_CHECK rill_err log_partition_compact(struct log_partition *part,
+                                               int64_t now_ms,
+                                               struct log_compact_stats *out);
+/* True when cleanup.policy has compact and a pass could do work: a segment was rolled since the
+ * last pass, the last pass ran out of map, or a kept tombstone has expired by now_ms. */
+bool log_partition_compact_due(const struct log_partition *part, int64_t now_ms);
+
+/* Recovery hooks: deletes leftover .cleaning files and markers without a segment. */
+RILL_MUST_CHECK rill_err log_compact_recover_dir(struct log_partition *part);
+/* True when dir holds a valid marker for the segment at offset_base (missing or torn: false). */
+bool log_compact_marker_valid(struct log_io *io, const char *dir, int64_t offset_base);
+/* Whether buf is exactly the marker of the segment at offset_base (pure; rill_log_dump). */
+bool log_compact_marker_matches(const uint8_t *buf, size_t buf_bytes, int64_t offset_base);
+/* The marker file image for offset_base (LOG_COMPACT_MARKER_BYTES). */
+void log_compact_marker_encode(int64_t offset_base, uint8_t *buf);
+/* Whether a batch starting at offset_base may follow one that ended at offset_expected. */
+static inline bool
+log_compact_offset_continues(bool compacted, int64_t offset_base, int64_t offset_expected)
+{
+    return compacted ? offset_base >= offset_expected : offset_base == offset_expected;
+}
 
 #endif

@@ -4,7 +4,8 @@
  *
  * Reads see only written bytes (bytes_written of each segment). The base offset of a batch is
  * outside its CRC, so every walk checks that each batch starts where the previous one ended,
- * starting from an index entry whose offset is known.
+ * starting from an index entry whose offset is known; in a compacted segment (compact.c) it
+ * checks that batches move forward, as gaps are legitimate there.
  */
 #include "log/partition.h"
 
@@ -49,8 +50,9 @@ static rill_err locate_batch(struct log_partition *part,
             if (err != RILL_OK) {
                 return err;
             }
-            /* The base offset is outside the CRC: continuity is what vouches for it. */
-            if (hdr.offset_base != expect) {
+            /* The base offset is outside the CRC: continuity is what vouches for it (in a
+             * compacted segment, order: gaps are legitimate there). */
+            if (!log_compact_offset_continues(seg->compacted, hdr.offset_base, expect)) {
                 DIAG_ERROR("log", "batch offset mismatch dir=%s segment=%lld position=%llu",
                            part->dir, (long long)seg->offset_base, (unsigned long long)position);
                 return RILL_ERR_CORRUPT;
@@ -71,7 +73,7 @@ static rill_err locate_batch(struct log_partition *part,
  * Length of the whole, contiguous batches at the front of buf: it stops before a batch that is
  * cut off, malformed, or does not start where the previous one ended.
  */
-static size_t whole_batches_bytes(const uint8_t *buf, size_t buf_bytes)
+static size_t whole_batches_bytes(const uint8_t *buf, size_t buf_bytes, bool compacted)
 {
     size_t used = 0;
     int64_t expect = -1;
@@ -79,7 +81,7 @@ static size_t whole_batches_bytes(const uint8_t *buf, size_t buf_bytes)
         struct log_batch_header hdr;
         if (log_batch_header_decode(buf + used, buf_bytes - used, &hdr) != RILL_OK ||
             log_batch_total_bytes(&hdr) > buf_bytes - used ||
-            (expect >= 0 && hdr.offset_base != expect)) {
+            (expect >= 0 && !log_compact_offset_continues(compacted, hdr.offset_base, expect))) {
             break;
         }
         expect = log_batch_offset_last(&hdr) + 1;
@@ -124,7 +126,7 @@ rill_err log_partition_read(struct log_partition *part,
     }
     size_t read_bytes = 0;
     err = part->io->ops->pread(part->io, seg->fd, buf, want, position, &read_bytes);
-    size_t whole = err == RILL_OK ? whole_batches_bytes(buf, read_bytes) : 0;
+    size_t whole = err == RILL_OK ? whole_batches_bytes(buf, read_bytes, seg->compacted) : 0;
     if (err == RILL_OK && whole < log_batch_total_bytes(&first)) {
         err = RILL_ERR_CORRUPT;
     }
@@ -237,7 +239,7 @@ rill_err log_partition_scan_tail(struct log_partition *part,
         if (err != RILL_OK) {
             return err;
         }
-        if (hdr.offset_base != expect) {
+        if (!log_compact_offset_continues(seg->compacted, hdr.offset_base, expect)) {
             return RILL_ERR_CORRUPT;
         }
         fn(ctx, &hdr);

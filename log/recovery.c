@@ -114,10 +114,10 @@ static rill_err scan_one(struct log_partition *part,
     }
     /*
      * The base offset lies outside the CRC, so continuity is its only check: each batch starts
-     * where the previous one ended (the first at the segment's base offset). Compaction, when
-     * it comes, will have to mark segments where gaps are legitimate.
+     * where the previous one ended (the first at the segment's base offset). A segment with a
+     * compaction marker may have gaps, but its batches still move strictly forward.
      */
-    if (hdr.offset_base != seg->offset_next ||
+    if (!log_compact_offset_continues(seg->compacted, hdr.offset_base, seg->offset_next) ||
         log_batch_offset_last(&hdr) - seg->offset_base >= RILL_SEGMENT_OFFSETS_MAX) {
         state->problem = "batch offsets do not continue the previous batch";
         return RILL_OK;
@@ -333,8 +333,14 @@ static rill_err recover_segment(struct recovery *rec, uint32_t index, bool *out_
     struct log_partition *part = rec->part;
     *out_torn = false;
     /* Checked before anything is repaired: a refused open must leave every file as it was. */
-    if (index > 0 && part->segments[index - 1]->offset_next != rec->offsets[index]) {
-        const struct log_segment *prev = part->segments[index - 1];
+    const struct log_segment *before = index > 0 ? part->segments[index - 1] : NULL;
+    /* A compacted segment was synced whole before it replaced the original: never torn. Its
+     * end may fall short of the next base (its last records were superseded). */
+    if (before != NULL && before->compacted && before->offset_next <= rec->offsets[index]) {
+        before = NULL;
+    }
+    if (before != NULL && before->offset_next != rec->offsets[index]) {
+        const struct log_segment *prev = before;
         if (index - 1 >= rec->sealed_below && prev->offset_next < rec->offsets[index]) {
             /*
              * The previous segment was sealed by a roll whose background sync had not
@@ -351,6 +357,7 @@ static rill_err recover_segment(struct recovery *rec, uint32_t index, bool *out_
     if (err != RILL_OK) {
         return err;
     }
+    seg->compacted = log_compact_marker_valid(part->io, part->dir, seg->offset_base);
     err = log_partition_add_segment(part, seg);
     if (err != RILL_OK) {
         log_segment_destroy(part, seg);
@@ -440,7 +447,11 @@ rill_err log_partition_recover(struct log_partition *part)
 {
     struct recovery rec = { .part = part };
     int64_t *offsets = NULL;
-    rill_err err = list_segments(part->dir, &offsets, &rec.count);
+    /* An interrupted compaction leaves at most a .cleaning copy or an orphan marker. */
+    rill_err err = log_compact_recover_dir(part);
+    if (err == RILL_OK) {
+        err = list_segments(part->dir, &offsets, &rec.count);
+    }
     if (err != RILL_OK) {
         return err;
     }

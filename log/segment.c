@@ -175,7 +175,10 @@ log_segment_load_indexes(struct log_partition *part, struct log_segment *seg, ui
 
 rill_err log_segment_unlink(struct log_partition *part, int64_t offset_base)
 {
-    static const char *const suffixes[] = { ".index", ".timeindex", ".log" };
+    /* The compaction marker goes last: a crash may orphan it (recovery deletes orphans), but
+     * never leave a compacted .log without its marker. */
+    static const char *const suffixes[] = { ".index", ".timeindex", ".log",
+                                            LOG_COMPACT_MARKER_SUFFIX };
     rill_err first = RILL_OK;
     for (size_t i = 0; i < RILL_ARRAY_COUNT(suffixes); i++) {
         char path[RILL_PATH_BYTES_MAX];
