@@ -87,6 +87,8 @@ struct bench_worker {
     uint64_t share;                    /* producer: records to send incl. warm-up (0: duration) */
     uint64_t warmup_share;             /* producer: of those, the warm-up records */
     uint64_t sent;                     /* producer: records accepted by rill_produce */
+    int64_t report_now_ns;             /* producer: the time given to the next delivery reports */
+    uint32_t report_now_left;          /* reports that may still use it (0: read the clock) */
     struct bench_hist hist;            /* latency of measured records, ns */
     struct bench_hist interval;        /* the same since the last series point */
     uint64_t measured;                 /* measured records completed (delivered or consumed) */

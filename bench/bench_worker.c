@@ -31,15 +31,23 @@ _Static_assert(sizeof(uintptr_t) >= sizeof(int64_t), "record_opaque carries a ti
 
 /* rill_poll after this many records at max rate: amortises its cost over a batch. */
 #define BENCH_POLL_EVERY_RECORDS 128
+/*
+ * Reading the clock costs ~25 ns here, as much as the rest of the bench per record, so a time
+ * serves several records: at max rate a send time is shared by up to this many consecutive
+ * sends (~1 us apart at most), and a delivery time by up to this many reports of one burst
+ * served by one rill_poll (the clock is read again at every rill_poll).
+ */
+#define BENCH_CLOCK_REUSE 8
 /* Wait in rill_poll when the next record is due this far away; nanosleep below that. */
 #define BENCH_WAIT_POLL_NS  2000000LL
 #define BENCH_WAIT_SLEEP_NS 20000LL
-/* Consumer: the wait per rill_consume, and how long without records means data is lost. */
+/* Consumer: the wait per rill_consume, and how long without records once every producer
+ * has finished means records are lost. */
 #define BENCH_CONSUME_WAIT_MS 100
 #define BENCH_IDLE_NS         (15 * BENCH_SECOND_NS)
 /* After a signal, how long producers still wait for outstanding deliveries. */
 #define BENCH_DRAIN_AFTER_STOP_NS (5 * BENCH_SECOND_NS)
-#define BENCH_FLUSH_WAIT_MS       250
+#define BENCH_DRAIN_WAIT_MS       250
 
 int64_t bench_now_ns(void)
 {
@@ -86,7 +94,10 @@ static void bench_fail(struct bench_worker *worker, rill_err err, const char *de
 /* Measuring starts with the first measured record of any thread. */
 static int64_t bench_measure_start(struct bench_run *run, int64_t now_ns)
 {
-    int64_t expected = 0;
+    int64_t expected = atomic_load_explicit(&run->measure_start_ns, memory_order_relaxed);
+    if (expected != 0) {
+        return expected; /* the common case: no locked instruction per record */
+    }
     if (atomic_compare_exchange_strong(&run->measure_start_ns, &expected, now_ns)) {
         return now_ns;
     }
@@ -151,18 +162,30 @@ void bench_on_delivery(const rill_delivery_report_t *report, void *opaque)
     if (sent_ns == 0) {
         return; /* warm-up */
     }
-    int64_t now_ns = bench_now_ns();
+    if (worker->report_now_left == 0) {
+        worker->report_now_ns = bench_now_ns();
+        worker->report_now_left = BENCH_CLOCK_REUSE;
+    }
+    worker->report_now_left--;
+    int64_t now_ns = worker->report_now_ns;
     bench_record_done(worker, now_ns - sent_ns, report->value_bytes, now_ns);
+}
+
+/* rill_poll, with delivery reports timed afresh: each call serves at most one burst. */
+static void bench_poll(struct bench_worker *worker, int timeout_ms)
+{
+    worker->report_now_left = 0;
+    (void)rill_poll(worker->producer, timeout_ms);
 }
 
 /* Fixed rate: waits for the next record's time, serving the producer meanwhile. */
 static void bench_wait_until(struct bench_worker *worker, int64_t gap_ns)
 {
     if (gap_ns >= BENCH_WAIT_POLL_NS) {
-        (void)rill_poll(worker->producer, (int)(gap_ns / 1000000) - 1);
+        bench_poll(worker, (int)(gap_ns / 1000000) - 1);
         return;
     }
-    (void)rill_poll(worker->producer, 0);
+    bench_poll(worker, 0);
     if (gap_ns >= BENCH_WAIT_SLEEP_NS) {
         struct timespec pause = { .tv_sec = 0, .tv_nsec = gap_ns - BENCH_WAIT_SLEEP_NS / 2 };
         nanosleep(&pause, NULL);
@@ -209,7 +232,13 @@ static bool bench_send(struct bench_worker *worker, rill_record_t *record, int64
         if (bench_stopping(worker->run)) {
             return false;
         }
-        (void)rill_poll(worker->producer, 1); /* the queue drains as deliveries come back */
+        bench_poll(worker, 1); /* the queue drains as deliveries come back */
+        if (!warmup && settings->rate == 0) {
+            stamp = (uint64_t)bench_now_ns(); /* at max rate latency counts from the enqueue */
+            if (settings->workload == BENCH_WORKLOAD_E2E) {
+                memcpy(worker->value, &stamp, sizeof(stamp));
+            }
+        }
     }
 }
 
@@ -226,11 +255,8 @@ static void bench_drain(struct bench_worker *worker)
                 return;
             }
         }
-        rill_err err = rill_flush(worker->producer, BENCH_FLUSH_WAIT_MS);
+        bench_poll(worker, BENCH_DRAIN_WAIT_MS);
         bench_worker_tick(worker, bench_now_ns());
-        if (err == RILL_OK) {
-            return;
-        }
     }
 }
 
@@ -247,13 +273,20 @@ void *bench_producer_thread(void *arg)
 
     RILL_ASSERT(worker->producer != NULL);
     (void)prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0); /* sleeps end within ~1 us, not 50 */
+    int64_t now_ns = 0;
+    uint32_t now_left = 0;
+
     while (!bench_stopping(run) && (worker->share == 0 || worker->sent < worker->share)) {
-        int64_t now_ns = bench_now_ns();
+        if (now_left == 0 || (interval_ns > 0 && next_ns > now_ns)) {
+            now_ns = bench_now_ns();
+            now_left = BENCH_CLOCK_REUSE;
+        }
+        now_left--;
         int64_t send_ns = now_ns;
         if (interval_ns > 0) {
             if (next_ns > now_ns) {
                 bench_wait_until(worker, next_ns - now_ns);
-                bench_worker_tick(worker, bench_now_ns());
+                now_left = 0;
                 continue;
             }
             send_ns = next_ns;
@@ -264,8 +297,9 @@ void *bench_producer_thread(void *arg)
         next_ns += interval_ns;
         if (++since_poll >= BENCH_POLL_EVERY_RECORDS) {
             since_poll = 0;
-            (void)rill_poll(worker->producer, 0);
+            bench_poll(worker, 0);
             bench_worker_tick(worker, now_ns);
+            now_left = 0;
         }
     }
     bench_drain(worker);
@@ -351,9 +385,10 @@ void *bench_consumer_thread(void *arg)
     if (!bench_assign(worker)) {
         return NULL;
     }
+    int64_t now_ns = last_record_ns;
+
     while (!bench_stopping(run)) {
         const rill_message_t *message = NULL;
-        int64_t now_ns = bench_now_ns();
         if (bench_consume_done(run, now_ns)) {
             break;
         }
@@ -361,7 +396,8 @@ void *bench_consumer_thread(void *arg)
         now_ns = bench_now_ns();
         if (err == RILL_ERR_TIMEOUT || (err == RILL_OK && message->err == RILL_ERR_END)) {
             bench_worker_tick(worker, now_ns);
-            if (now_ns - last_record_ns > BENCH_IDLE_NS) {
+            bool producing = atomic_load(&run->producers_running) > 0;
+            if (!producing && now_ns - last_record_ns > BENCH_IDLE_NS) {
                 bench_fail(worker, RILL_ERR_TIMEOUT, "no record arrived for 15 s");
             }
             continue;
