@@ -768,10 +768,15 @@ static rill_err truncate_position(struct log_partition *part,
                                   int64_t *out_offset_end)
 {
     uint64_t position = 0;
-    if (offset > seg->offset_base) {
+    /*
+     * A compacted segment (compact.c) may have a gap before the batch that goes: the new end is
+     * then the end of the last batch kept, which only a walk from the start knows.
+     */
+    if (offset > seg->offset_base && !seg->compacted) {
         position = log_index_lookup(&seg->idx, (uint32_t)(offset - seg->offset_base));
     }
     int64_t offset_end = seg->offset_next;
+    int64_t kept_end = seg->offset_base; /* end of the last batch walked past */
     while (position < seg->bytes_written) {
         struct log_batch_header hdr;
         rill_err err = log_segment_read_header(part, seg, position, seg->bytes_written, &hdr);
@@ -779,9 +784,10 @@ static rill_err truncate_position(struct log_partition *part,
             return err;
         }
         if (log_batch_offset_last(&hdr) >= offset) {
-            offset_end = hdr.offset_base;
+            offset_end = seg->compacted ? kept_end : hdr.offset_base;
             break;
         }
+        kept_end = log_batch_offset_last(&hdr) + 1;
         position += log_batch_total_bytes(&hdr);
     }
     *out_position = position;

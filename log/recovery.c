@@ -15,6 +15,9 @@
  * are the tail (a roll syncs the segment it sealed in the background) and earlier ones sealed.
  * A tail segment that ends short of the next segment's base lost its end with the power: the
  * durable end never passed it, so the later segments are dropped like a torn tail.
+ * Compaction (compact.c): a segment with a valid .compacted marker may have offset gaps, inside
+ * and at its end, and is never taken for a segment with a lost end; leftovers of an interrupted
+ * clean (.cleaning copies, markers without a segment) are deleted first.
  */
 #include "log/partition.h"
 

@@ -736,6 +736,65 @@ static void t_recovery_marker_rules(void)
     t_rmdir_all(dir);
 }
 
+/* Truncation into a compacted segment: the end becomes the end of the last batch kept. */
+static void t_truncate_into_gap(void)
+{
+    char dir[256];
+    t_mkdtemp(dir, sizeof(dir));
+    static struct model m;
+    model_init(&m, 40);
+    uint64_t rng = T_SEED;
+    struct log_config cfg;
+    cfg_make(&cfg, NULL, LOG_CODEC_NONE);
+    struct log_io *io = io_create(false);
+    struct log_partition *part = part_open(dir, &cfg, io);
+    append_rounds(part, &m, 3, 50, LOG_CODEC_NONE, &rng);
+    T_ASSERT_OK(log_partition_roll(part));
+    T_ASSERT_OK(log_partition_compact(part, T_BASE, NULL));
+    /* The latest-round segment before the last: find a kept record after a gap. */
+    static bool present[OFFSETS_MAX];
+    read_all(part, &m, present);
+    int64_t gap = -1;
+    for (int64_t o = m.count / 2; o + 1 < m.count && gap < 0; o++) {
+        if (!present[o] && present[o + 1]) {
+            gap = o;
+        }
+    }
+    T_ASSERT(gap > 0);
+    int64_t kept_end = gap;
+    while (kept_end > 0 && !present[kept_end - 1]) {
+        kept_end--;
+    }
+    /* Truncating at the record after the gap removes its batch: the end falls back to where
+     * the last batch before it ended, at or below the gap. */
+    T_ASSERT_OK(log_partition_truncate(part, gap + 1));
+    T_ASSERT(part->offset_next <= gap + 1 && part->offset_next >= kept_end);
+    int64_t end = part->offset_next;
+    static bool before[OFFSETS_MAX];
+    memcpy(before, present, sizeof(before));
+    read_all(part, &m, present);
+    for (int64_t o = 0; o < m.count; o++) {
+        T_ASSERT_EQ_INT(present[o], o < end && before[o]);
+    }
+    m.count = end;
+    T_ASSERT_OK(log_partition_close(part));
+    part = part_open(dir, &cfg, io);
+    T_ASSERT_EQ_INT(part->offset_next, end);
+    int key = 3;
+    bool tomb = false;
+    append_batch(part, &m, &key, &tomb, 1, LOG_CODEC_NONE);
+    T_ASSERT_OK(log_partition_wait(part, part->offset_next, true));
+    T_ASSERT_OK(log_partition_close(part));
+    part = part_open(dir, &cfg, io);
+    T_ASSERT_EQ_INT(part->offset_next, end + 1);
+    read_all(part, &m, present);
+    T_ASSERT(present[end]);
+    T_ASSERT_OK(log_partition_close(part));
+    dump_clean(dir);
+    io->ops->destroy(io);
+    t_rmdir_all(dir);
+}
+
 static void t_conf_keys(void)
 {
     rill_conf_t *conf = rill_conf_create();
@@ -781,6 +840,7 @@ static const struct t_case cases[] = {
     T_CASE(t_small_map),
     T_CASE(t_embedded_reader_across_gaps),
     T_CASE(t_recovery_marker_rules),
+    T_CASE(t_truncate_into_gap),
     T_CASE(t_conf_keys),
 };
 
