@@ -38,9 +38,14 @@ _Static_assert(sizeof(uintptr_t) >= sizeof(int64_t), "record_opaque carries a ti
  * served by one rill_poll (the clock is read again at every rill_poll).
  */
 #define BENCH_CLOCK_REUSE 8
-/* Wait in rill_poll when the next record is due this far away; nanosleep below that. */
-#define BENCH_WAIT_POLL_NS  2000000LL
-#define BENCH_WAIT_SLEEP_NS 20000LL
+/*
+ * Fixed rate: wait in rill_poll when the next record is due this far away, else sleep, at
+ * least BENCH_PACE_NS: spinning for records due every few microseconds would take a core from
+ * the broker on a small machine. Records that fell due meanwhile go out in a burst; their
+ * latency (counted from their scheduled time) includes this pacing, up to ~0.1 ms.
+ */
+#define BENCH_WAIT_POLL_NS 2000000LL
+#define BENCH_PACE_NS      100000LL
 /* Consumer: the wait per rill_consume, and how long without records once every producer
  * has finished means records are lost. */
 #define BENCH_CONSUME_WAIT_MS 100
@@ -186,10 +191,9 @@ static void bench_wait_until(struct bench_worker *worker, int64_t gap_ns)
         return;
     }
     bench_poll(worker, 0);
-    if (gap_ns >= BENCH_WAIT_SLEEP_NS) {
-        struct timespec pause = { .tv_sec = 0, .tv_nsec = gap_ns - BENCH_WAIT_SLEEP_NS / 2 };
-        nanosleep(&pause, NULL);
-    }
+    struct timespec pause = { .tv_sec = 0,
+                              .tv_nsec = gap_ns > BENCH_PACE_NS ? gap_ns : BENCH_PACE_NS };
+    nanosleep(&pause, NULL);
 }
 
 /* True when the record about to go at send_ns belongs to the warm-up. */
