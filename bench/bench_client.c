@@ -108,6 +108,7 @@ static const struct cli_option bench_client_options[] = {
 #define BENCH_PROGRESS_NS     250000000LL
 #define BENCH_TOPIC_WAIT_NS   (10 * BENCH_SECOND_NS)
 #define BENCH_DURATION_S_MAX  (24.0 * 3600)
+#define BENCH_PARTITIONS_MAX  10000 /* as the broker's limit */
 #define BENCH_RATE_MAX        1e9
 
 /* Keys only producers or only consumers accept (rill.h); every other key goes to both. */
@@ -302,7 +303,7 @@ bench_producer_option(struct bench_settings *settings, int option_index, const c
     case BENCH_OPT_SIZE:
         return bench_parse_value_size(settings, value);
     case BENCH_OPT_PARTITIONS:
-        if (!bench_parse_count(value, 1, 10000, &number)) {
+        if (!bench_parse_count(value, 1, BENCH_PARTITIONS_MAX, &number)) {
             return "expected 1 to 10000 partitions";
         }
         settings->partitions = (int32_t)number;
@@ -404,6 +405,38 @@ static const char *bench_check_settings(struct bench_settings *settings)
 
 /* ---- the topic --------------------------------------------------------------------------- */
 
+/* Partitions and start offsets of the described topic (consume: starts; e2e: ends). */
+static rill_err bench_topic_offsets(const struct bench_settings *settings,
+                                    const rill_topic_info_t *info,
+                                    struct bench_run *run,
+                                    uint64_t *out_available)
+{
+    bool from_end = settings->workload == BENCH_WORKLOAD_E2E;
+
+    if (info->partition_count > BENCH_PARTITIONS_MAX) {
+        fprintf(stderr, "rill %s: topic %s has %zu partitions, more than the bench handles\n",
+                settings->name, settings->topic, info->partition_count);
+        return RILL_ERR_INVALID;
+    }
+    run->partitions = (int32_t)info->partition_count;
+    run->start_offsets = calloc(info->partition_count, sizeof(run->start_offsets[0]));
+    if (run->start_offsets == NULL) {
+        cli_fail(RILL_ERR_NOMEM, "%s", settings->name);
+        return RILL_ERR_NOMEM;
+    }
+    *out_available = 0;
+    for (size_t index = 0; index < info->partition_count; index++) {
+        const rill_partition_info_t *part = &info->partitions[index];
+        if (part->partition >= 0 && part->partition < run->partitions) {
+            run->start_offsets[part->partition] = from_end ? part->end_offset : part->start_offset;
+        }
+        if (part->end_offset > part->start_offset) {
+            *out_available += (uint64_t)(part->end_offset - part->start_offset);
+        }
+    }
+    return RILL_OK;
+}
+
 /*
  * Describes the topic (creating it for produce and e2e when missing) and fills
  * run->partitions and run->start_offsets (consume: each partition's start; e2e: its end).
@@ -429,25 +462,9 @@ static rill_err bench_topic_setup(struct bench_settings *settings,
         }
         const rill_topic_info_t *info = list->topic_count == 1 ? &list->topics[0] : NULL;
         if (info != NULL && info->err == RILL_OK && info->partition_count > 0) {
-            run->partitions = (int32_t)info->partition_count;
-            run->start_offsets = calloc(info->partition_count, sizeof(run->start_offsets[0]));
-            *out_available = 0;
-            for (size_t index = 0; run->start_offsets != NULL && index < info->partition_count;
-                 index++) {
-                const rill_partition_info_t *part = &info->partitions[index];
-                bool from_end = settings->workload == BENCH_WORKLOAD_E2E;
-                if (part->partition >= 0 && part->partition < run->partitions) {
-                    run->start_offsets[part->partition] =
-                        from_end ? part->end_offset : part->start_offset;
-                }
-                *out_available += (uint64_t)(part->end_offset - part->start_offset);
-            }
+            rill_err err_offsets = bench_topic_offsets(settings, info, run, out_available);
             rill_topic_list_destroy(list);
-            if (run->start_offsets == NULL) {
-                cli_fail(RILL_ERR_NOMEM, "%s", settings->name);
-                return RILL_ERR_NOMEM;
-            }
-            return RILL_OK;
+            return err_offsets;
         }
         rill_err topic_err = info != NULL ? info->err : RILL_ERR_UNKNOWN_TOPIC;
         rill_topic_list_destroy(list);
@@ -780,6 +797,10 @@ static int bench_run_workload(struct bench_settings *settings)
     }
     if (settings->plot_path != NULL && !bench_report_plot(settings, result)) {
         failed = true;
+    }
+    if (bench_signalled) {
+        fprintf(stderr, "rill %s: interrupted: the figures cover the part that ran\n",
+                settings->name);
     }
     exit_code = failed || bench_signalled ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
 done:
