@@ -336,6 +336,19 @@ static bool batch_is_special(const struct log_batch_header *hdr)
     return (hdr->attributes & (LOG_BATCH_ATTR_CONTROL | LOG_BATCH_ATTR_TRANSACTIONAL)) != 0;
 }
 
+/*
+ * Record offsets come from deltas that no CRC-independent check ties to the batch header: a
+ * record is trusted only if its offset lies within its batch and above the previous record's.
+ * Anything else is corruption, never a reason to drop a record.
+ */
+static bool record_offset_sane(const struct log_batch_header *hdr,
+                               const struct log_record *rec,
+                               int64_t offset_prev)
+{
+    return rec->offset >= hdr->offset_base && rec->offset <= log_batch_offset_last(hdr) &&
+           rec->offset > offset_prev;
+}
+
 /* Records in seg (from the batch headers), or an error. */
 static rill_err segment_record_count(struct seg_reader *r, uint64_t *out_count)
 {
@@ -363,7 +376,12 @@ segment_map(struct seg_reader *r, struct log_record_iter *it, struct compact_map
     while ((err = reader_next(r)) == RILL_OK) {
         err = log_record_iter_start(it, r->buf, log_batch_total_bytes(&r->hdr));
         struct log_record rec;
+        int64_t offset_prev = -1;
         while (err == RILL_OK && (err = log_record_iter_next(it, &rec)) == RILL_OK) {
+            if (!record_offset_sane(&r->hdr, &rec, offset_prev)) {
+                return RILL_ERR_CORRUPT;
+            }
+            offset_prev = rec.offset;
             if (rec.key_bytes >= 0) {
                 if (map->used >= map->used_max) {
                     return RILL_ERR_CORRUPT; /* more records than the batch headers said */
@@ -625,7 +643,12 @@ clean_batch(struct cleaner *c, struct clean_target *t, const struct log_segment 
     c->records.used = 0;
     rill_err err = log_record_iter_start(&c->it, c->reader.buf, total);
     struct log_record rec;
+    int64_t offset_prev = -1;
     while (err == RILL_OK && (err = log_record_iter_next(&c->it, &rec)) == RILL_OK) {
+        if (!record_offset_sane(hdr, &rec, offset_prev)) {
+            return RILL_ERR_CORRUPT;
+        }
+        offset_prev = rec.offset;
         seen++;
         if (!record_keep(c, seg, &rec)) {
             continue;

@@ -712,6 +712,10 @@ static bool retention_expired(const struct log_partition *part,
         total_bytes - seg->bytes >= (uint64_t)part->cfg.retention_bytes) {
         return true;
     }
+    /* A segment compaction emptied (compact.c) has no timestamp left: it holds nothing. */
+    if (part->cfg.retention_ms >= 0 && seg->bytes == 0) {
+        return true;
+    }
     return part->cfg.retention_ms >= 0 && seg->timestamp_max >= 0 &&
            now_ms - seg->timestamp_max > part->cfg.retention_ms;
 }

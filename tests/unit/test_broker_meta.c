@@ -90,7 +90,7 @@ static void t_validate_create(void)
                     RILL_ERR_CONFIG_KEY);
     T_ASSERT(strstr(errstr, "no.such.key") != NULL);
     static const struct meta_config bad_values[] = {
-        { "retention.ms", "soon" }, { "segment.bytes", "1" },    { "cleanup.policy", "compact" },
+        { "retention.ms", "soon" }, { "segment.bytes", "1" },    { "cleanup.policy", "compacted" },
         { "flush", "sometimes" },   { "max.batch.bytes", "1g" }, { "retention.bytes", "-2" },
     };
     for (size_t i = 0; i < T_COUNT(bad_values); i++) {

@@ -373,6 +373,15 @@ static void latest_per_key(bool uring, int codec, int rounds)
     T_ASSERT_EQ_INT(stats.segments_rewritten, 0);
     T_ASSERT_EQ_INT(stats.records_dropped, 0);
     T_ASSERT_EQ_INT(count_suffix(dir, LOG_COMPACT_CLEANING_SUFFIX), 0);
+    /* The oldest segment (round 0 only) lost every record: time retention deletes it. */
+    T_ASSERT_EQ_INT(part->segments[0]->bytes, 0);
+    part->cfg.retention_ms = 100ll * 365 * 24 * HOUR_MS;
+    size_t deleted = 0;
+    T_ASSERT_OK(log_partition_retention(part, T_BASE, &deleted));
+    T_ASSERT(deleted >= 1);
+    T_ASSERT(part->segments[0]->bytes > 0);
+    start = part->offset_start;
+    check_compacted(part, &m, end);
     T_ASSERT_OK(log_partition_close(part));
     dump_clean(dir);
     /* Recovery accepts the gaps of marked segments; offsets and content are unchanged. */
