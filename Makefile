@@ -44,8 +44,9 @@ LDLIBS := $(PKG_LIBS) -lpthread -lm
 
 LIB_SRCS := $(sort $(wildcard common/*.c log/*.c proto/*.c client/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(OBJ)/%.o)
-# Broker code stays out of librill: libbroker.a holds every broker object but main.c (rilld).
-BROKER_SRCS := $(sort $(wildcard broker/*.c))
+# Broker code stays out of librill: libbroker.a holds every broker object but main.c (rilld),
+# and the broker-side consumer group logic in consumer/.
+BROKER_SRCS := $(sort $(wildcard broker/*.c consumer/*.c))
 BROKER_LIB_SRCS := $(filter-out broker/main.c,$(BROKER_SRCS))
 BROKER_LIB_OBJS := $(BROKER_LIB_SRCS:%.c=$(OBJ)/%.o)
 RILLD := $(if $(wildcard broker/main.c),$(BUILD)/rilld)
