@@ -47,9 +47,18 @@ static const char *const metrics_api_labels[METRICS_API_ROWS] = {
     [PROTO_API_FETCH] = "fetch",
     [PROTO_API_LIST_OFFSETS] = "list_offsets",
     [PROTO_API_INIT_PRODUCER_ID] = "init_producer_id",
+    [PROTO_API_JOIN_GROUP] = "join_group",
+    [PROTO_API_HEARTBEAT] = "heartbeat",
+    [PROTO_API_LEAVE_GROUP] = "leave_group",
+    [PROTO_API_OFFSET_COMMIT] = "offset_commit",
+    [PROTO_API_OFFSET_FETCH] = "offset_fetch",
+    [PROTO_API_LIST_GROUPS] = "list_groups",
+    [PROTO_API_DESCRIBE_GROUPS] = "describe_groups",
+    [PROTO_API_DELETE_GROUPS] = "delete_groups",
+    [PROTO_API_RESET_OFFSETS] = "reset_offsets",
     [PROTO_API_COUNT] = "unknown",
 };
-_Static_assert(PROTO_API_COUNT == 10, "a new api needs its label above");
+_Static_assert(PROTO_API_COUNT == 19, "a new api needs its label above");
 
 void metrics_core_init(struct metrics_core *metrics, int64_t now_ns)
 {

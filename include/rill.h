@@ -83,7 +83,17 @@ extern "C" {
     X(ERR_DUPLICATE_SEQUENCE, -36, "duplicate of an already appended batch") \
     X(ERR_CONNECTION, -37, "broker connection failed")                       \
     X(ERR_TOO_MANY_CONNECTIONS, -38, "broker connection limit reached")      \
-    X(ERR_SHUTTING_DOWN, -39, "broker is shutting down")
+    X(ERR_SHUTTING_DOWN, -39, "broker is shutting down")                     \
+    X(ERR_UNKNOWN_GROUP, -40, "unknown consumer group")                      \
+    X(ERR_INVALID_GROUP_ID, -41, "invalid consumer group id")                \
+    X(ERR_UNKNOWN_MEMBER_ID, -42, "unknown group member, rejoin")            \
+    X(ERR_STALE_GENERATION, -43, "stale group generation")                   \
+    X(ERR_REBALANCE_IN_PROGRESS, -44, "group assignment changed")            \
+    X(ERR_INVALID_SESSION_TIMEOUT, -45, "group timeout out of range")        \
+    X(ERR_GROUP_NOT_EMPTY, -46, "consumer group has members")                \
+    X(ERR_INCONSISTENT_STRATEGY, -47, "no strategy shared in group")         \
+    X(ERR_INVALID_SUBSCRIPTION, -48, "invalid group subscription")           \
+    X(ERR_OFFSET_REGRESSION, -49, "commit below the committed offset")
 
 typedef enum rill_err {
 #define RILL_ERR_ENUM_(name, value, text) RILL_##name = value,

@@ -1,6 +1,7 @@
 /*
- * api.c - the schemas of the ten API bodies (docs/protocol.md, "APIs"), their typed codecs,
- * the per-api dispatch, the zero-copy fetch response encoder and the topic name rule. Each
+ * api.c - the schemas of the API bodies (docs/protocol.md, "APIs" and "Consumer groups"),
+ * their typed codecs, the per-api dispatch, the zero-copy fetch response encoder and the topic
+ * name and group id rules. Each
  * schema lists the fields in wire order; keep it next to the struct order of api.h and the
  * spec.
  */
@@ -277,6 +278,205 @@ static const struct proto_field init_producer_id_response_fields[] = {
 };
 SCHEMA(init_producer_id_response, struct proto_init_producer_id_response);
 
+/* Consumer groups, shared: [topic, partitions: int[]] */
+static const struct proto_field topic_partitions_fields[] = {
+    FIELD(STR, struct proto_topic_partitions, topic),
+    LIST(INT32_ARRAY, struct proto_topic_partitions, partitions, partition_count),
+};
+SCHEMA(topic_partitions, struct proto_topic_partitions);
+static const struct proto_field group_error_response_fields[] = {
+    FIELD(INT32, struct proto_group_error_response, error),
+};
+SCHEMA(group_error_response, struct proto_group_error_response);
+
+/* 10 JOIN_GROUP */
+static const struct proto_field join_group_request_fields[] = {
+    FIELD(STR, struct proto_join_group_request, group),
+    FIELD(STR, struct proto_join_group_request, member_id),
+    FIELD(STR, struct proto_join_group_request, client_id),
+    FIELD(INT32, struct proto_join_group_request, session_timeout_ms),
+    FIELD(INT32, struct proto_join_group_request, rebalance_timeout_ms),
+    LIST(STR_ARRAY, struct proto_join_group_request, strategies, strategy_count),
+    LIST_OR_NIL(STR_ARRAY_OR_NIL, struct proto_join_group_request, topics, topic_count, topics_nil),
+    FIELD(STR_OR_NIL, struct proto_join_group_request, pattern),
+    ARRAY(struct proto_join_group_request, owned, owned_count, topic_partitions),
+};
+SCHEMA(join_group_request, struct proto_join_group_request);
+static const struct proto_field join_group_response_fields[] = {
+    FIELD(INT32, struct proto_join_group_response, error),
+    FIELD(INT32, struct proto_join_group_response, generation),
+    FIELD(STR, struct proto_join_group_response, member_id),
+    FIELD(STR, struct proto_join_group_response, strategy),
+    ARRAY(struct proto_join_group_response, assignment, assignment_count, topic_partitions),
+    ARRAY(struct proto_join_group_response, revoke, revoke_count, topic_partitions),
+    FIELD(INT32, struct proto_join_group_response, heartbeat_interval_ms),
+};
+SCHEMA(join_group_response, struct proto_join_group_response);
+
+/* 11 HEARTBEAT */
+static const struct proto_field heartbeat_request_fields[] = {
+    FIELD(STR, struct proto_heartbeat_request, group),
+    FIELD(STR, struct proto_heartbeat_request, member_id),
+    FIELD(INT32, struct proto_heartbeat_request, generation),
+};
+SCHEMA(heartbeat_request, struct proto_heartbeat_request);
+
+/* 12 LEAVE_GROUP */
+static const struct proto_field leave_group_request_fields[] = {
+    FIELD(STR, struct proto_leave_group_request, group),
+    FIELD(STR, struct proto_leave_group_request, member_id),
+};
+SCHEMA(leave_group_request, struct proto_leave_group_request);
+
+/* 13 OFFSET_COMMIT */
+static const struct proto_field commit_partition_fields[] = {
+    FIELD(INT32, struct proto_commit_partition, partition),
+    FIELD(INT64, struct proto_commit_partition, offset),
+    FIELD(STR_OR_NIL, struct proto_commit_partition, metadata),
+};
+SCHEMA(commit_partition, struct proto_commit_partition);
+static const struct proto_field commit_topic_fields[] = {
+    FIELD(STR, struct proto_commit_topic, name),
+    ARRAY(struct proto_commit_topic, partitions, partition_count, commit_partition),
+};
+SCHEMA(commit_topic, struct proto_commit_topic);
+static const struct proto_field offset_commit_request_fields[] = {
+    FIELD(STR, struct proto_offset_commit_request, group),
+    FIELD(STR, struct proto_offset_commit_request, member_id),
+    FIELD(INT32, struct proto_offset_commit_request, generation),
+    ARRAY(struct proto_offset_commit_request, topics, topic_count, commit_topic),
+};
+SCHEMA(offset_commit_request, struct proto_offset_commit_request);
+static const struct proto_field partition_error_fields[] = {
+    FIELD(INT32, struct proto_partition_error, partition),
+    FIELD(INT32, struct proto_partition_error, error),
+};
+SCHEMA(partition_error, struct proto_partition_error);
+static const struct proto_field commit_topic_result_fields[] = {
+    FIELD(STR, struct proto_commit_topic_result, name),
+    ARRAY(struct proto_commit_topic_result, partitions, partition_count, partition_error),
+};
+SCHEMA(commit_topic_result, struct proto_commit_topic_result);
+static const struct proto_field offset_commit_response_fields[] = {
+    FIELD(INT32, struct proto_offset_commit_response, error),
+    ARRAY(struct proto_offset_commit_response, topics, topic_count, commit_topic_result),
+};
+SCHEMA(offset_commit_response, struct proto_offset_commit_response);
+
+/* 14 OFFSET_FETCH */
+static const struct proto_field offset_fetch_request_fields[] = {
+    FIELD(STR, struct proto_offset_fetch_request, group),
+    LIST_OR_NIL(
+        STR_ARRAY_OR_NIL, struct proto_offset_fetch_request, topics, topic_count, topics_all),
+};
+SCHEMA(offset_fetch_request, struct proto_offset_fetch_request);
+static const struct proto_field committed_partition_fields[] = {
+    FIELD(INT32, struct proto_committed_partition, partition),
+    FIELD(INT64, struct proto_committed_partition, offset),
+    FIELD(STR_OR_NIL, struct proto_committed_partition, metadata),
+};
+SCHEMA(committed_partition, struct proto_committed_partition);
+static const struct proto_field committed_topic_fields[] = {
+    FIELD(STR, struct proto_committed_topic, name),
+    FIELD(INT32, struct proto_committed_topic, error),
+    ARRAY(struct proto_committed_topic, partitions, partition_count, committed_partition),
+};
+SCHEMA(committed_topic, struct proto_committed_topic);
+static const struct proto_field offset_fetch_response_fields[] = {
+    FIELD(INT32, struct proto_offset_fetch_response, error),
+    ARRAY(struct proto_offset_fetch_response, topics, topic_count, committed_topic),
+};
+SCHEMA(offset_fetch_response, struct proto_offset_fetch_response);
+
+/* 15 LIST_GROUPS */
+static const struct proto_field list_groups_request_fields[] = {
+    LIST_OR_NIL(
+        STR_ARRAY_OR_NIL, struct proto_list_groups_request, states, state_count, states_all),
+};
+SCHEMA(list_groups_request, struct proto_list_groups_request);
+static const struct proto_field group_listing_fields[] = {
+    FIELD(STR, struct proto_group_listing, group),
+    FIELD(STR, struct proto_group_listing, state),
+    FIELD(INT32, struct proto_group_listing, member_count),
+};
+SCHEMA(group_listing, struct proto_group_listing);
+static const struct proto_field list_groups_response_fields[] = {
+    ARRAY(struct proto_list_groups_response, groups, group_count, group_listing),
+};
+SCHEMA(list_groups_response, struct proto_list_groups_response);
+
+/* 16 DESCRIBE_GROUPS */
+static const struct proto_field describe_groups_request_fields[] = {
+    LIST(STR_ARRAY, struct proto_describe_groups_request, groups, group_count),
+};
+SCHEMA(describe_groups_request, struct proto_describe_groups_request);
+static const struct proto_field group_member_fields[] = {
+    FIELD(STR, struct proto_group_member, member_id),
+    FIELD(STR, struct proto_group_member, client_id),
+    FIELD(STR, struct proto_group_member, host),
+    FIELD(INT32, struct proto_group_member, generation),
+    FIELD(INT32, struct proto_group_member, session_timeout_ms),
+    FIELD(INT32, struct proto_group_member, rebalance_timeout_ms),
+    LIST_OR_NIL(STR_ARRAY_OR_NIL, struct proto_group_member, topics, topic_count, topics_nil),
+    FIELD(STR_OR_NIL, struct proto_group_member, pattern),
+    ARRAY(struct proto_group_member, assignment, assignment_count, topic_partitions),
+    ARRAY(struct proto_group_member, revoking, revoking_count, topic_partitions),
+};
+SCHEMA(group_member, struct proto_group_member);
+static const struct proto_field group_description_fields[] = {
+    FIELD(STR, struct proto_group_description, group),
+    FIELD(INT32, struct proto_group_description, error),
+    FIELD(STR, struct proto_group_description, state),
+    FIELD(INT32, struct proto_group_description, generation),
+    FIELD(STR, struct proto_group_description, strategy),
+    ARRAY(struct proto_group_description, members, member_count, group_member),
+};
+SCHEMA(group_description, struct proto_group_description);
+static const struct proto_field describe_groups_response_fields[] = {
+    ARRAY(struct proto_describe_groups_response, groups, group_count, group_description),
+};
+SCHEMA(describe_groups_response, struct proto_describe_groups_response);
+
+/* 17 DELETE_GROUPS (response: topic_results) */
+static const struct proto_field delete_groups_request_fields[] = {
+    LIST(STR_ARRAY, struct proto_delete_groups_request, groups, group_count),
+};
+SCHEMA(delete_groups_request, struct proto_delete_groups_request);
+
+/* 18 RESET_OFFSETS */
+static const struct proto_field reset_partition_fields[] = {
+    FIELD(INT32, struct proto_reset_partition, partition),
+    FIELD(INT64, struct proto_reset_partition, offset),
+};
+SCHEMA(reset_partition, struct proto_reset_partition);
+static const struct proto_field reset_topic_fields[] = {
+    FIELD(STR, struct proto_reset_topic, name),
+    ARRAY(struct proto_reset_topic, partitions, partition_count, reset_partition),
+};
+SCHEMA(reset_topic, struct proto_reset_topic);
+static const struct proto_field reset_offsets_request_fields[] = {
+    FIELD(STR, struct proto_reset_offsets_request, group),
+    ARRAY(struct proto_reset_offsets_request, topics, topic_count, reset_topic),
+    FIELD(BOOL, struct proto_reset_offsets_request, validate_only),
+};
+SCHEMA(reset_offsets_request, struct proto_reset_offsets_request);
+static const struct proto_field reset_partition_result_fields[] = {
+    FIELD(INT32, struct proto_reset_partition_result, partition),
+    FIELD(INT32, struct proto_reset_partition_result, error),
+    FIELD(INT64, struct proto_reset_partition_result, offset),
+};
+SCHEMA(reset_partition_result, struct proto_reset_partition_result);
+static const struct proto_field reset_topic_result_fields[] = {
+    FIELD(STR, struct proto_reset_topic_result, name),
+    ARRAY(struct proto_reset_topic_result, partitions, partition_count, reset_partition_result),
+};
+SCHEMA(reset_topic_result, struct proto_reset_topic_result);
+static const struct proto_field reset_offsets_response_fields[] = {
+    FIELD(INT32, struct proto_reset_offsets_response, error),
+    ARRAY(struct proto_reset_offsets_response, topics, topic_count, reset_topic_result),
+};
+SCHEMA(reset_offsets_response, struct proto_reset_offsets_response);
+
 /* ---------------------------------------------------------------------------------------- */
 /* Checks beyond the schema                                                                   */
 /* ---------------------------------------------------------------------------------------- */
@@ -321,13 +521,21 @@ static rill_err init_producer_id_request_check(void *message)
     return request->timeout_ms < 0 ? RILL_ERR_INVALID_REQUEST : RILL_OK;
 }
 
+/* A subscription is by topic names or by pattern, never both nor neither. */
+static rill_err join_group_request_check(void *message)
+{
+    const struct proto_join_group_request *request = message;
+    bool has_pattern = request->pattern.ptr != NULL;
+    return request->topics_nil == has_pattern ? RILL_OK : RILL_ERR_INVALID_REQUEST;
+}
+
 /* ---------------------------------------------------------------------------------------- */
 /* Typed codecs and dispatch                                                                  */
 /* ---------------------------------------------------------------------------------------- */
 
 /* Bodies are decoded into a local buffer of this size first, so that out is written only on
  * success. */
-#define MESSAGE_BYTES_MAX 64u
+#define MESSAGE_BYTES_MAX 256u
 _Static_assert(sizeof(union proto_request) <= MESSAGE_BYTES_MAX, "request fits the buffer");
 _Static_assert(sizeof(union proto_response) <= MESSAGE_BYTES_MAX, "response fits the buffer");
 
@@ -404,6 +612,51 @@ MESSAGE_CODEC(init_producer_id_response,
               struct proto_init_producer_id_response,
               init_producer_id_response,
               NULL)
+MESSAGE_CODEC(join_group_request,
+              struct proto_join_group_request,
+              join_group_request,
+              join_group_request_check)
+MESSAGE_CODEC(join_group_response, struct proto_join_group_response, join_group_response, NULL)
+MESSAGE_CODEC(heartbeat_request, struct proto_heartbeat_request, heartbeat_request, NULL)
+MESSAGE_CODEC(heartbeat_response, struct proto_group_error_response, group_error_response, NULL)
+MESSAGE_CODEC(leave_group_request, struct proto_leave_group_request, leave_group_request, NULL)
+MESSAGE_CODEC(leave_group_response, struct proto_group_error_response, group_error_response, NULL)
+MESSAGE_CODEC(offset_commit_request,
+              struct proto_offset_commit_request,
+              offset_commit_request,
+              NULL)
+MESSAGE_CODEC(offset_commit_response,
+              struct proto_offset_commit_response,
+              offset_commit_response,
+              NULL)
+MESSAGE_CODEC(offset_fetch_request, struct proto_offset_fetch_request, offset_fetch_request, NULL)
+MESSAGE_CODEC(offset_fetch_response,
+              struct proto_offset_fetch_response,
+              offset_fetch_response,
+              NULL)
+MESSAGE_CODEC(list_groups_request, struct proto_list_groups_request, list_groups_request, NULL)
+MESSAGE_CODEC(list_groups_response, struct proto_list_groups_response, list_groups_response, NULL)
+MESSAGE_CODEC(describe_groups_request,
+              struct proto_describe_groups_request,
+              describe_groups_request,
+              NULL)
+MESSAGE_CODEC(describe_groups_response,
+              struct proto_describe_groups_response,
+              describe_groups_response,
+              NULL)
+MESSAGE_CODEC(delete_groups_request,
+              struct proto_delete_groups_request,
+              delete_groups_request,
+              NULL)
+MESSAGE_CODEC(delete_groups_response, struct proto_topic_results, topic_results, NULL)
+MESSAGE_CODEC(reset_offsets_request,
+              struct proto_reset_offsets_request,
+              reset_offsets_request,
+              NULL)
+MESSAGE_CODEC(reset_offsets_response,
+              struct proto_reset_offsets_response,
+              reset_offsets_response,
+              NULL)
 
 struct api_codecs {
     const struct proto_schema *request;
@@ -423,6 +676,16 @@ static const struct api_codecs api_codecs[PROTO_API_COUNT] = {
     [PROTO_API_LIST_OFFSETS] = { &list_offsets_request, NULL, &list_offsets_response },
     [PROTO_API_INIT_PRODUCER_ID] = { &init_producer_id_request, init_producer_id_request_check,
                                      &init_producer_id_response },
+    [PROTO_API_JOIN_GROUP] = { &join_group_request, join_group_request_check,
+                               &join_group_response },
+    [PROTO_API_HEARTBEAT] = { &heartbeat_request, NULL, &group_error_response },
+    [PROTO_API_LEAVE_GROUP] = { &leave_group_request, NULL, &group_error_response },
+    [PROTO_API_OFFSET_COMMIT] = { &offset_commit_request, NULL, &offset_commit_response },
+    [PROTO_API_OFFSET_FETCH] = { &offset_fetch_request, NULL, &offset_fetch_response },
+    [PROTO_API_LIST_GROUPS] = { &list_groups_request, NULL, &list_groups_response },
+    [PROTO_API_DESCRIBE_GROUPS] = { &describe_groups_request, NULL, &describe_groups_response },
+    [PROTO_API_DELETE_GROUPS] = { &delete_groups_request, NULL, &topic_results },
+    [PROTO_API_RESET_OFFSETS] = { &reset_offsets_request, NULL, &reset_offsets_response },
 };
 
 /* Decodes a whole body: nothing may follow it in the frame. */
@@ -551,6 +814,12 @@ rill_err proto_fetch_response_encode_spliced(struct mp_writer *writer,
     *out_splice_count = splice_count;
     *out_spliced_bytes = spliced_bytes;
     return RILL_OK;
+}
+
+bool proto_group_id_valid(const char *group, size_t group_bytes)
+{
+    return group_bytes <= PROTO_GROUP_ID_BYTES_MAX &&
+           proto_topic_name_valid(group, group_bytes, true);
 }
 
 bool proto_topic_name_valid(const char *name, size_t name_bytes, bool allow_internal)

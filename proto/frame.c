@@ -13,6 +13,11 @@ const struct proto_api_versions proto_api_version_table[PROTO_API_COUNT] = {
     [PROTO_API_DESCRIBE_TOPICS] = { 1, 1 }, [PROTO_API_ALTER_CONFIGS] = { 1, 1 },
     [PROTO_API_PRODUCE] = { 1, 1 },         [PROTO_API_FETCH] = { 1, 1 },
     [PROTO_API_LIST_OFFSETS] = { 1, 1 },    [PROTO_API_INIT_PRODUCER_ID] = { 1, 1 },
+    [PROTO_API_JOIN_GROUP] = { 1, 1 },      [PROTO_API_HEARTBEAT] = { 1, 1 },
+    [PROTO_API_LEAVE_GROUP] = { 1, 1 },     [PROTO_API_OFFSET_COMMIT] = { 1, 1 },
+    [PROTO_API_OFFSET_FETCH] = { 1, 1 },    [PROTO_API_LIST_GROUPS] = { 1, 1 },
+    [PROTO_API_DESCRIBE_GROUPS] = { 1, 1 }, [PROTO_API_DELETE_GROUPS] = { 1, 1 },
+    [PROTO_API_RESET_OFFSETS] = { 1, 1 },
 };
 
 static const char *const api_names[PROTO_API_COUNT] = {
@@ -26,6 +31,15 @@ static const char *const api_names[PROTO_API_COUNT] = {
     [PROTO_API_FETCH] = "FETCH",
     [PROTO_API_LIST_OFFSETS] = "LIST_OFFSETS",
     [PROTO_API_INIT_PRODUCER_ID] = "INIT_PRODUCER_ID",
+    [PROTO_API_JOIN_GROUP] = "JOIN_GROUP",
+    [PROTO_API_HEARTBEAT] = "HEARTBEAT",
+    [PROTO_API_LEAVE_GROUP] = "LEAVE_GROUP",
+    [PROTO_API_OFFSET_COMMIT] = "OFFSET_COMMIT",
+    [PROTO_API_OFFSET_FETCH] = "OFFSET_FETCH",
+    [PROTO_API_LIST_GROUPS] = "LIST_GROUPS",
+    [PROTO_API_DESCRIBE_GROUPS] = "DESCRIBE_GROUPS",
+    [PROTO_API_DELETE_GROUPS] = "DELETE_GROUPS",
+    [PROTO_API_RESET_OFFSETS] = "RESET_OFFSETS",
 };
 
 bool proto_api_supported(uint32_t api, uint32_t version)

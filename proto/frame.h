@@ -33,10 +33,20 @@ enum proto_api {
     PROTO_API_FETCH = 7,
     PROTO_API_LIST_OFFSETS = 8,
     PROTO_API_INIT_PRODUCER_ID = 9,
+    PROTO_API_JOIN_GROUP = 10,
+    PROTO_API_HEARTBEAT = 11,
+    PROTO_API_LEAVE_GROUP = 12,
+    PROTO_API_OFFSET_COMMIT = 13,
+    PROTO_API_OFFSET_FETCH = 14,
+    PROTO_API_LIST_GROUPS = 15,
+    PROTO_API_DESCRIBE_GROUPS = 16,
+    PROTO_API_DELETE_GROUPS = 17,
+    PROTO_API_RESET_OFFSETS = 18,
     PROTO_API_COUNT
 };
 
-/* The versions this build speaks for one api (the HANDSHAKE response lists them). */
+/* The versions this build's codecs speak for one api. A broker advertises in its HANDSHAKE
+ * response only the apis it serves (broker/dispatch.c), which may be fewer. */
 struct proto_api_versions {
     uint32_t version_min;
     uint32_t version_max;

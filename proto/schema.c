@@ -173,7 +173,7 @@ static bool decode_struct(struct decoder *decoder, const struct proto_schema *sc
 
 /* The largest top-level body struct, decoded here first so that out is written on success
  * only. */
-#define SCHEMA_SCRATCH_BYTES 64u
+#define SCHEMA_SCRATCH_BYTES 256u
 
 rill_err proto_schema_decode(const struct proto_schema *schema,
                              struct mp_reader *reader,

@@ -36,6 +36,199 @@ static struct proto_config sample_reset_configs[] = {
     { { "segment.bytes", 13 }, { "1048576", 7 } },
 };
 
+/* Consumer group samples: assignments, owned partitions, commits. */
+static int32_t sample_partitions[] = { 0, 2, INT32_MAX };
+static struct proto_topic_partitions sample_assignment[] = {
+    { { "orders", 6 }, sample_partitions, 3 },
+    { { "payments.v2", 11 }, sample_partitions + 1, 1 },
+    { { "idle", 4 }, NULL, 0 },
+};
+static struct proto_str sample_strategies[] = { { "sticky", 6 }, { "range", 5 } };
+
+static void sample_group_request(uint32_t api, union proto_request *out)
+{
+    static struct proto_commit_partition commit_partitions[3] = {
+        { 0, 42, { NULL, 0 } },
+        { 1, 0, { "host-a:7", 8 } },
+        { 2, INT64_MAX, { "", 0 } },
+    };
+    static struct proto_commit_topic commit_topics[2] = {
+        { { "orders", 6 }, commit_partitions, 3 },
+        { { "empty", 5 }, NULL, 0 },
+    };
+    static struct proto_reset_partition reset_partitions[4] = {
+        { 0, 17 },
+        { 1, PROTO_RESET_OFFSETS_LATEST },
+        { 2, PROTO_RESET_OFFSETS_EARLIEST },
+        { 3, PROTO_RESET_OFFSETS_DELETE },
+    };
+    static struct proto_reset_topic reset_topics[1] = { { { "orders", 6 }, reset_partitions, 4 } };
+    static struct proto_str states[1] = { { PROTO_GROUP_STATE_STABLE, 6 } };
+    switch (api) {
+    case PROTO_API_JOIN_GROUP:
+        out->join_group = (struct proto_join_group_request){
+            .group = STR("billing"),
+            .member_id = STR(""),
+            .client_id = STR("rill-consumer"),
+            .session_timeout_ms = 10000,
+            .rebalance_timeout_ms = -1,
+            .strategies = sample_strategies,
+            .strategy_count = 2,
+            .topics = sample_names,
+            .topic_count = 2,
+            .pattern = NIL_STR,
+            .owned = sample_assignment,
+            .owned_count = 2,
+        };
+        break;
+    case PROTO_API_HEARTBEAT:
+        out->heartbeat = (struct proto_heartbeat_request){ STR("billing"), STR("m-1"), 7 };
+        break;
+    case PROTO_API_LEAVE_GROUP:
+        out->leave_group = (struct proto_leave_group_request){ STR("billing"), STR("m-1") };
+        break;
+    case PROTO_API_OFFSET_COMMIT:
+        out->offset_commit =
+            (struct proto_offset_commit_request){ STR("billing"), STR("m-1"), 7, commit_topics, 2 };
+        break;
+    case PROTO_API_OFFSET_FETCH:
+        out->offset_fetch =
+            (struct proto_offset_fetch_request){ STR("billing"), sample_names, 2, false };
+        break;
+    case PROTO_API_LIST_GROUPS:
+        out->list_groups = (struct proto_list_groups_request){ states, 1, false };
+        break;
+    case PROTO_API_DESCRIBE_GROUPS:
+        out->describe_groups = (struct proto_describe_groups_request){ sample_names, 2 };
+        break;
+    case PROTO_API_DELETE_GROUPS:
+        out->delete_groups = (struct proto_delete_groups_request){ sample_names, 1 };
+        break;
+    case PROTO_API_RESET_OFFSETS:
+        out->reset_offsets =
+            (struct proto_reset_offsets_request){ STR("billing"), reset_topics, 1, true };
+        break;
+    default:
+        T_FAIL("no sample for api %u", api);
+    }
+}
+
+static void sample_group_response(uint32_t api, union proto_response *out)
+{
+    static struct proto_partition_error commit_errors[2] = {
+        { 0, 0 },
+        { 1, RILL_ERR_OFFSET_REGRESSION },
+    };
+    static struct proto_commit_topic_result commit_topics[2] = {
+        { { "orders", 6 }, commit_errors, 2 },
+        { { "missing", 7 }, NULL, 0 },
+    };
+    static struct proto_committed_partition committed[2] = {
+        { 0, 42, { "meta", 4 } },
+        { 1, -1, { NULL, 0 } },
+    };
+    static struct proto_committed_topic committed_topics[2] = {
+        { { "orders", 6 }, 0, committed, 2 },
+        { { "missing", 7 }, RILL_ERR_UNKNOWN_TOPIC, NULL, 0 },
+    };
+    static struct proto_group_listing listings[2] = {
+        { { "billing", 7 }, { PROTO_GROUP_STATE_STABLE, 6 }, 3 },
+        { { "audit", 5 }, { PROTO_GROUP_STATE_EMPTY, 5 }, 0 },
+    };
+    static struct proto_group_member members[2] = {
+        { { "m-1", 3 },
+          { "rill-consumer", 13 },
+          { "127.0.0.1:50000", 15 },
+          7,
+          10000,
+          10000,
+          sample_names,
+          2,
+          false,
+          { NULL, 0 },
+          sample_assignment,
+          3,
+          sample_assignment + 1,
+          1 },
+        { { "m-2", 3 },
+          { "other", 5 },
+          { "[::1]:1", 7 },
+          6,
+          6000,
+          30000,
+          NULL,
+          0,
+          true,
+          { "orders\\..*", 10 },
+          NULL,
+          0,
+          NULL,
+          0 },
+    };
+    static struct proto_group_description groups[2] = {
+        { { "billing", 7 },
+          0,
+          { PROTO_GROUP_STATE_REBALANCING, 11 },
+          7,
+          { "sticky", 6 },
+          members,
+          2 },
+        { { "nope", 4 }, RILL_ERR_UNKNOWN_GROUP, { "", 0 }, -1, { "", 0 }, NULL, 0 },
+    };
+    static struct proto_topic_result delete_results[2] = {
+        { { "billing", 7 }, RILL_ERR_GROUP_NOT_EMPTY, { "3 members", 9 } },
+        { { "audit", 5 }, 0, { NULL, 0 } },
+    };
+    static struct proto_reset_partition_result reset_partitions[2] = {
+        { 0, 0, 17 },
+        { 5, RILL_ERR_UNKNOWN_PARTITION, -1 },
+    };
+    static struct proto_reset_topic_result reset_topics[1] = {
+        { { "orders", 6 }, reset_partitions, 2 },
+    };
+    switch (api) {
+    case PROTO_API_JOIN_GROUP:
+        out->join_group = (struct proto_join_group_response){
+            .error = 0,
+            .generation = 7,
+            .member_id = STR("rill-consumer-5f2c"),
+            .strategy = STR("sticky"),
+            .assignment = sample_assignment,
+            .assignment_count = 2,
+            .revoke = sample_assignment + 2,
+            .revoke_count = 1,
+            .heartbeat_interval_ms = 3333,
+        };
+        break;
+    case PROTO_API_HEARTBEAT:
+        out->heartbeat = (struct proto_group_error_response){ RILL_ERR_REBALANCE_IN_PROGRESS };
+        break;
+    case PROTO_API_LEAVE_GROUP:
+        out->leave_group = (struct proto_group_error_response){ 0 };
+        break;
+    case PROTO_API_OFFSET_COMMIT:
+        out->offset_commit = (struct proto_offset_commit_response){ 0, commit_topics, 2 };
+        break;
+    case PROTO_API_OFFSET_FETCH:
+        out->offset_fetch = (struct proto_offset_fetch_response){ 0, committed_topics, 2 };
+        break;
+    case PROTO_API_LIST_GROUPS:
+        out->list_groups = (struct proto_list_groups_response){ listings, 2 };
+        break;
+    case PROTO_API_DESCRIBE_GROUPS:
+        out->describe_groups = (struct proto_describe_groups_response){ groups, 2 };
+        break;
+    case PROTO_API_DELETE_GROUPS:
+        out->delete_groups = (struct proto_topic_results){ delete_results, 2 };
+        break;
+    case PROTO_API_RESET_OFFSETS:
+        out->reset_offsets = (struct proto_reset_offsets_response){ 0, reset_topics, 1 };
+        break;
+    default:
+        T_FAIL("no sample for api %u", api);
+    }
+}
+
 static void sample_request(uint32_t api, union proto_request *out)
 {
     static struct proto_create_topic create[2];
@@ -94,7 +287,7 @@ static void sample_request(uint32_t api, union proto_request *out)
         out->init_producer_id = (struct proto_init_producer_id_request){ NIL_STR, 30000 };
         break;
     default:
-        T_FAIL("no sample for api %u", api);
+        sample_group_request(api, out);
     }
 }
 
@@ -186,7 +379,7 @@ static void sample_response(uint32_t api, union proto_response *out)
         out->init_producer_id = (struct proto_init_producer_id_response){ 0, 4242, 3 };
         break;
     default:
-        T_FAIL("no sample for api %u", api);
+        sample_group_response(api, out);
     }
 }
 
@@ -692,6 +885,343 @@ static void t_topic_names(void)
     T_ASSERT(!proto_topic_name_valid("a\0b", 3, false));
 }
 
+/* msgpack-c as an independent encoder of group bodies. */
+static void pack_str(msgpack_packer *packer, const char *text)
+{
+    size_t bytes = strlen(text);
+    T_ASSERT(msgpack_pack_str(packer, bytes) == 0 &&
+             msgpack_pack_str_body(packer, text, bytes) == 0);
+}
+
+/* [topic, partitions: int[]] with count partitions first, first + 1, ... */
+static void
+pack_topic_partitions(msgpack_packer *packer, const char *topic, int32_t first, uint32_t count)
+{
+    T_ASSERT(msgpack_pack_array(packer, 2) == 0);
+    pack_str(packer, topic);
+    T_ASSERT(msgpack_pack_array(packer, count) == 0);
+    for (uint32_t i = 0; i < count; i++) {
+        T_ASSERT(msgpack_pack_int32(packer, first + (int32_t)i) == 0);
+    }
+}
+
+/* A JOIN_GROUP request by msgpack-c: by names (pattern NULL) or by pattern. */
+static void pack_join_request(msgpack_sbuffer *buffer, const char *pattern, bool names_too)
+{
+    msgpack_packer packer;
+    msgpack_sbuffer_clear(buffer);
+    msgpack_packer_init(&packer, buffer, msgpack_sbuffer_write);
+    T_ASSERT(msgpack_pack_array(&packer, 9) == 0);
+    pack_str(&packer, "billing");
+    pack_str(&packer, "m-1");
+    pack_str(&packer, "client");
+    T_ASSERT(msgpack_pack_uint16(&packer, 45000) == 0); /* any integer encoding that fits */
+    T_ASSERT(msgpack_pack_int64(&packer, -1) == 0);
+    T_ASSERT(msgpack_pack_array(&packer, 3) == 0);
+    pack_str(&packer, "roundrobin");
+    pack_str(&packer, "future-strategy");
+    pack_str(&packer, "range");
+    if (pattern == NULL || names_too) {
+        T_ASSERT(msgpack_pack_array(&packer, 1) == 0);
+        pack_str(&packer, "orders");
+    } else {
+        T_ASSERT(msgpack_pack_nil(&packer) == 0);
+    }
+    if (pattern != NULL) {
+        pack_str(&packer, pattern);
+    } else {
+        T_ASSERT(msgpack_pack_nil(&packer) == 0);
+    }
+    T_ASSERT(msgpack_pack_array(&packer, 2) == 0);
+    pack_topic_partitions(&packer, "orders", 4, 3);
+    pack_topic_partitions(&packer, "other", 0, 0);
+}
+
+static rill_err decode_packed(uint32_t api,
+                              bool response,
+                              const msgpack_sbuffer *buffer,
+                              struct proto_arena *arena,
+                              union proto_request *request,
+                              union proto_response *out_response)
+{
+    return decode_body(api, response, (const uint8_t *)buffer->data, buffer->size, arena,
+                       out_response, request);
+}
+
+static bool str_is(struct proto_str value, const char *text)
+{
+    return value.ptr != NULL && value.bytes == strlen(text) &&
+           memcmp(value.ptr, text, value.bytes) == 0;
+}
+
+/* Bodies written by msgpack-c decode to the fields they hold. */
+static void t_group_msgpack_oracle(void)
+{
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init(&buffer);
+    struct proto_arena arena;
+    proto_arena_init(&arena, RILL_PROTO_ARENA_BYTES_MAX);
+    union proto_request request;
+    union proto_response response;
+
+    pack_join_request(&buffer, NULL, false);
+    T_ASSERT_OK(decode_packed(PROTO_API_JOIN_GROUP, false, &buffer, &arena, &request, &response));
+    const struct proto_join_group_request *join = &request.join_group;
+    T_ASSERT(str_is(join->group, "billing") && str_is(join->member_id, "m-1"));
+    T_ASSERT(str_is(join->client_id, "client"));
+    T_ASSERT(join->session_timeout_ms == 45000 && join->rebalance_timeout_ms == -1);
+    T_ASSERT(join->strategy_count == 3 && str_is(join->strategies[2], "range"));
+    T_ASSERT(!join->topics_nil && join->topic_count == 1 && str_is(join->topics[0], "orders"));
+    T_ASSERT(join->pattern.ptr == NULL);
+    T_ASSERT(join->owned_count == 2 && str_is(join->owned[0].topic, "orders"));
+    T_ASSERT(join->owned[0].partition_count == 3 && join->owned[0].partitions[2] == 6);
+    T_ASSERT(join->owned[1].partition_count == 0 && join->owned[1].partitions == NULL);
+
+    pack_join_request(&buffer, "orders\\.[0-9]+", false);
+    T_ASSERT_OK(decode_packed(PROTO_API_JOIN_GROUP, false, &buffer, &arena, &request, &response));
+    T_ASSERT(join->topics_nil && join->topics == NULL && join->topic_count == 0);
+    T_ASSERT(str_is(join->pattern, "orders\\.[0-9]+"));
+
+    /* OFFSET_COMMIT: [group, member_id, generation, [[name, [[partition, offset, metadata?]]]]] */
+    msgpack_packer packer;
+    msgpack_sbuffer_clear(&buffer);
+    msgpack_packer_init(&packer, &buffer, msgpack_sbuffer_write);
+    T_ASSERT(msgpack_pack_array(&packer, 4) == 0);
+    pack_str(&packer, "billing");
+    pack_str(&packer, "");
+    T_ASSERT(msgpack_pack_int8(&packer, -1) == 0);
+    T_ASSERT(msgpack_pack_array(&packer, 1) == 0 && msgpack_pack_array(&packer, 2) == 0);
+    pack_str(&packer, "orders");
+    T_ASSERT(msgpack_pack_array(&packer, 2) == 0 && msgpack_pack_array(&packer, 3) == 0);
+    T_ASSERT(msgpack_pack_int32(&packer, 3) == 0 && msgpack_pack_uint64(&packer, 1ull << 40) == 0);
+    T_ASSERT(msgpack_pack_nil(&packer) == 0 && msgpack_pack_array(&packer, 3) == 0);
+    T_ASSERT(msgpack_pack_int32(&packer, 4) == 0 && msgpack_pack_int32(&packer, 0) == 0);
+    pack_str(&packer, "meta");
+    T_ASSERT_OK(
+        decode_packed(PROTO_API_OFFSET_COMMIT, false, &buffer, &arena, &request, &response));
+    const struct proto_offset_commit_request *commit = &request.offset_commit;
+    T_ASSERT(commit->generation == PROTO_GENERATION_NONE && commit->member_id.bytes == 0);
+    T_ASSERT(commit->member_id.ptr != NULL); /* "" is a str, not nil */
+    T_ASSERT(commit->topic_count == 1 && commit->topics[0].partition_count == 2);
+    T_ASSERT(commit->topics[0].partitions[0].offset == (int64_t)1 << 40);
+    T_ASSERT(commit->topics[0].partitions[0].metadata.ptr == NULL);
+    T_ASSERT(str_is(commit->topics[0].partitions[1].metadata, "meta"));
+
+    /* OFFSET_FETCH with nil topics, LIST_GROUPS with nil states. */
+    msgpack_sbuffer_clear(&buffer);
+    T_ASSERT(msgpack_pack_array(&packer, 2) == 0);
+    pack_str(&packer, "billing");
+    T_ASSERT(msgpack_pack_nil(&packer) == 0);
+    T_ASSERT_OK(decode_packed(PROTO_API_OFFSET_FETCH, false, &buffer, &arena, &request, &response));
+    T_ASSERT(request.offset_fetch.topics_all && request.offset_fetch.topic_count == 0);
+    msgpack_sbuffer_clear(&buffer);
+    T_ASSERT(msgpack_pack_array(&packer, 1) == 0 && msgpack_pack_nil(&packer) == 0);
+    T_ASSERT_OK(decode_packed(PROTO_API_LIST_GROUPS, false, &buffer, &arena, &request, &response));
+    T_ASSERT(request.list_groups.states_all);
+
+    /* A JOIN_GROUP response and a DESCRIBE_GROUPS response (the client side). */
+    msgpack_sbuffer_clear(&buffer);
+    T_ASSERT(msgpack_pack_array(&packer, 7) == 0);
+    T_ASSERT(msgpack_pack_int32(&packer, 0) == 0 && msgpack_pack_int32(&packer, 12) == 0);
+    pack_str(&packer, "m-9");
+    pack_str(&packer, "range");
+    T_ASSERT(msgpack_pack_array(&packer, 1) == 0);
+    pack_topic_partitions(&packer, "orders", 0, 4);
+    T_ASSERT(msgpack_pack_array(&packer, 1) == 0);
+    pack_topic_partitions(&packer, "orders", 4, 2);
+    T_ASSERT(msgpack_pack_int32(&packer, 1000) == 0);
+    T_ASSERT_OK(decode_packed(PROTO_API_JOIN_GROUP, true, &buffer, &arena, &request, &response));
+    const struct proto_join_group_response *joined = &response.join_group;
+    T_ASSERT(joined->generation == 12 && str_is(joined->member_id, "m-9"));
+    T_ASSERT(str_is(joined->strategy, "range") && joined->heartbeat_interval_ms == 1000);
+    T_ASSERT(joined->assignment_count == 1 && joined->assignment[0].partition_count == 4);
+    T_ASSERT(joined->revoke_count == 1 && joined->revoke[0].partitions[1] == 5);
+
+    msgpack_sbuffer_clear(&buffer);
+    T_ASSERT(msgpack_pack_array(&packer, 1) == 0 && msgpack_pack_array(&packer, 1) == 0);
+    T_ASSERT(msgpack_pack_array(&packer, 6) == 0);
+    pack_str(&packer, "billing");
+    T_ASSERT(msgpack_pack_int32(&packer, 0) == 0);
+    pack_str(&packer, "stable");
+    T_ASSERT(msgpack_pack_int32(&packer, 3) == 0);
+    pack_str(&packer, "sticky");
+    T_ASSERT(msgpack_pack_array(&packer, 1) == 0 && msgpack_pack_array(&packer, 10) == 0);
+    pack_str(&packer, "m-1");
+    pack_str(&packer, "c");
+    pack_str(&packer, "127.0.0.1:1");
+    T_ASSERT(msgpack_pack_int32(&packer, 3) == 0 && msgpack_pack_int32(&packer, 6000) == 0);
+    T_ASSERT(msgpack_pack_int32(&packer, 6000) == 0 && msgpack_pack_nil(&packer) == 0);
+    pack_str(&packer, "o.*");
+    T_ASSERT(msgpack_pack_array(&packer, 1) == 0);
+    pack_topic_partitions(&packer, "orders", 0, 2);
+    T_ASSERT(msgpack_pack_array(&packer, 0) == 0);
+    T_ASSERT_OK(
+        decode_packed(PROTO_API_DESCRIBE_GROUPS, true, &buffer, &arena, &request, &response));
+    const struct proto_group_description *group = &response.describe_groups.groups[0];
+    T_ASSERT(str_is(group->state, PROTO_GROUP_STATE_STABLE) && group->generation == 3);
+    T_ASSERT(group->member_count == 1 && group->members[0].topics_nil);
+    T_ASSERT(str_is(group->members[0].pattern, "o.*"));
+    T_ASSERT(group->members[0].assignment[0].partition_count == 2);
+    T_ASSERT(group->members[0].revoking_count == 0);
+
+    proto_arena_deinit(&arena);
+    msgpack_sbuffer_destroy(&buffer);
+}
+
+/* Subscriptions are by names or by pattern, exactly one; wrong types are malformed. */
+static void t_group_malformed(void)
+{
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init(&buffer);
+    struct proto_arena arena;
+    proto_arena_init(&arena, RILL_PROTO_ARENA_BYTES_MAX);
+    union proto_request request;
+    union proto_response response;
+    pack_join_request(&buffer, "o.*", true);
+    T_ASSERT_EQ_INT(
+        decode_packed(PROTO_API_JOIN_GROUP, false, &buffer, &arena, &request, &response),
+        RILL_ERR_INVALID_REQUEST);
+    /* Neither: names nil and pattern nil. */
+    struct mp_writer writer;
+    mp_writer_init(&writer, 4096);
+    T_ASSERT(mp_write_array(&writer, 9) && mp_write_str_cstr(&writer, "g") &&
+             mp_write_str_cstr(&writer, "") && mp_write_str_cstr(&writer, "c") &&
+             mp_write_int(&writer, 10000) && mp_write_int(&writer, 10000) &&
+             mp_write_array(&writer, 0) && mp_write_nil(&writer) && mp_write_nil(&writer) &&
+             mp_write_array(&writer, 0));
+    T_ASSERT_EQ_INT(decode_written(PROTO_API_JOIN_GROUP, &writer, &request),
+                    RILL_ERR_INVALID_REQUEST);
+    /* The same with an empty name list is well formed (the coordinator answers it). */
+    T_ASSERT(mp_write_array(&writer, 9) && mp_write_str_cstr(&writer, "g") &&
+             mp_write_str_cstr(&writer, "") && mp_write_str_cstr(&writer, "c") &&
+             mp_write_int(&writer, 10000) && mp_write_int(&writer, 10000) &&
+             mp_write_array(&writer, 0) && mp_write_array(&writer, 0) && mp_write_nil(&writer) &&
+             mp_write_array(&writer, 0));
+    T_ASSERT_OK(decode_written(PROTO_API_JOIN_GROUP, &writer, &request));
+    /* strategies nil (not nil-able), member_id nil */
+    T_ASSERT(mp_write_array(&writer, 9) && mp_write_str_cstr(&writer, "g") &&
+             mp_write_str_cstr(&writer, "") && mp_write_str_cstr(&writer, "c") &&
+             mp_write_int(&writer, 10000) && mp_write_int(&writer, 10000) &&
+             mp_write_nil(&writer) && mp_write_array(&writer, 0) && mp_write_nil(&writer) &&
+             mp_write_array(&writer, 0));
+    T_ASSERT_EQ_INT(decode_written(PROTO_API_JOIN_GROUP, &writer, &request),
+                    RILL_ERR_INVALID_REQUEST);
+    T_ASSERT(mp_write_array(&writer, 3) && mp_write_str_cstr(&writer, "g") &&
+             mp_write_nil(&writer) && mp_write_int(&writer, 1));
+    T_ASSERT_EQ_INT(decode_written(PROTO_API_HEARTBEAT, &writer, &request),
+                    RILL_ERR_INVALID_REQUEST);
+    /* generation out of int32 range, or a str */
+    T_ASSERT(mp_write_array(&writer, 3) && mp_write_str_cstr(&writer, "g") &&
+             mp_write_str_cstr(&writer, "m") && mp_write_int(&writer, INT32_MAX + 1LL));
+    T_ASSERT_EQ_INT(decode_written(PROTO_API_HEARTBEAT, &writer, &request),
+                    RILL_ERR_INVALID_REQUEST);
+    T_ASSERT(mp_write_array(&writer, 3) && mp_write_str_cstr(&writer, "g") &&
+             mp_write_str_cstr(&writer, "m") && mp_write_str_cstr(&writer, "1"));
+    T_ASSERT_EQ_INT(decode_written(PROTO_API_HEARTBEAT, &writer, &request),
+                    RILL_ERR_INVALID_REQUEST);
+    /* commit metadata as bin; an offset beyond int64 */
+    T_ASSERT(mp_write_array(&writer, 4) && mp_write_str_cstr(&writer, "g") &&
+             mp_write_str_cstr(&writer, "m") && mp_write_int(&writer, 1) &&
+             mp_write_array(&writer, 1) && mp_write_array(&writer, 2) &&
+             mp_write_str_cstr(&writer, "t") && mp_write_array(&writer, 1) &&
+             mp_write_array(&writer, 3) && mp_write_int(&writer, 0) && mp_write_int(&writer, 1) &&
+             mp_write_bin(&writer, "m", 1));
+    T_ASSERT_EQ_INT(decode_written(PROTO_API_OFFSET_COMMIT, &writer, &request),
+                    RILL_ERR_INVALID_REQUEST);
+    static const uint8_t uint64_max[] = { 0xcf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+    T_ASSERT(mp_write_array(&writer, 3) && mp_write_str_cstr(&writer, "g") &&
+             mp_write_array(&writer, 1) && mp_write_array(&writer, 2) &&
+             mp_write_str_cstr(&writer, "t") && mp_write_array(&writer, 1) &&
+             mp_write_array(&writer, 2) && mp_write_int(&writer, 0) &&
+             mp_write_raw(&writer, uint64_max, sizeof(uint64_max)) &&
+             mp_write_bool(&writer, false));
+    T_ASSERT_EQ_INT(decode_written(PROTO_API_RESET_OFFSETS, &writer, &request),
+                    RILL_ERR_INVALID_REQUEST);
+    /* validate_only as an int; DESCRIBE_GROUPS groups nil (not nil-able) */
+    T_ASSERT(mp_write_array(&writer, 3) && mp_write_str_cstr(&writer, "g") &&
+             mp_write_array(&writer, 0) && mp_write_int(&writer, 1));
+    T_ASSERT_EQ_INT(decode_written(PROTO_API_RESET_OFFSETS, &writer, &request),
+                    RILL_ERR_INVALID_REQUEST);
+    T_ASSERT(mp_write_array(&writer, 1) && mp_write_nil(&writer));
+    T_ASSERT_EQ_INT(decode_written(PROTO_API_DESCRIBE_GROUPS, &writer, &request),
+                    RILL_ERR_INVALID_REQUEST);
+    /* owned partitions as str */
+    T_ASSERT(mp_write_array(&writer, 9) && mp_write_str_cstr(&writer, "g") &&
+             mp_write_str_cstr(&writer, "") && mp_write_str_cstr(&writer, "c") &&
+             mp_write_int(&writer, 10000) && mp_write_int(&writer, 10000) &&
+             mp_write_array(&writer, 0) && mp_write_array(&writer, 0) && mp_write_nil(&writer) &&
+             mp_write_array(&writer, 1) && mp_write_array(&writer, 2) &&
+             mp_write_str_cstr(&writer, "t") && mp_write_array(&writer, 1) &&
+             mp_write_str_cstr(&writer, "0"));
+    T_ASSERT_EQ_INT(decode_written(PROTO_API_JOIN_GROUP, &writer, &request),
+                    RILL_ERR_INVALID_REQUEST);
+    mp_writer_deinit(&writer);
+    proto_arena_deinit(&arena);
+    msgpack_sbuffer_destroy(&buffer);
+}
+
+/* The array budget covers the nested arrays of group bodies too. */
+static void t_group_entry_limits(void)
+{
+    struct mp_writer writer;
+    union proto_request request;
+    mp_writer_init(&writer, 16u << 20);
+    /* OFFSET_COMMIT: 2 topics of 49,999 partitions = 100,000 entries: accepted; one more not. */
+    for (uint32_t extra = 0; extra < 2; extra++) {
+        T_ASSERT(mp_write_array(&writer, 4) && mp_write_str_cstr(&writer, "g") &&
+                 mp_write_str_cstr(&writer, "m") && mp_write_int(&writer, 1) &&
+                 mp_write_array(&writer, 2));
+        for (uint32_t topic = 0; topic < 2; topic++) {
+            uint32_t count = 49999 + (topic == 1 ? extra : 0);
+            T_ASSERT(mp_write_array(&writer, 2) && mp_write_str_cstr(&writer, "t") &&
+                     mp_write_array(&writer, count));
+            for (uint32_t i = 0; i < count; i++) {
+                T_ASSERT(mp_write_array(&writer, 3) && mp_write_int(&writer, i) &&
+                         mp_write_int(&writer, 0) && mp_write_nil(&writer));
+            }
+        }
+        T_ASSERT_EQ_INT(decode_written(PROTO_API_OFFSET_COMMIT, &writer, &request),
+                        extra == 0 ? RILL_OK : RILL_ERR_INVALID_REQUEST);
+    }
+    /* JOIN_GROUP: owned partitions count as entries (1 topic list + 1 topic + partitions). */
+    for (uint32_t extra = 0; extra < 2; extra++) {
+        uint32_t count = RILL_PROTO_ARRAY_ENTRIES_MAX - 1 + extra;
+        T_ASSERT(mp_write_array(&writer, 9) && mp_write_str_cstr(&writer, "g") &&
+                 mp_write_str_cstr(&writer, "") && mp_write_str_cstr(&writer, "c") &&
+                 mp_write_int(&writer, 10000) && mp_write_int(&writer, 10000) &&
+                 mp_write_array(&writer, 0) && mp_write_array(&writer, 0) &&
+                 mp_write_nil(&writer) && mp_write_array(&writer, 1) &&
+                 mp_write_array(&writer, 2) && mp_write_str_cstr(&writer, "t") &&
+                 mp_write_array(&writer, count));
+        for (uint32_t i = 0; i < count; i++) {
+            T_ASSERT(mp_write_int(&writer, i));
+        }
+        T_ASSERT_EQ_INT(decode_written(PROTO_API_JOIN_GROUP, &writer, &request),
+                        extra == 0 ? RILL_OK : RILL_ERR_INVALID_REQUEST);
+    }
+    mp_writer_deinit(&writer);
+}
+
+static void t_group_ids(void)
+{
+    T_ASSERT(proto_group_id_valid("billing", 7));
+    T_ASSERT(proto_group_id_valid("__ops.v2-x_y", 12));
+    T_ASSERT(!proto_group_id_valid("", 0));
+    T_ASSERT(!proto_group_id_valid(".", 1));
+    T_ASSERT(!proto_group_id_valid("..", 2));
+    T_ASSERT(!proto_group_id_valid("a b", 3));
+    T_ASSERT(!proto_group_id_valid("a/b", 3));
+    char long_id[PROTO_GROUP_ID_BYTES_MAX + 1];
+    memset(long_id, 'g', sizeof(long_id));
+    T_ASSERT(proto_group_id_valid(long_id, PROTO_GROUP_ID_BYTES_MAX));
+    T_ASSERT(!proto_group_id_valid(long_id, PROTO_GROUP_ID_BYTES_MAX + 1));
+    T_ASSERT(strcmp(proto_api_name(PROTO_API_RESET_OFFSETS), "RESET_OFFSETS") == 0);
+    T_ASSERT(proto_api_supported(PROTO_API_JOIN_GROUP, 1));
+    T_ASSERT(strcmp(rill_err_name(RILL_ERR_OFFSET_REGRESSION), "ERR_OFFSET_REGRESSION") == 0);
+    T_ASSERT_EQ_INT(RILL_ERR_UNKNOWN_GROUP, -40);
+    T_ASSERT_EQ_INT(RILL_ERR_OFFSET_REGRESSION, -49);
+}
+
 /* Writes one corpus file dir/name. */
 static void corpus_write(const char *dir, const char *name, const uint8_t *data, size_t bytes)
 {
@@ -754,6 +1284,10 @@ static const struct t_case cases[] = {
     T_CASE(t_encoder_limits),
     T_CASE(t_fetch_spliced),
     T_CASE(t_topic_names),
+    T_CASE(t_group_msgpack_oracle),
+    T_CASE(t_group_malformed),
+    T_CASE(t_group_entry_limits),
+    T_CASE(t_group_ids),
 };
 
 int main(int argc, char **argv)
