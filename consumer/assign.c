@@ -713,7 +713,7 @@ step_scratch_init(struct step_scratch *s, const struct actx *c, const struct ass
     if (s->target == NULL || s->owned == NULL || s->mark == NULL) {
         return RILL_ERR_NOMEM;
     }
-    if (target->member_count != c->members) {
+    if (target->member_count != c->members || (c->members > 0 && target->members == NULL)) {
         return RILL_ERR_INVALID;
     }
     for (uint32_t g = 0; g < c->parts; g++) {
