@@ -1233,8 +1233,149 @@ static void corpus_write(const char *dir, const char *name, const uint8_t *data,
     T_ASSERT(fclose(file) == 0);
 }
 
+/* Second samples of group bodies for the corpora: the other branch of each nil-able field
+ * and error answers. False when api has none. */
+static bool sample_group_variant(uint32_t api,
+                                 bool response,
+                                 union proto_request *request,
+                                 union proto_response *answer)
+{
+    if (!response) {
+        sample_request(api, request);
+    } else {
+        sample_response(api, answer);
+    }
+    switch (api) {
+    case PROTO_API_JOIN_GROUP:
+        if (!response) {
+            request->join_group.topics = NULL;
+            request->join_group.topic_count = 0;
+            request->join_group.topics_nil = true;
+            request->join_group.pattern = STR("orders\\..*");
+            request->join_group.member_id = STR("rill-consumer-5f2c");
+            request->join_group.owned_count = 0;
+        } else {
+            answer->join_group = (struct proto_join_group_response){
+                RILL_ERR_INCONSISTENT_STRATEGY, -1, STR(""), STR(""), NULL, 0, NULL, 0, 0
+            };
+        }
+        return true;
+    case PROTO_API_OFFSET_COMMIT:
+        if (!response) {
+            request->offset_commit.member_id = STR("");
+            request->offset_commit.generation = PROTO_GENERATION_NONE;
+        } else {
+            answer->offset_commit =
+                (struct proto_offset_commit_response){ RILL_ERR_STALE_GENERATION, NULL, 0 };
+        }
+        return true;
+    case PROTO_API_OFFSET_FETCH:
+        if (!response) {
+            request->offset_fetch.topics = NULL;
+            request->offset_fetch.topic_count = 0;
+            request->offset_fetch.topics_all = true;
+        } else {
+            answer->offset_fetch = (struct proto_offset_fetch_response){ 0, NULL, 0 };
+        }
+        return true;
+    case PROTO_API_LIST_GROUPS:
+        if (!response) {
+            request->list_groups = (struct proto_list_groups_request){ NULL, 0, true };
+        } else {
+            answer->list_groups = (struct proto_list_groups_response){ NULL, 0 };
+        }
+        return true;
+    case PROTO_API_RESET_OFFSETS:
+        if (!response) {
+            request->reset_offsets.validate_only = false;
+        } else {
+            answer->reset_offsets =
+                (struct proto_reset_offsets_response){ RILL_ERR_GROUP_NOT_EMPTY, NULL, 0 };
+        }
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* The variants round-trip like the main samples. */
+static void t_group_variants(void)
+{
+    struct mp_writer first, second;
+    struct proto_arena arena;
+    mp_writer_init(&first, 1u << 20);
+    mp_writer_init(&second, 1u << 20);
+    proto_arena_init(&arena, RILL_PROTO_ARENA_BYTES_MAX);
+    uint32_t variants = 0;
+    for (uint32_t api = 0; api < PROTO_API_COUNT; api++) {
+        for (int response = 0; response < 2; response++) {
+            union proto_request request, decoded_request;
+            union proto_response answer, decoded_response;
+            if (!sample_group_variant(api, response, &request, &answer)) {
+                continue;
+            }
+            variants++;
+            mp_writer_reset(&first);
+            mp_writer_reset(&second);
+            T_ASSERT_OK(response ? proto_response_body_encode(api, &first, &answer)
+                                 : proto_request_body_encode(api, &first, &request));
+            T_ASSERT_OK(decode_body(api, response, first.data, first.bytes, &arena,
+                                    &decoded_response, &decoded_request));
+            T_ASSERT_OK(response ? proto_response_body_encode(api, &second, &decoded_response)
+                                 : proto_request_body_encode(api, &second, &decoded_request));
+            T_ASSERT_EQ_INT(first.bytes, second.bytes);
+            T_ASSERT_MEM_EQ(first.data, second.data, first.bytes);
+        }
+    }
+    T_ASSERT_EQ_INT(variants, 10);
+    proto_arena_deinit(&arena);
+    mp_writer_deinit(&first);
+    mp_writer_deinit(&second);
+}
+
 /* fuzz_proto_frame: a stream of request frames. fuzz_proto_response: one byte of api then a
  * response header and body. */
+static void write_seed(uint32_t api,
+                       bool response,
+                       const char *dir,
+                       const char *name,
+                       const union proto_request *request,
+                       const union proto_response *answer)
+{
+    struct mp_writer writer;
+    mp_writer_init(&writer, 1u << 20);
+    if (response) {
+        struct proto_response_header header = { 2000 + api, 0, NULL, 0 };
+        uint8_t api_byte = (uint8_t)api;
+        T_ASSERT(mp_write_raw(&writer, &api_byte, 1));
+        T_ASSERT_OK(proto_response_header_encode(&writer, &header));
+        T_ASSERT_OK(proto_response_body_encode(api, &writer, answer));
+    } else {
+        struct proto_request_header header = { api, 1, 2000 + api };
+        T_ASSERT_OK(proto_frame_begin(&writer));
+        T_ASSERT_OK(proto_request_header_encode(&writer, &header));
+        T_ASSERT_OK(proto_request_body_encode(api, &writer, request));
+        T_ASSERT_OK(proto_frame_end(&writer));
+    }
+    corpus_write(dir, name, writer.data, writer.bytes);
+    mp_writer_deinit(&writer);
+}
+
+static void write_variant_seeds(uint32_t api, const char *frame_dir, const char *response_dir)
+{
+    union proto_request request;
+    union proto_response answer;
+    char name[64];
+    if (sample_group_variant(api, false, &request, &answer)) {
+        snprintf(name, sizeof(name), "request-%s-2", proto_api_name(api));
+        write_seed(api, false, frame_dir, name, &request, &answer);
+    }
+    if (sample_group_variant(api, true, &request, &answer)) {
+        snprintf(name, sizeof(name), "response-%s-2", proto_api_name(api));
+        write_seed(api, true, response_dir, name, &request, &answer);
+    }
+}
+
 static void write_corpus(const char *root)
 {
     char frame_dir[400], response_dir[400];
@@ -1266,6 +1407,7 @@ static void write_corpus(const char *root)
         T_ASSERT(mp_write_raw(&writer, body.data, body.bytes));
         snprintf(name, sizeof(name), "response-%s", proto_api_name(api));
         corpus_write(response_dir, name, writer.data, writer.bytes);
+        write_variant_seeds(api, frame_dir, response_dir);
     }
     mp_writer_deinit(&writer);
     mp_writer_deinit(&body);
@@ -1288,6 +1430,7 @@ static const struct t_case cases[] = {
     T_CASE(t_group_malformed),
     T_CASE(t_group_entry_limits),
     T_CASE(t_group_ids),
+    T_CASE(t_group_variants),
 };
 
 int main(int argc, char **argv)
