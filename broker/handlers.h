@@ -52,6 +52,8 @@ void data_disk_reap(struct broker_core *core);
 void data_forget_topic(struct broker_core *core, struct broker_topic *topic);
 /* Frees the staging buffers of this core's partitions idle for a while (memory bound). */
 void data_idle_release(struct broker_core *core);
+/* Runs the compaction cleaner on at most one due partition of this core (log/compact.c). */
+void data_compact_tick(struct broker_core *core);
 void data_metrics_render(struct broker_core *core, struct metrics_text *text);
 
 /* Copies (ptr, bytes) into arena as a NUL-terminated string; NULL when out of arena. */

@@ -127,6 +127,57 @@ static struct broker_partition *data_partition(struct broker_topic *topic, int32
 /* A partition without appends for this long gives its staging buffers back (2 x 1 MiB). */
 #define DATA_IDLE_RELEASE_MS 5000
 
+/*
+ * The cleaner of compacted topics (log/compact.c) runs on the owner core, between rounds, from
+ * the tick: at most one partition per tick, so a long pass delays this core's requests by one
+ * pass at most, and the partitions take turns (cursor over the view).
+ */
+void data_compact_tick(struct broker_core *core)
+{
+    const struct topics_view *view = core->view;
+    if (view == NULL || view->topic_count == 0) {
+        return;
+    }
+    int64_t now_ms = rill_clock_wall_ms();
+    uint64_t total = 0;
+    for (uint32_t t = 0; t < view->topic_count; t++) {
+        total += (uint64_t)view->topics[t]->partition_count;
+    }
+    for (uint64_t step = 0; step < total; step++) {
+        uint64_t index = (core->compact_cursor + step) % total;
+        struct broker_partition *bp = NULL;
+        for (uint32_t t = 0; t < view->topic_count; t++) {
+            struct broker_topic *topic = view->topics[t];
+            if (index < (uint64_t)topic->partition_count) {
+                bp = &topic->partitions[index];
+                break;
+            }
+            index -= (uint64_t)topic->partition_count;
+        }
+        if (bp == NULL || bp->core_index != core->core_index || bp->log == NULL ||
+            !log_partition_compact_due(bp->log, now_ms)) {
+            continue;
+        }
+        core->compact_cursor = (core->compact_cursor + step + 1) % total;
+        struct log_compact_stats stats;
+        rill_err err = log_partition_compact(bp->log, now_ms, &stats);
+        if (err != RILL_OK) {
+            DIAG_ERROR("compact", "topic=%s partition=%d: %s", bp->topic->name, (int)bp->index,
+                       rill_err_str(err));
+        } else if (stats.segments_rewritten > 0) {
+            DIAG_INFO(
+                "compact",
+                "topic=%s partition=%d segments=%u kept=%llu dropped=%llu bytes=%llu->%llu",
+                bp->topic->name, (int)bp->index, stats.segments_rewritten,
+                (unsigned long long)stats.records_kept, (unsigned long long)stats.records_dropped,
+                (unsigned long long)stats.bytes_before, (unsigned long long)stats.bytes_after);
+        }
+        metrics_add(&bp->stats.compactions, 1);
+        topics_publish_partition(bp);
+        return;
+    }
+}
+
 void data_idle_release(struct broker_core *core)
 {
     const struct topics_view *view = core->view;
@@ -645,6 +696,7 @@ DATA_STAT(produce_errors)
 DATA_STAT(produce_duplicates)
 DATA_STAT(fetch_requests)
 DATA_STAT(fetch_bytes)
+DATA_STAT(compactions)
 #undef DATA_STAT
 
 #define DATA_PUBLISHED(field)                                                             \
@@ -675,6 +727,8 @@ static const struct data_metric data_metrics[] = {
       data_stat_fetch_requests },
     { "rill_partition_fetched_bytes_total", "counter", "Batch bytes sent by fetches.",
       data_stat_fetch_bytes },
+    { "rill_partition_compactions_total", "counter",
+      "Cleaning passes of the compaction cleaner over the partition.", data_stat_compactions },
     { "rill_partition_start_offset", "gauge", "Lowest offset still stored.",
       data_published_start_offset },
     { "rill_partition_high_watermark", "gauge", "Offset below which consumers may read.",

@@ -414,6 +414,9 @@ static void loop_on_tick(struct broker_core *core)
     }
     http_on_tick(core->http, now_ns);
     data_idle_release(core);
+    if (!core->stopping) {
+        data_compact_tick(core);
+    }
     core->accept_paused = false;
     loop_accept_arm(core);
     loop_tick_arm(core);

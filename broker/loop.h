@@ -118,6 +118,7 @@ struct broker_core {
     uint32_t route_count;
     metrics_counter requests_routed; /* requests split or forwarded to other cores */
     metrics_counter messages_sent;   /* messages posted to other cores */
+    uint64_t compact_cursor;         /* where the cleaner looks next (data_compact_tick) */
     unsigned accept_next;            /* core 0: the core the next accepted connection goes to */
     bool exit_now;                   /* every core is idle after a stop: leave the loop */
     bool idle_notified;              /* told core 0 that this core became idle */

@@ -42,6 +42,7 @@ struct broker_partition_stats {
     metrics_counter produce_duplicates; /* idempotent retries answered without appending */
     metrics_counter fetch_requests;
     metrics_counter fetch_bytes;
+    metrics_counter compactions; /* cleaner passes (cleanup.policy=compact) */
 };
 
 /* A partition's figures as its owner last published them, for other cores (DESCRIBE_TOPICS,
