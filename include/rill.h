@@ -301,8 +301,10 @@ RILL_API RILL_MUST_CHECK rill_err rill_log_enforce_retention(rill_log_t *log,
 /**
  * Removes every record at or after offset (replication uses this to drop a divergent tail).
  * Whole batches are removed: the end offset becomes the base offset of the batch holding
- * offset, which is offset itself when offset starts a batch (as replication always asks).
- * offset must be within [start offset, end offset]; the result is durable on return.
+ * offset, which is offset itself when offset starts a batch (as replication always asks). In
+ * a compacted segment, where offset may fall in a gap, the end offset becomes the end of the
+ * last batch kept below offset (lower than offset). offset must be within [start offset, end
+ * offset]; the result is durable on return.
  */
 RILL_API RILL_MUST_CHECK rill_err rill_log_truncate(rill_log_t *log, int64_t offset);
 
