@@ -45,7 +45,7 @@ static const char bench_client_usage[] =
     "                        latency then counts from each record's scheduled send time\n"
     "  --acks 0|1|all        producer acknowledgement (default all)\n"
     "  --compression none|lz4  producer compression (default lz4)\n"
-    "  --linger-ms MS        producer linger (default 5)\n"
+    "  --linger-ms MS        producer linger (default 1)\n"
     "  --batch-bytes SIZE    producer batch size (default 1m)\n"
     "  --producers N         producer threads (default 1)\n"
     "  --consumers N         consumer threads (default 1); partition i goes to thread i % N\n"

@@ -72,7 +72,7 @@ void bench_report_table(const struct bench_settings *settings, const struct benc
                settings->producers, settings->producers == 1 ? "" : "s", size,
                bench_conf_or(&settings->producer, "acks", "all"),
                bench_conf_or(&settings->producer, "compression", "lz4"),
-               bench_conf_or(&settings->producer, "linger.ms", "5"));
+               bench_conf_or(&settings->producer, "linger.ms", "1"));
         if (settings->rate > 0) {
             printf(", rate %.0f/s", settings->rate);
         }
@@ -153,7 +153,7 @@ void bench_report_json(const struct bench_settings *settings, const struct bench
         printf(", \"compression\": ");
         bench_json_string(bench_conf_or(&settings->producer, "compression", "lz4"));
         printf(", \"linger_ms\": ");
-        bench_json_string(bench_conf_or(&settings->producer, "linger.ms", "5"));
+        bench_json_string(bench_conf_or(&settings->producer, "linger.ms", "1"));
         printf(", \"batch_bytes\": ");
         bench_json_string(bench_conf_or(&settings->producer, "batch.bytes", "1048576"));
     }

@@ -63,7 +63,7 @@ static const struct conf_key conf_keys[] = {
     { "metadata.max.age.ms", CONF_KIND_MS, "300000", 1, INT32_MAX, CONF_SCOPE_CLIENT },
     /* producer */
     { "acks", CONF_KIND_ACKS, "all", 0, 0, CONF_SCOPE_PRODUCER },
-    { "linger.ms", CONF_KIND_MS, "5", 0, 3600000, CONF_SCOPE_PRODUCER },
+    { "linger.ms", CONF_KIND_MS, "1", 0, 3600000, CONF_SCOPE_PRODUCER },
     { "batch.bytes", CONF_KIND_SIZE, "1m", 1024, RILL_BATCH_BYTES_MAX, CONF_SCOPE_PRODUCER },
     { "enable.idempotence", CONF_KIND_BOOL, "true", 0, 0, CONF_SCOPE_PRODUCER },
     { "delivery.timeout.ms", CONF_KIND_MS, "120000", 1, INT32_MAX, CONF_SCOPE_PRODUCER },

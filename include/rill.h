@@ -408,7 +408,7 @@ RILL_API RILL_MUST_CHECK rill_err rill_log_dump(const char *path, rill_dump_cb *
  *     metadata.max.age.ms    refresh metadata at least this often          [300000]
  *   producer:
  *     acks                   0 | 1 | all                                   [all]
- *     linger.ms              wait this long for a batch to fill            [5]
+ *     linger.ms              wait this long for a batch to fill            [1]
  *     batch.bytes            send a partition's batch at this size         [1048576]
  *     compression            none | lz4                                    [lz4]
  *     enable.idempotence     true | false                                  [true]

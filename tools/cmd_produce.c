@@ -38,7 +38,7 @@ static const char produce_usage[] =
     "                        sticky for null keys)\n"
     "  --acks 0|1|all        acknowledgement to wait for (default all)\n"
     "  --compression CODEC   none | lz4 (default lz4)\n"
-    "  --linger-ms MS        wait this long for a batch to fill (default 5)\n"
+    "  --linger-ms MS        wait this long for a batch to fill (default 1)\n"
     "  --batch-bytes SIZE    send a partition's batch at this size (default 1m)\n"
     "  -q, --quiet           no summary and no progress line\n"
     "  -b, --brokers HOST:PORT[,...]  brokers to bootstrap from (default $RILL_BROKERS or\n"
