@@ -68,7 +68,7 @@ static void t_conf_client_keys_validate(void)
 
 static void t_conf_defaults(void)
 {
-    T_ASSERT_EQ_INT(conf_int64(NULL, "linger.ms"), 5);
+    T_ASSERT_EQ_INT(conf_int64(NULL, "linger.ms"), 1);
     T_ASSERT_EQ_INT(conf_int64(NULL, "batch.bytes"), 1048576);
     T_ASSERT_EQ_INT(conf_int64(NULL, "queue.records.max"), 1000000);
     T_ASSERT_EQ_INT(conf_int64(NULL, "fetch.max.bytes"), 52428800);
