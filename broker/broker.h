@@ -90,6 +90,10 @@ struct broker_msg {
  * inline. */
 void broker_msg_send(struct broker_core *from, unsigned to, struct broker_msg *msg);
 
+/* Posts a message of type with no payload (STOP, IDLE, EXIT) to core `to`. False when out of
+ * memory (nothing was sent). */
+bool broker_msg_signal(struct broker_core *from, unsigned to, enum broker_msg_type type);
+
 /* A received message (network ring completion of type LOOP_OP_MSG). */
 void broker_msg_receive(struct broker_core *core, struct broker_msg *msg);
 

@@ -72,6 +72,18 @@ static void admin_result(struct proto_arena *arena,
     }
 }
 
+/* The per-topic results array of CREATE_TOPICS, DELETE_TOPICS and ALTER_CONFIGS, in the arena. */
+static rill_err
+admin_results_alloc(struct broker_core *core, struct proto_topic_results *out, uint32_t count)
+{
+    out->result_count = count;
+    if (count == 0) {
+        return RILL_OK;
+    }
+    out->results = proto_arena_alloc(&core->arena, count, sizeof(*out->results));
+    return out->results == NULL ? core->arena.err : RILL_OK;
+}
+
 rill_err handle_handshake(struct broker_core *core,
                           const struct dispatch_origin *origin,
                           const struct proto_request_header *header,
@@ -286,13 +298,10 @@ rill_err handle_create_topics(struct broker_core *core,
     (void)header;
     const struct proto_create_topics_request *req = &request->create_topics;
     struct proto_topic_results *out = &response->create_topics;
-    if (req->topic_count > 0) {
-        out->results = proto_arena_alloc(&core->arena, req->topic_count, sizeof(*out->results));
-        if (out->results == NULL) {
-            return core->arena.err;
-        }
+    rill_err alloc_err = admin_results_alloc(core, out, req->topic_count);
+    if (alloc_err != RILL_OK) {
+        return alloc_err;
     }
-    out->result_count = req->topic_count;
     for (uint32_t i = 0; i < req->topic_count; i++) {
         char errstr[ADMIN_MESSAGE_BYTES] = "";
         rill_err err =
@@ -314,15 +323,13 @@ rill_err handle_delete_topics(struct broker_core *core,
 {
     const struct proto_delete_topics_request *req = &request->delete_topics;
     struct proto_topic_results *out = &response->delete_topics;
-    struct broker_topic **deleted = NULL;
-    if (req->name_count > 0) {
-        out->results = proto_arena_alloc(&core->arena, req->name_count, sizeof(*out->results));
-        deleted = proto_arena_alloc(&core->arena, req->name_count, sizeof(*deleted));
-        if (out->results == NULL || deleted == NULL) {
-            return core->arena.err;
-        }
+    rill_err alloc_err = admin_results_alloc(core, out, req->name_count);
+    struct broker_topic **deleted =
+        req->name_count > 0 ? proto_arena_alloc(&core->arena, req->name_count, sizeof(*deleted))
+                            : NULL;
+    if (alloc_err != RILL_OK || (req->name_count > 0 && deleted == NULL)) {
+        return alloc_err != RILL_OK ? alloc_err : core->arena.err;
     }
-    out->result_count = req->name_count;
     uint32_t deleted_count = 0;
     for (uint32_t i = 0; i < req->name_count; i++) {
         char errstr[ADMIN_MESSAGE_BYTES] = "";
@@ -378,13 +385,10 @@ rill_err handle_alter_configs(struct broker_core *core,
     (void)header;
     const struct proto_alter_configs_request *req = &request->alter_configs;
     struct proto_topic_results *out = &response->alter_configs;
-    if (req->topic_count > 0) {
-        out->results = proto_arena_alloc(&core->arena, req->topic_count, sizeof(*out->results));
-        if (out->results == NULL) {
-            return core->arena.err;
-        }
+    rill_err alloc_err = admin_results_alloc(core, out, req->topic_count);
+    if (alloc_err != RILL_OK) {
+        return alloc_err;
     }
-    out->result_count = req->topic_count;
     for (uint32_t i = 0; i < req->topic_count; i++) {
         const struct proto_alter_topic *alter = &req->topics[i];
         char errstr[ADMIN_MESSAGE_BYTES] = "";

@@ -442,11 +442,7 @@ void loop_stop(struct broker_core *core)
     if (core->core_index == 0) {
         /* Signals come to core 0: it tells the others. */
         for (unsigned other = 1; other < core->broker->core_count; other++) {
-            struct broker_msg *msg = calloc(1, sizeof(*msg));
-            if (msg != NULL) {
-                msg->type = BROKER_MSG_STOP;
-                broker_msg_send(core, other, msg);
-            }
+            (void)broker_msg_signal(core, other, BROKER_MSG_STOP);
         }
     }
 }
@@ -547,12 +543,7 @@ static bool loop_done(struct broker_core *core)
     atomic_store(&broker->idle[core->core_index], idle);
     if (core->core_index != 0) {
         if (idle && !core->idle_notified) {
-            struct broker_msg *msg = calloc(1, sizeof(*msg));
-            if (msg != NULL) {
-                msg->type = BROKER_MSG_IDLE;
-                broker_msg_send(core, 0, msg);
-                core->idle_notified = true;
-            }
+            core->idle_notified = broker_msg_signal(core, 0, BROKER_MSG_IDLE);
         }
         if (!idle) {
             core->idle_notified = false;
@@ -565,11 +556,7 @@ static bool loop_done(struct broker_core *core)
         }
     }
     for (unsigned c = 1; c < broker->core_count; c++) {
-        struct broker_msg *msg = calloc(1, sizeof(*msg));
-        if (msg != NULL) {
-            msg->type = BROKER_MSG_EXIT;
-            broker_msg_send(core, c, msg);
-        }
+        (void)broker_msg_signal(core, c, BROKER_MSG_EXIT);
     }
     io_uring_submit(&core->ring);
     return true;

@@ -179,6 +179,17 @@ void broker_msg_send(struct broker_core *from, unsigned to, struct broker_msg *m
     io_uring_sqe_set_data64(sqe, loop_tag_pointer(LOOP_OP_MSG_SENT, msg));
 }
 
+bool broker_msg_signal(struct broker_core *from, unsigned to, enum broker_msg_type type)
+{
+    struct broker_msg *msg = calloc(1, sizeof(*msg));
+    if (msg == NULL) {
+        return false;
+    }
+    msg->type = type;
+    broker_msg_send(from, to, msg);
+    return true;
+}
+
 void broker_msg_sent(struct broker_core *core, struct broker_msg *msg, int res)
 {
     if (res >= 0) {

@@ -138,16 +138,18 @@ static int name_compare(const char *a, size_t a_bytes, const char *b)
     return a_bytes < b_bytes ? -1 : a_bytes > b_bytes ? 1 : 0;
 }
 
-/* Index of the topic, or of where it would be inserted; true when found. */
-static bool topic_search(const struct broker_topics *topics,
-                         const char *name,
-                         size_t name_bytes,
-                         uint32_t *out_index)
+/* Index of the topic in a name-sorted array, or of where it would be inserted; true when
+ * found. Serves both the table and the views. */
+static bool topic_array_search(struct broker_topic *const *array,
+                               uint32_t count,
+                               const char *name,
+                               size_t name_bytes,
+                               uint32_t *out_index)
 {
-    uint32_t low = 0, high = topics->topic_count;
+    uint32_t low = 0, high = count;
     while (low < high) {
         uint32_t middle = low + (high - low) / 2;
-        int c = name_compare(name, name_bytes, topics->topics[middle]->name);
+        int c = name_compare(name, name_bytes, array[middle]->name);
         if (c == 0) {
             *out_index = middle;
             return true;
@@ -160,6 +162,14 @@ static bool topic_search(const struct broker_topics *topics,
     }
     *out_index = low;
     return false;
+}
+
+static bool topic_search(const struct broker_topics *topics,
+                         const char *name,
+                         size_t name_bytes,
+                         uint32_t *out_index)
+{
+    return topic_array_search(topics->topics, topics->topic_count, name, name_bytes, out_index);
 }
 
 struct broker_topic *
@@ -573,20 +583,10 @@ void topics_reclaim(struct broker_topics *topics)
 struct broker_topic *
 topics_view_find(const struct topics_view *view, const char *name, size_t name_bytes)
 {
-    uint32_t low = 0, high = view->topic_count;
-    while (low < high) {
-        uint32_t middle = low + (high - low) / 2;
-        int c = name_compare(name, name_bytes, view->topics[middle]->name);
-        if (c == 0) {
-            return view->topics[middle];
-        }
-        if (c < 0) {
-            high = middle;
-        } else {
-            low = middle + 1;
-        }
-    }
-    return NULL;
+    uint32_t index = 0;
+    return topic_array_search(view->topics, view->topic_count, name, name_bytes, &index)
+               ? view->topics[index]
+               : NULL;
 }
 
 void topics_publish_partition(struct broker_partition *bp)
