@@ -1,17 +1,14 @@
 /*
  * admin.c - rill_admin_t: topic administration and cluster description over the native
- * protocol (include/rill.h). Every call waits for its answer (request.timeout.ms).
+ * protocol (include/rill.h). Every call waits for its answer (request.timeout.ms). The
+ * consumer group calls live in admin_group.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "client/client.h"
+#include "client/admin.h"
 #include "common/err.h"
-
-struct rill_admin {
-    struct client cl;
-};
 
 rill_err rill_admin_create(const rill_conf_t *conf,
                            char *errstr,
@@ -47,13 +44,12 @@ void rill_admin_destroy(rill_admin_t *admin)
     free(admin);
 }
 
-static int64_t admin_deadline(const rill_admin_t *admin)
+int64_t admin_deadline(const rill_admin_t *admin)
 {
     return client_now_ns() + admin->cl.request_timeout_ns;
 }
 
-/* The transport error of a call as the admin API reports it. */
-static rill_err call_err(rill_err err)
+rill_err admin_call_err(rill_err err)
 {
     return err == RILL_ERR_CLOSED ? RILL_ERR_CONNECTION : err;
 }
@@ -124,8 +120,8 @@ static rill_err result_call_run(rill_admin_t *admin,
     rill_err err =
         client_call_any(&admin->cl, api, request, result_done, &call, admin_deadline(admin));
     if (err != RILL_OK) {
-        rill_errstr_set(errstr, errstr_bytes, "%s", rill_err_str(call_err(err)));
-        return call_err(err);
+        rill_errstr_set(errstr, errstr_bytes, "%s", rill_err_str(admin_call_err(err)));
+        return admin_call_err(err);
     }
     /* Topic metadata changed: forget the cache. */
     struct client_topic *topic = client_topic_find(&admin->cl, name);
@@ -455,7 +451,7 @@ rill_err rill_admin_describe_topics(rill_admin_t *admin,
     int64_t deadline = admin_deadline(admin);
     rill_err err = client_call_any(&admin->cl, PROTO_API_DESCRIBE_TOPICS, &request, describe_done,
                                    &call, deadline);
-    err = err != RILL_OK ? call_err(err) : call.err;
+    err = err != RILL_OK ? admin_call_err(err) : call.err;
     if (err == RILL_OK && owned->topic_count > 0) {
         /* Leaders come from METADATA for the same names. */
         struct proto_str *md_names = calloc(owned->topic_count, sizeof(*md_names));
@@ -473,7 +469,7 @@ rill_err rill_admin_describe_topics(rill_admin_t *admin,
             struct leaders_call leaders = { .owned = owned };
             err = client_call_any(&admin->cl, PROTO_API_METADATA, &md_request, leaders_done,
                                   &leaders, deadline);
-            err = err != RILL_OK ? call_err(err) : leaders.err;
+            err = err != RILL_OK ? admin_call_err(err) : leaders.err;
             free(md_names);
         }
     }
@@ -572,7 +568,7 @@ rill_err rill_admin_cluster_describe(rill_admin_t *admin, rill_cluster_info_t **
     struct cluster_call call = { .owned = owned };
     rill_err err = client_call_any(&admin->cl, PROTO_API_METADATA, &request, cluster_done, &call,
                                    admin_deadline(admin));
-    err = err != RILL_OK ? call_err(err) : call.err;
+    err = err != RILL_OK ? admin_call_err(err) : call.err;
     if (err == RILL_OK) {
         /* The connection that answered did the handshake first. */
         owned->info.cluster_id = strdup(admin->cl.cluster_id);

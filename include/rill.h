@@ -679,6 +679,135 @@ RILL_API RILL_MUST_CHECK rill_err rill_admin_list_offset(rill_admin_t *admin,
                                                          int64_t timestamp_ms,
                                                          int64_t *out_offset);
 
+/* ---- admin: consumer groups ---- */
+
+/* One partition of a topic (group assignments). */
+typedef struct rill_topic_partition {
+    const char *topic;
+    int32_t partition;
+} rill_topic_partition_t;
+
+/** Reset target of rill_admin_reset_group_offsets(): forget the committed offset, so that the
+ * group's consumers fall back to their auto.offset.reset policy. */
+#define RILL_OFFSET_NONE (-3)
+
+/** A group as LIST_GROUPS reports it. */
+typedef struct rill_group_listing {
+    const char *group;
+    const char *state; /* "empty", "rebalancing", "stable" or "dead" */
+    int32_t member_count;
+} rill_group_listing_t;
+
+typedef struct rill_group_list {
+    const rill_group_listing_t *groups; /* ordered by group id */
+    size_t group_count;
+} rill_group_list_t;
+
+/**
+ * Every consumer group the broker coordinates, with its state and member count. Free the
+ * result with rill_group_list_destroy().
+ * @return RILL_OK; RILL_ERR_CONNECTION; RILL_ERR_TIMEOUT; RILL_ERR_UNSUPPORTED_API when the
+ *         broker has no group coordinator; RILL_ERR_CORRUPT for a malformed answer.
+ */
+RILL_API RILL_MUST_CHECK rill_err rill_admin_list_groups(rill_admin_t *admin,
+                                                         rill_group_list_t **out_list);
+RILL_API void rill_group_list_destroy(rill_group_list_t *list);
+
+/** One member of a group. */
+typedef struct rill_group_member_info {
+    const char *member_id;
+    const char *client_id;
+    const char *host; /* ip:port of the connection of its last join */
+    int32_t generation;
+    int32_t session_timeout_ms;
+    const char *const *topics; /* subscription by names (topic_count), or NULL with pattern */
+    size_t topic_count;
+    const char *pattern;                      /* subscription by regular expression, or NULL */
+    const rill_topic_partition_t *assignment; /* held now, revoking ones included */
+    size_t assignment_count;
+    const rill_topic_partition_t *revoking; /* told to give these up, not yet released */
+    size_t revoking_count;
+} rill_group_member_info_t;
+
+/** Where a group stands in one partition. */
+typedef struct rill_group_offset_info {
+    const char *topic;
+    int32_t partition;
+    int64_t committed;      /* next offset to consume; -1 when nothing is committed */
+    const char *metadata;   /* of the commit, or NULL */
+    int64_t high_watermark; /* -1 when it could not be read (e.g. the topic is gone) */
+    int64_t lag;            /* high_watermark - committed; -1 when either is unknown */
+    const char *member_id;  /* the member holding the partition, or NULL */
+} rill_group_offset_info_t;
+
+typedef struct rill_group_info {
+    const char *group;
+    rill_err err;      /* RILL_OK, RILL_ERR_UNKNOWN_GROUP or RILL_ERR_INVALID_GROUP_ID */
+    const char *state; /* as in rill_group_listing_t; "" when err is set */
+    int32_t generation;
+    const char *strategy; /* "range", "roundrobin", "sticky"; "" without members */
+    const rill_group_member_info_t *members; /* ordered by member id */
+    size_t member_count;
+    const rill_group_offset_info_t *offsets; /* ordered by topic, then partition */
+    size_t offset_count;
+} rill_group_info_t;
+
+/**
+ * Describes one group: its state, generation, strategy and members (DESCRIBE_GROUPS), then per
+ * partition its committed offset, the high watermark and the lag. The partitions listed are
+ * every one the group has a commit for, plus every partition of the topics its members
+ * subscribe to by name or hold. A group the broker does not know yields RILL_OK with
+ * info->err = RILL_ERR_UNKNOWN_GROUP (no members, no offsets). Free with
+ * rill_group_info_destroy().
+ * @return RILL_OK; RILL_ERR_INVALID for a NULL or empty group; RILL_ERR_CONNECTION;
+ *         RILL_ERR_TIMEOUT; RILL_ERR_UNSUPPORTED_API; RILL_ERR_CORRUPT; RILL_ERR_NOMEM.
+ */
+RILL_API RILL_MUST_CHECK rill_err rill_admin_describe_group(rill_admin_t *admin,
+                                                            const char *group,
+                                                            rill_group_info_t **out_info);
+RILL_API void rill_group_info_destroy(rill_group_info_t *info);
+
+/**
+ * Deletes a group that has no members, with its committed offsets.
+ * @return RILL_OK; RILL_ERR_UNKNOWN_GROUP; RILL_ERR_GROUP_NOT_EMPTY (stop its consumers
+ *         first); RILL_ERR_INVALID_GROUP_ID; RILL_ERR_CONNECTION; RILL_ERR_TIMEOUT.
+ */
+RILL_API RILL_MUST_CHECK rill_err rill_admin_delete_group(rill_admin_t *admin,
+                                                          const char *group,
+                                                          char *errstr,
+                                                          size_t errstr_bytes);
+
+/** One partition of rill_admin_reset_group_offsets(). */
+typedef struct rill_group_reset {
+    const char *topic;
+    int32_t partition;
+    int64_t offset;   /* in: an offset >= 0, RILL_OFFSET_END, RILL_OFFSET_BEGINNING or
+                         RILL_OFFSET_NONE; out: the committed offset now (with validate_only:
+                         the one it would be), -1 for none */
+    int64_t previous; /* out: the committed offset before the call, -1 for none */
+    rill_err err;     /* out: this partition's result */
+} rill_group_reset_t;
+
+/**
+ * Sets the committed offsets of a group, backwards too, which only works while the group has
+ * no members. A group that does not exist yet is created. Symbolic targets are resolved by the
+ * broker; to reset to a time, resolve the offsets with rill_admin_list_offset() first. With
+ * validate_only nothing changes: entries tell what would happen.
+ * Every entry gets its previous offset, its new offset and its own err.
+ * @return RILL_OK when every entry succeeded; RILL_ERR_GROUP_NOT_EMPTY (nothing changed; the
+ *         entries' err say so too); RILL_ERR_INVALID_GROUP_ID; otherwise the first failing
+ *         entry's err (RILL_ERR_UNKNOWN_TOPIC, RILL_ERR_UNKNOWN_PARTITION,
+ *         RILL_ERR_OFFSET_OUT_OF_RANGE: the other entries were still applied);
+ *         RILL_ERR_CONNECTION; RILL_ERR_TIMEOUT; RILL_ERR_INVALID for bad arguments.
+ */
+RILL_API RILL_MUST_CHECK rill_err rill_admin_reset_group_offsets(rill_admin_t *admin,
+                                                                 const char *group,
+                                                                 rill_group_reset_t *entries,
+                                                                 size_t count,
+                                                                 bool validate_only,
+                                                                 char *errstr,
+                                                                 size_t errstr_bytes);
+
 #ifdef __cplusplus
 }
 #endif
