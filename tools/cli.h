@@ -196,10 +196,12 @@ int cmd_log_main(int argc, char **argv);
 int cmd_log_append_main(int argc, char **argv);
 int cmd_log_read_main(int argc, char **argv);
 int cmd_log_dump_main(int argc, char **argv);
-/* The broker commands: `rill topic ...`, `rill produce`, `rill consume`, `rill cluster ...`. */
+/* The broker commands: `rill topic ...`, `rill produce`, `rill consume`, `rill cluster ...`,
+ * `rill group ...`. */
 int cmd_topic_main(int argc, char **argv);
 int cmd_produce_main(int argc, char **argv);
 int cmd_consume_main(int argc, char **argv);
 int cmd_cluster_main(int argc, char **argv);
+int cmd_group_main(int argc, char **argv);
 
 #endif

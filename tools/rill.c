@@ -20,6 +20,7 @@ static const char rill_usage[] =
     "  produce TOPIC     send lines from stdin as records\n"
     "  consume TOPIC     print records, then follow new ones\n"
     "  cluster status    cluster id, brokers, controller, topics; exit 1 if unreachable\n"
+    "  group list|describe|reset-offsets|delete   manage consumer groups\n"
     "\n"
     "Local commands:\n"
     "  log append DIR    append lines from stdin to a partition log, one record per line\n"
@@ -153,6 +154,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "cluster") == 0) {
         return cmd_cluster_main(argc - 1, argv + 1);
+    }
+    if (strcmp(argv[1], "group") == 0) {
+        return cmd_group_main(argc - 1, argv + 1);
     }
     if (strcmp(argv[1], "bench") == 0) {
         return bench_main(argc - 1, argv + 1);

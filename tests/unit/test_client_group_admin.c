@@ -1,7 +1,7 @@
 /*
  * test_client_group_admin.c - the consumer group calls of rill_admin_t (list, describe,
  * delete, reset offsets) against an in-test fake coordinator: a thread per connection that
- * speaks apis 0, 1, 8 and 14-18 through proto/ and keeps a few groups with members and
+ * speaks apis 0, 1, 4, 8 and 14-18 through proto/ and keeps a few groups with members and
  * committed offsets in memory. It can also refuse the group apis (an older broker) and flip
  * bits in its answers (hostile or damaged input). Binds 127.0.0.1 port 0.
  */
@@ -367,6 +367,29 @@ static bool fg_handle(uint32_t api,
             }
         }
         resp->list_offsets = (struct proto_list_offsets_response){ topics, lr->topic_count };
+        return true;
+    }
+    case PROTO_API_DESCRIBE_TOPICS: {
+        struct proto_describe_topics_request *dr = &req->describe_topics;
+        uint32_t count = dr->names_all ? 0 : dr->name_count;
+        struct proto_describe_topic *topics = proto_arena_alloc(arena, count + 1, sizeof(*topics));
+        for (uint32_t i = 0; i < count; i++) {
+            struct fg_topic *known = fg_topic(dr->names[i]);
+            topics[i].name = dr->names[i];
+            if (known == NULL) {
+                topics[i].error = RILL_ERR_UNKNOWN_TOPIC;
+                continue;
+            }
+            topics[i].partitions =
+                proto_arena_alloc(arena, (size_t)known->part_count, sizeof(*topics[i].partitions));
+            topics[i].partition_count = (uint32_t)known->part_count;
+            for (int32_t p = 0; p < known->part_count; p++) {
+                topics[i].partitions[p] = (struct proto_describe_partition){
+                    .partition = p, .end_offset = known->hw[p], .durable_offset = known->hw[p]
+                };
+            }
+        }
+        resp->describe_topics = (struct proto_describe_topics_response){ topics, count };
         return true;
     }
     case PROTO_API_LIST_GROUPS: {
@@ -925,6 +948,172 @@ static void t_group_damaged_answers(void)
     (void)ok; /* how many survived a flip is up to chance */
 }
 
+/* ---- the rill group commands against the fake ---- */
+
+/* Output of one run of the rill binary (beside this test binary: BUILD/tests/../rill). */
+struct cli_result {
+    int status; /* exit code, -1 when it did not exit */
+    char out[16384];
+    char err[4096];
+};
+
+static void cli_read(const char *path, char *buffer, size_t bytes)
+{
+    FILE *file = fopen(path, "r");
+    size_t length = file != NULL ? fread(buffer, 1, bytes - 1, file) : 0;
+    buffer[length] = '\0';
+    if (file != NULL) {
+        fclose(file);
+    }
+}
+
+/* Runs `rill ARGS... -b 127.0.0.1:PORT` with a bounded wait. */
+static void cli_run(struct cli_result *result, const char *const *args)
+{
+    char exe[4096];
+    ssize_t length = readlink("/proc/self/exe", exe, sizeof(exe) - 16);
+    T_ASSERT(length > 0);
+    exe[length] = '\0';
+    char *slash = strrchr(exe, '/');
+    T_ASSERT(slash != NULL);
+    snprintf(slash, 16, "/../rill");
+    if (access(exe, X_OK) != 0) {
+        T_SKIP("the rill binary is not built beside the tests");
+    }
+    char dir[256];
+    t_mkdtemp(dir, sizeof(dir));
+    char out_path[300];
+    char err_path[300];
+    snprintf(out_path, sizeof(out_path), "%s/out", dir);
+    snprintf(err_path, sizeof(err_path), "%s/err", dir);
+    char servers[64];
+    snprintf(servers, sizeof(servers), "127.0.0.1:%u", fg.port);
+    const char *argv[32] = { exe };
+    size_t argc = 1;
+    for (size_t i = 0; args[i] != NULL && argc < 28; i++) {
+        argv[argc++] = args[i];
+    }
+    argv[argc++] = "-b";
+    argv[argc++] = servers;
+    argv[argc] = NULL;
+    pid_t pid = fork();
+    T_ASSERT(pid >= 0);
+    if (pid == 0) {
+        FILE *out = freopen(out_path, "w", stdout);
+        FILE *err = freopen(err_path, "w", stderr);
+        if (out == NULL || err == NULL) {
+            _exit(126);
+        }
+        execv(exe, (char *const *)argv);
+        _exit(127);
+    }
+    int status = 0;
+    T_ASSERT(waitpid(pid, &status, 0) == pid);
+    result->status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    cli_read(out_path, result->out, sizeof(result->out));
+    cli_read(err_path, result->err, sizeof(result->err));
+    t_rmdir_all(dir);
+}
+
+#define CLI_EXPECT(result, code, needle)                                                         \
+    do {                                                                                         \
+        if ((result)->status != (code) || strstr((result)->out, (needle)) == NULL) {             \
+            T_FAIL("exit %d (want %d), stdout lacks \"%s\":\n%s\nstderr:\n%s", (result)->status, \
+                   (code), (needle), (result)->out, (result)->err);                              \
+        }                                                                                        \
+    } while (0)
+
+static void t_cli_group_list_describe(void)
+{
+    fg_start();
+    struct cli_result result;
+    cli_run(&result, (const char *const[]){ "group", "list", NULL });
+    CLI_EXPECT(&result, 0, "billing");
+    T_ASSERT(strstr(result.out, "stable") != NULL && strstr(result.out, "idle") != NULL);
+    cli_run(&result, (const char *const[]){ "group", "list", "--json", NULL });
+    CLI_EXPECT(&result, 0, "\"group\": \"idle\"");
+    T_ASSERT(strstr(result.out, "\"members\": 1") != NULL);
+
+    cli_run(&result, (const char *const[]){ "group", "describe", "billing", NULL });
+    CLI_EXPECT(&result, 0, "strategy    sticky");
+    T_ASSERT(strstr(result.out, "biller") != NULL);
+    T_ASSERT(strstr(result.out, "127.0.0.1:40000") != NULL);
+    T_ASSERT(strstr(result.out, "orders:0,1") != NULL);
+    T_ASSERT(strstr(result.out, "HIGH-WATERMARK") != NULL);
+    /* orders/0: committed 40, watermark 100, lag 60, held by m-1 */
+    T_ASSERT(strstr(result.out, "40             100          60  m-1") != NULL);
+
+    cli_run(&result, (const char *const[]){ "group", "describe", "billing", "--json", NULL });
+    CLI_EXPECT(&result, 0, "\"lag\": 60");
+    T_ASSERT(strstr(result.out, "\"client_id\": \"biller\"") != NULL);
+    T_ASSERT(strstr(result.out, "\"committed\": null") != NULL);
+
+    cli_run(&result, (const char *const[]){ "group", "describe", "nobody", NULL });
+    T_ASSERT_EQ_INT(result.status, 1);
+    T_ASSERT(strstr(result.err, "unknown group 'nobody'") != NULL);
+}
+
+static void t_cli_group_reset_delete(void)
+{
+    fg_start();
+    struct cli_result result;
+    /* Dry run: the plan, nothing changed. */
+    cli_run(&result, (const char *const[]){ "group", "reset-offsets", "idle", "--topic", "orders",
+                                            "--to", "earliest", NULL });
+    CLI_EXPECT(&result, 0, "dry run");
+    T_ASSERT(strstr(result.out, "--execute") != NULL);
+    T_ASSERT(strstr(result.out, "300") != NULL); /* orders/2 current */
+    T_ASSERT_EQ_INT(fg_committed("idle", "orders", 2), 300);
+    /* Executed, with a partition list. */
+    cli_run(&result, (const char *const[]){ "group", "reset-offsets", "idle", "--topic",
+                                            "orders:2,0", "--to", "12", "--execute", NULL });
+    CLI_EXPECT(&result, 0, "reset 2 partitions of group idle");
+    T_ASSERT_EQ_INT(fg_committed("idle", "orders", 2), 12);
+    T_ASSERT_EQ_INT(fg_committed("idle", "orders", 0), 12);
+    T_ASSERT_EQ_INT(fg_committed("idle", "orders", 1), -1);
+    /* A time resolves per partition (the fake answers the high watermark). */
+    cli_run(&result,
+            (const char *const[]){ "group", "reset-offsets", "idle", "--topic", "orders:1", "--to",
+                                   "@1700000000000", "--execute", "--json", NULL });
+    CLI_EXPECT(&result, 0, "\"new\": 200");
+    T_ASSERT_EQ_INT(fg_committed("idle", "orders", 1), 200);
+    /* A group with members is refused, with a clear message, before anything is sent. */
+    int before = fg.reset_requests;
+    cli_run(&result, (const char *const[]){ "group", "reset-offsets", "billing", "--topic",
+                                            "orders", "--to", "latest", "--execute", NULL });
+    T_ASSERT_EQ_INT(result.status, 1);
+    T_ASSERT(strstr(result.err, "active member") != NULL);
+    T_ASSERT_EQ_INT(fg.reset_requests, before);
+    /* Out of range: exit 1, the partition named. */
+    cli_run(&result, (const char *const[]){ "group", "reset-offsets", "idle", "--topic", "orders:0",
+                                            "--to", "999999", NULL });
+    T_ASSERT_EQ_INT(result.status, 1);
+    T_ASSERT(strstr(result.err, "orders/0") != NULL);
+    cli_run(&result, (const char *const[]){ "group", "reset-offsets", "idle", "--topic", "nosuch",
+                                            "--to", "0", NULL });
+    T_ASSERT_EQ_INT(result.status, 1);
+    T_ASSERT(strstr(result.err, "unknown topic 'nosuch'") != NULL);
+
+    cli_run(&result, (const char *const[]){ "group", "delete", "billing", NULL });
+    T_ASSERT_EQ_INT(result.status, 1);
+    T_ASSERT(strstr(result.err, "active members") != NULL);
+    cli_run(&result, (const char *const[]){ "group", "delete", "idle", NULL });
+    CLI_EXPECT(&result, 0, "deleted group idle");
+    cli_run(&result, (const char *const[]){ "group", "delete", "idle", NULL });
+    T_ASSERT_EQ_INT(result.status, 1);
+    T_ASSERT(strstr(result.err, "unknown group 'idle'") != NULL);
+}
+
+static void t_cli_group_unsupported(void)
+{
+    fg_start();
+    fg.refuse_groups = true;
+    struct cli_result result;
+    cli_run(&result, (const char *const[]){ "group", "list", NULL });
+    T_ASSERT_EQ_INT(result.status, 1);
+    T_ASSERT(strstr(result.err, "does not support consumer groups") != NULL);
+}
+
 static const struct t_case cases[] = {
     T_CASE(t_group_list),
     T_CASE(t_group_describe),
@@ -935,6 +1124,9 @@ static const struct t_case cases[] = {
     T_CASE(t_group_reset_errors),
     T_CASE(t_group_unsupported),
     T_CASE(t_group_damaged_answers),
+    T_CASE(t_cli_group_list_describe),
+    T_CASE(t_cli_group_reset_delete),
+    T_CASE(t_cli_group_unsupported),
 };
 
 int main(int argc, char **argv)
