@@ -928,6 +928,16 @@ static struct client_topic *topic_add(struct client *cl, const char *name, size_
     return topic;
 }
 
+struct client_topic *client_topic_want(struct client *cl, const char *name)
+{
+    struct client_topic *topic = client_topic_find(cl, name);
+    size_t name_bytes = strlen(name);
+    if (topic == NULL && name_bytes > 0 && name_bytes <= RILL_TOPIC_NAME_BYTES_MAX) {
+        topic = topic_add(cl, name, name_bytes); /* never refreshed: the next refresh asks */
+    }
+    return topic;
+}
+
 /* A host name or address as a broker may advertise it: letters, digits, '.', '-', '_', ':'
  * and brackets (IPv6), shorter than CLIENT_HOST_BYTES. */
 static bool host_plausible(struct proto_str host)

@@ -224,6 +224,10 @@ RILL_MUST_CHECK rill_err client_decode(struct client *cl,
 /* The cached topic, or NULL. */
 struct client_topic *client_topic_find(struct client *cl, const char *name);
 
+/* The cached topic, added (unknown, due for the next client_metadata_refresh) when missing;
+ * NULL for an impossible name or when out of memory. Never waits. */
+struct client_topic *client_topic_want(struct client *cl, const char *name);
+
 /*
  * The topic's metadata, fetched (waiting until deadline_ns) when unknown, older than
  * metadata.max.age.ms or stale. *out_topic is set even when the topic's err is set (unknown

@@ -1,6 +1,7 @@
 /*
- * consumer.c - rill_consumer_t in assign mode: positions per partition, FETCH long polls and
- * zero-copy record views (include/rill.h, docs/client.md).
+ * consumer.c - rill_consumer_t: positions per partition, FETCH long polls and zero-copy record
+ * views (include/rill.h, docs/client.md). Assign mode lives here; subscribe mode (the group
+ * member) lives in client/group.c and plugs into rill_consume() through client/consumer.h.
  *
  * One FETCH is in flight at a time, for the ready partitions of one leader. Its answer frame
  * is taken over from the connection (no copy) and decoded into the consumer's own arena;
@@ -13,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "client/client.h"
+#include "client/consumer.h"
 #include "common/assert.h"
 #include "common/diag.h"
 #include "common/err.h"
@@ -21,60 +22,8 @@
 
 #define CONSUMER_DIAG "consumer"
 
-/* Same layout as in log/embedded.c, whose rill_record_* accessors read it. */
-struct cpart {
-    char *topic;
-    struct client_topic *meta;
-    int32_t partition;
-    int64_t position;       /* offset of the next record to return */
-    int64_t high_watermark; /* as of the last fetch */
-    uint64_t epoch;         /* bumped by assign and seek */
-    uint64_t fetch_epoch;   /* epoch when the fetch in flight was sent */
-    bool in_fetch;          /* part of the fetch in flight */
-    bool paused;            /* after OFFSET_OUT_OF_RANGE: until the next seek */
-    bool eof_reported;      /* RILL_ERR_END given at this position */
-    int64_t retry_at_ns;    /* after a partition error: no fetch before */
-    unsigned failures;
-};
-
-/* The fetched answer being walked. */
-struct cfetch {
-    uint8_t *frame;            /* owned frame buffer; the decoded response points into it */
-    union proto_response resp; /* .fetch */
-    uint32_t topic_index;      /* position of the walk */
-    uint32_t part_index;
-    const uint8_t *batch_pos; /* next batch of the current partition */
-    const uint8_t *batch_end;
-    bool iterating;     /* it holds the current batch */
-    bool part_started;  /* the current partition's preamble (error/eof) handled */
-    struct cpart *part; /* assigned partition of the current entry, NULL: skip */
-};
-
-struct rill_consumer {
-    struct client cl;
-    int32_t max_wait_ms;
-    int32_t min_bytes;
-    int32_t max_bytes;
-    int32_t partition_max_bytes;
-    bool partition_eof;
-    struct cpart **parts;
-    unsigned part_count;
-    unsigned part_capacity;
-    unsigned fetch_next; /* round robin start over partitions */
-    uint64_t epoch_next;
-    bool fetching; /* a FETCH is in flight */
-    bool fetched;  /* its answer is in cur */
-    struct cfetch cur;
-    struct proto_arena arena; /* the decoded fetch answer */
-    struct log_record_iter it;
-    struct rill_record_view view;
-    rill_message_t msg;
-    char *retired_topic;       /* name of a partition unassigned while msg pointed at it */
-    bool unreachable_reported; /* RILL_ERR_CONNECTION was returned for the current outage */
-};
-
-static struct cpart *
-part_find(rill_consumer_t *c, const char *topic, size_t topic_bytes, int32_t partition)
+struct cpart *
+consumer_part_find(rill_consumer_t *c, const char *topic, size_t topic_bytes, int32_t partition)
 {
     for (unsigned i = 0; i < c->part_count; i++) {
         struct cpart *part = c->parts[i];
@@ -112,6 +61,7 @@ rill_err rill_consumer_create(const rill_conf_t *conf,
     c->max_bytes = (int32_t)conf_int64(conf, "fetch.max.bytes");
     c->partition_max_bytes = (int32_t)conf_int64(conf, "max.partition.fetch.bytes");
     c->partition_eof = conf_bool(conf, "enable.partition.eof");
+    cgroup_conf_read(&c->gconf, conf);
     c->epoch_next = 1;
     proto_arena_init(&c->arena, RILL_PROTO_ARENA_BYTES_MAX);
     log_record_iter_init(&c->it);
@@ -132,7 +82,9 @@ void rill_consumer_destroy(rill_consumer_t *consumer)
     if (consumer == NULL) {
         return;
     }
-    client_deinit(&consumer->cl); /* a fetch in flight fails: its handler only sets flags */
+    cgroup_destroy_begin(consumer); /* leaves the group while the connections are open */
+    client_deinit(&consumer->cl);   /* a fetch in flight fails: its handler only sets flags */
+    cgroup_destroy_end(consumer);
     fetch_release(consumer);
     for (unsigned i = 0; i < consumer->part_count; i++) {
         free(consumer->parts[i]->topic);
@@ -143,6 +95,62 @@ void rill_consumer_destroy(rill_consumer_t *consumer)
     proto_arena_deinit(&consumer->arena);
     log_record_iter_deinit(&consumer->it);
     free(consumer);
+}
+
+struct cpart *consumer_part_add(rill_consumer_t *c, const char *topic, int32_t partition)
+{
+    if (c->part_count == c->part_capacity) {
+        unsigned capacity = c->part_capacity == 0 ? 8 : c->part_capacity * 2;
+        struct cpart **grown = realloc(c->parts, capacity * sizeof(*grown));
+        if (grown == NULL) {
+            return NULL;
+        }
+        c->parts = grown;
+        c->part_capacity = capacity;
+    }
+    struct cpart *part = calloc(1, sizeof(*part));
+    if (part == NULL || (part->topic = strdup(topic)) == NULL) {
+        free(part);
+        return NULL;
+    }
+    part->partition = partition;
+    part->position = -1;
+    part->high_watermark = -1;
+    part->returned = -1;
+    part->committed = -1;
+    part->epoch = c->epoch_next++;
+    part->meta = client_topic_want(&c->cl, topic);
+    c->parts[c->part_count++] = part;
+    return part;
+}
+
+void consumer_part_drop_fetched(rill_consumer_t *c, struct cpart *part)
+{
+    part->epoch = c->epoch_next++;
+    if (c->cur.part == part) {
+        c->cur.part = NULL; /* the rest of its fetched data is dropped */
+        c->cur.iterating = false;
+    }
+}
+
+void consumer_part_remove(rill_consumer_t *c, struct cpart *part)
+{
+    for (unsigned i = 0; i < c->part_count; i++) {
+        if (c->parts[i] != part) {
+            continue;
+        }
+        consumer_part_drop_fetched(c, part);
+        if (c->msg.topic == part->topic) {
+            /* the last message stays valid until the next rill_consume, name included */
+            free(c->retired_topic);
+            c->retired_topic = part->topic;
+        } else {
+            free(part->topic);
+        }
+        free(part);
+        c->parts[i] = c->parts[--c->part_count];
+        return;
+    }
 }
 
 /* Resolves a start position: a real offset as is, else LIST_OFFSETS. */
@@ -189,9 +197,15 @@ static rill_err assign_at(rill_consumer_t *c,
         (!by_time && offset < 0 && offset != RILL_OFFSET_BEGINNING && offset != RILL_OFFSET_END)) {
         return RILL_ERR_INVALID;
     }
-    struct cpart *part = part_find(c, topic, strlen(topic), partition);
+    struct cpart *part = consumer_part_find(c, topic, strlen(topic), partition);
     if (part == NULL && must_exist) {
         return RILL_ERR_NOT_FOUND;
+    }
+    if (part != NULL && part->revoking) {
+        return RILL_ERR_NOT_FOUND; /* being given up to another member */
+    }
+    if (!must_exist && cgroup_active(c)) {
+        return RILL_ERR_INVALID; /* the group decides what this consumer reads */
     }
     int64_t position = 0;
     rill_err err = resolve_offset(c, topic, partition, offset, by_time, &position);
@@ -199,27 +213,19 @@ static rill_err assign_at(rill_consumer_t *c,
         return err;
     }
     if (part == NULL) {
-        if (c->part_count == c->part_capacity) {
-            unsigned capacity = c->part_capacity == 0 ? 8 : c->part_capacity * 2;
-            struct cpart **grown = realloc(c->parts, capacity * sizeof(*grown));
-            if (grown == NULL) {
-                return RILL_ERR_NOMEM;
-            }
-            c->parts = grown;
-            c->part_capacity = capacity;
-        }
-        part = calloc(1, sizeof(*part));
-        if (part == NULL || (part->topic = strdup(topic)) == NULL) {
-            free(part);
+        part = consumer_part_add(c, topic, partition);
+        if (part == NULL) {
             return RILL_ERR_NOMEM;
         }
-        part->partition = partition;
-        c->parts[c->part_count++] = part;
+        c->assign_mode = true;
     }
     part->meta = client_topic_find(&c->cl, topic);
     part->position = position;
-    part->epoch = c->epoch_next++;
+    consumer_part_drop_fetched(c, part);
     part->paused = false;
+    part->needs_offset = false;
+    part->needs_reset = false;
+    part->event_due = RILL_OK;
     part->eof_reported = false;
     part->retry_at_ns = 0;
     part->failures = 0;
@@ -254,30 +260,18 @@ rill_consumer_seek(rill_consumer_t *consumer, const char *topic, int32_t partiti
 
 rill_err rill_consumer_unassign(rill_consumer_t *consumer, const char *topic, int32_t partition)
 {
-    if (consumer == NULL || topic == NULL) {
+    if (consumer == NULL || topic == NULL || cgroup_active(consumer)) {
         return RILL_ERR_INVALID;
     }
-    rill_consumer_t *c = consumer;
-    for (unsigned i = 0; i < c->part_count; i++) {
-        struct cpart *part = c->parts[i];
-        if (part->partition == partition && strcmp(part->topic, topic) == 0) {
-            if (c->cur.part == part) {
-                c->cur.part = NULL; /* the rest of its fetched data is dropped */
-                c->cur.iterating = false;
-            }
-            if (c->msg.topic == part->topic) {
-                /* the last message stays valid until the next rill_consume, name included */
-                free(c->retired_topic);
-                c->retired_topic = part->topic;
-            } else {
-                free(part->topic);
-            }
-            free(part);
-            c->parts[i] = c->parts[--c->part_count];
-            return RILL_OK;
-        }
+    struct cpart *part = consumer_part_find(consumer, topic, strlen(topic), partition);
+    if (part == NULL) {
+        return RILL_ERR_NOT_FOUND;
     }
-    return RILL_ERR_NOT_FOUND;
+    consumer_part_remove(consumer, part);
+    if (consumer->part_count == 0) {
+        consumer->assign_mode = false;
+    }
+    return RILL_OK;
 }
 
 rill_err
@@ -307,7 +301,7 @@ rill_err rill_consumer_position(rill_consumer_t *consumer,
     if (consumer == NULL || topic == NULL || out_offset == NULL) {
         return RILL_ERR_INVALID;
     }
-    struct cpart *part = part_find(consumer, topic, strlen(topic), partition);
+    struct cpart *part = consumer_part_find(consumer, topic, strlen(topic), partition);
     if (part == NULL) {
         return RILL_ERR_NOT_FOUND;
     }
@@ -370,7 +364,7 @@ static void fetch_send(rill_consumer_t *c)
     struct client_conn *conn = NULL;
     for (unsigned n = 0; n < c->part_count && wire_count < RILL_ARRAY_COUNT(wire_parts); n++) {
         struct cpart *part = c->parts[(c->fetch_next + n) % c->part_count];
-        if (part->paused || part->retry_at_ns > now) {
+        if (part->paused || part->retry_at_ns > now || !cgroup_part_ready(part)) {
             continue;
         }
         if (part->meta == NULL) {
@@ -432,13 +426,13 @@ static void fetch_send(rill_consumer_t *c)
         topics[t].partition_count = (uint32_t)(&wire_parts[used] - topics[t].partitions);
     }
     union proto_request request = { .fetch = {
-                                        .max_wait_ms = c->max_wait_ms,
+                                        .max_wait_ms = cgroup_fetch_wait_ms(c, c->max_wait_ms),
                                         .min_bytes = c->min_bytes,
                                         .max_bytes = c->max_bytes,
                                         .topics = topics,
                                         .topic_count = topic_count,
                                     } };
-    int64_t timeout = c->cl.request_timeout_ns + (int64_t)c->max_wait_ms * 1000000;
+    int64_t timeout = c->cl.request_timeout_ns + (int64_t)request.fetch.max_wait_ms * 1000000;
     rill_err err = client_request(&c->cl, conn, PROTO_API_FETCH, &request, fetch_done, c, timeout);
     if (err != RILL_OK) {
         for (unsigned i = 0; i < c->part_count; i++) {
@@ -454,7 +448,7 @@ static void fetch_send(rill_consumer_t *c)
 /* Walking the fetched answer                                                                 */
 /* ---------------------------------------------------------------------------------------- */
 
-static const rill_message_t *message_event(rill_consumer_t *c, struct cpart *part, rill_err err)
+const rill_message_t *consumer_message_event(rill_consumer_t *c, struct cpart *part, rill_err err)
 {
     c->msg = (rill_message_t){
         .err = err,
@@ -473,7 +467,8 @@ static const rill_message_t *entry_start(rill_consumer_t *c)
     struct cfetch *cur = &c->cur;
     const struct proto_fetch_topic_result *topic = &cur->resp.fetch.topics[cur->topic_index];
     const struct proto_fetch_partition_result *entry = &topic->partitions[cur->part_index];
-    struct cpart *part = part_find(c, topic->name.ptr, topic->name.bytes, entry->partition);
+    struct cpart *part =
+        consumer_part_find(c, topic->name.ptr, topic->name.bytes, entry->partition);
     cur->part = NULL;
     cur->iterating = false;
     cur->batch_pos = NULL;
@@ -490,14 +485,17 @@ static const rill_message_t *entry_start(rill_consumer_t *c)
         if (part->meta != NULL && err != RILL_ERR_OFFSET_OUT_OF_RANGE) {
             part->meta->stale = true;
         }
+        if (err == RILL_ERR_OFFSET_OUT_OF_RANGE && cgroup_out_of_range(c, part)) {
+            return NULL; /* auto.offset.reset moves it */
+        }
         if (err == RILL_ERR_OFFSET_OUT_OF_RANGE) {
             part->paused = true; /* until the application seeks */
             part->high_watermark = entry->high_watermark;
-            return message_event(c, part, err);
+            return consumer_message_event(c, part, err);
         }
         if (err == RILL_ERR_UNKNOWN_TOPIC || err == RILL_ERR_UNKNOWN_PARTITION ||
             !client_err_retriable(err)) {
-            return message_event(c, part, err);
+            return consumer_message_event(c, part, err);
         }
         return NULL; /* transient: fetch again after the backoff */
     }
@@ -514,7 +512,7 @@ static const rill_message_t *entry_finish(rill_consumer_t *c, struct cpart *part
 {
     if (c->partition_eof && part->position >= part->high_watermark && !part->eof_reported) {
         part->eof_reported = true;
-        return message_event(c, part, RILL_ERR_END);
+        return consumer_message_event(c, part, RILL_ERR_END);
     }
     return NULL;
 }
@@ -535,6 +533,7 @@ static const rill_message_t *entry_next_record(rill_consumer_t *c)
                     continue;
                 }
                 part->position = c->view.rec.offset + 1;
+                part->returned = part->position;
                 part->eof_reported = false;
                 c->msg = (rill_message_t){
                     .err = RILL_OK,
@@ -549,7 +548,7 @@ static const rill_message_t *entry_next_record(rill_consumer_t *c)
             if (err != RILL_ERR_END) {
                 DIAG_WARN(CONSUMER_DIAG, "corrupt record in %s/%d: %s", part->topic,
                           part->partition, rill_err_str(err));
-                return message_event(c, part, err);
+                return consumer_message_event(c, part, err);
             }
         }
         size_t left = (size_t)(cur->batch_end - cur->batch_pos);
@@ -576,7 +575,7 @@ static const rill_message_t *entry_next_record(rill_consumer_t *c)
                                                     part->failures++, &c->cl.rng);
             DIAG_WARN(CONSUMER_DIAG, "bad batch in %s/%d at %lld: %s", part->topic, part->partition,
                       (long long)hdr.offset_base, rill_err_str(err));
-            return message_event(c, part, err);
+            return consumer_message_event(c, part, err);
         }
         cur->iterating = true;
     }
@@ -626,17 +625,23 @@ static const rill_message_t *fetch_next(rill_consumer_t *c)
 rill_err rill_consume(rill_consumer_t *consumer, int timeout_ms, const rill_message_t **out_message)
 {
     rill_consumer_t *c = consumer;
-    if (c == NULL || out_message == NULL) {
+    if (c == NULL || out_message == NULL || c->in_callback) {
         return RILL_ERR_INVALID;
     }
     free(c->retired_topic);
     c->retired_topic = NULL;
     c->msg.topic = NULL;
-    if (c->part_count == 0) {
+    if (c->part_count == 0 && !cgroup_active(c)) {
+        (void)cgroup_serve(c); /* commit callbacks still due from an earlier subscription */
         return RILL_ERR_INVALID;
     }
     int64_t deadline = timeout_ms < 0 ? INT64_MAX : client_now_ns() + (int64_t)timeout_ms * 1000000;
     for (;;) {
+        const rill_message_t *event = cgroup_serve(c);
+        if (event != NULL) {
+            *out_message = event;
+            return RILL_OK;
+        }
         if (c->fetched) {
             const rill_message_t *msg = fetch_next(c);
             if (msg != NULL) {
@@ -657,6 +662,8 @@ rill_err rill_consume(rill_consumer_t *consumer, int timeout_ms, const rill_mess
             int64_t soon = now + (c->cl.backoff_ns > 0 ? c->cl.backoff_ns : 1000000);
             wake = soon < wake ? soon : wake;
         }
+        int64_t group_wake = cgroup_wake_ns(c); /* never sleep past a heartbeat */
+        wake = group_wake < wake ? group_wake : wake;
         client_poll(&c->cl, wake); /* at least one look at the sockets, even with timeout 0 */
         if (!c->fetched && client_unreachable(&c->cl)) {
             if (!c->unreachable_reported) {
@@ -672,6 +679,11 @@ rill_err rill_consume(rill_consumer_t *consumer, int timeout_ms, const rill_mess
             c->unreachable_reported = false;
         }
         if (!c->fetched && client_now_ns() >= deadline) {
+            event = cgroup_serve(c); /* answers that came during the last wait */
+            if (event != NULL) {
+                *out_message = event;
+                return RILL_OK;
+            }
             return RILL_ERR_TIMEOUT;
         }
     }

@@ -25,6 +25,8 @@ enum conf_kind {
     CONF_KIND_ACKS,        /* 0 | 1 | all | -1 */
     CONF_KIND_SERVERS,     /* host:port[,host:port...] */
     CONF_KIND_NAME,        /* 1..255 printable ASCII bytes */
+    CONF_KIND_RESET,       /* earliest | latest | error (auto.offset.reset) */
+    CONF_KIND_STRATEGIES,  /* comma list of sticky, range, roundrobin without repeats */
 };
 
 struct conf_key {
@@ -78,6 +80,14 @@ static const struct conf_key conf_keys[] = {
     { "max.partition.fetch.bytes", CONF_KIND_SIZE, "1m", 1024, RILL_FRAME_BYTES_MAX / 2,
       CONF_SCOPE_CONSUMER },
     { "enable.partition.eof", CONF_KIND_BOOL, "false", 0, 0, CONF_SCOPE_CONSUMER },
+    /* consumer groups (client/group.c) */
+    { "enable.auto.commit", CONF_KIND_BOOL, "true", 0, 0, CONF_SCOPE_CONSUMER },
+    { "auto.commit.interval.ms", CONF_KIND_MS, "5000", 1, INT32_MAX, CONF_SCOPE_CONSUMER },
+    { "auto.offset.reset", CONF_KIND_RESET, "latest", 0, 0, CONF_SCOPE_CONSUMER },
+    { "session.timeout.ms", CONF_KIND_MS, "10000", 1, INT32_MAX, CONF_SCOPE_CONSUMER },
+    { "rebalance.timeout.ms", CONF_KIND_MS, "30000", 1, INT32_MAX, CONF_SCOPE_CONSUMER },
+    { "partition.assignment.strategy", CONF_KIND_STRATEGIES, "sticky,range,roundrobin", 0, 0,
+      CONF_SCOPE_CONSUMER },
 };
 
 struct conf_entry {
@@ -257,6 +267,42 @@ static rill_err conf_validate_name(const char *value)
     return RILL_OK;
 }
 
+rill_err conf_strategy_next(const char **cursor, const char **out_name)
+{
+    static const char *const names[] = { "sticky", "range", "roundrobin" };
+    const char *start = *cursor;
+    const char *end = strchr(start, ',');
+    size_t bytes = end != NULL ? (size_t)(end - start) : strlen(start);
+    for (size_t i = 0; i < RILL_ARRAY_COUNT(names); i++) {
+        if (strlen(names[i]) == bytes && strncmp(names[i], start, bytes) == 0) {
+            *out_name = names[i];
+            *cursor = end != NULL ? end + 1 : start + bytes;
+            return end != NULL && end[1] == '\0' ? RILL_ERR_CONFIG_VALUE : RILL_OK;
+        }
+    }
+    return RILL_ERR_CONFIG_VALUE;
+}
+
+static rill_err conf_validate_strategies(const char *value)
+{
+    const char *seen[CONF_STRATEGIES_MAX];
+    size_t count = 0;
+    const char *cursor = value;
+    while (*cursor != '\0') {
+        const char *name = NULL;
+        if (conf_strategy_next(&cursor, &name) != RILL_OK) {
+            return RILL_ERR_CONFIG_VALUE;
+        }
+        for (size_t i = 0; i < count; i++) {
+            if (seen[i] == name) {
+                return RILL_ERR_CONFIG_VALUE; /* a repeated name says nothing more */
+            }
+        }
+        seen[count++] = name; /* three names, no repeats: never more than the array */
+    }
+    return count > 0 ? RILL_OK : RILL_ERR_CONFIG_VALUE;
+}
+
 static rill_err conf_validate(const struct conf_key *key, const char *value)
 {
     int64_t interval_ms = 0;
@@ -273,6 +319,13 @@ static rill_err conf_validate(const struct conf_key *key, const char *value)
         return conf_validate_servers(value);
     case CONF_KIND_NAME:
         return conf_validate_name(value);
+    case CONF_KIND_RESET:
+        return strcmp(value, "earliest") == 0 || strcmp(value, "latest") == 0 ||
+                       strcmp(value, "error") == 0
+                   ? RILL_OK
+                   : RILL_ERR_CONFIG_VALUE;
+    case CONF_KIND_STRATEGIES:
+        return conf_validate_strategies(value);
     case CONF_KIND_FLUSH:
         if (strcmp(value, "always") == 0 || strcmp(value, "os") == 0) {
             return RILL_OK;
@@ -322,6 +375,10 @@ static const char *conf_kind_hint(enum conf_kind kind)
         return "host:port[,host:port...]";
     case CONF_KIND_NAME:
         return "1 to 255 printable ASCII characters";
+    case CONF_KIND_RESET:
+        return "earliest, latest or error";
+    case CONF_KIND_STRATEGIES:
+        return "a comma list of sticky, range and roundrobin";
     }
     return "";
 }

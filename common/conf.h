@@ -24,6 +24,8 @@ enum conf_scope {
 
 /* Servers in bootstrap.servers. */
 #define CONF_SERVERS_MAX 64u
+/* Names partition.assignment.strategy may list (each at most once). */
+#define CONF_STRATEGIES_MAX 3u
 
 /* Parses "123", "64k", "1m", "2g" (powers of 1024) or "-1" when allow_negative_one. */
 RILL_MUST_CHECK rill_err conf_parse_size(const char *text, bool allow_negative_one, int64_t *out);
@@ -53,5 +55,10 @@ RILL_MUST_CHECK rill_err conf_server_next(const char **cursor,
                                           char *host,
                                           size_t host_bytes,
                                           uint16_t *out_port);
+
+/* Takes the next strategy name of a partition.assignment.strategy list at *cursor (advanced
+ * past it and its comma); *out_name is static storage. RILL_ERR_CONFIG_VALUE for an unknown
+ * name or a trailing comma. */
+RILL_MUST_CHECK rill_err conf_strategy_next(const char **cursor, const char **out_name);
 
 #endif

@@ -422,6 +422,16 @@ RILL_API RILL_MUST_CHECK rill_err rill_log_dump(const char *path, rill_dump_cb *
  *     fetch.max.bytes        per fetch response                            [52428800]
  *     max.partition.fetch.bytes  per partition per fetch                   [1048576]
  *     enable.partition.eof   report RILL_ERR_END when a partition is caught up [false]
+ *   consumer, subscribe mode (consumer groups):
+ *     enable.auto.commit     commit what rill_consume() returned, by itself  [true]
+ *     auto.commit.interval.ms  how often auto-commit runs                  [5000]
+ *     auto.offset.reset      where a partition without a committed offset (or whose offset
+ *                            left the log) starts: earliest | latest | error [latest]
+ *     session.timeout.ms     the group drops a member it has not heard from for this long
+ *                            (the broker bounds it)                        [10000]
+ *     rebalance.timeout.ms   the group drops a member asked to rejoin that does not [30000]
+ *     partition.assignment.strategy  accepted strategies, preferred first: a comma list of
+ *                            sticky, range, roundrobin        [sticky,range,roundrobin]
  */
 
 /** rill_produce()'s partition for "choose by key" (XXH3 of the key; sticky for null keys). */
@@ -503,7 +513,14 @@ RILL_API RILL_MUST_CHECK rill_err rill_flush(rill_producer_t *producer, int time
 /** Records queued or in flight (not yet reported). */
 RILL_API size_t rill_producer_outstanding(const rill_producer_t *producer);
 
-/* ---- consumer (assign mode) ---- */
+/* ---- consumer ---- */
+
+/*
+ * A consumer reads partitions either in assign mode (rill_consumer_assign: the application
+ * picks partitions and positions) or in subscribe mode (rill_subscribe: a consumer group shares
+ * the partitions of the subscribed topics among its members and keeps their committed
+ * offsets). The two modes exclude each other on one consumer: RILL_ERR_INVALID.
+ */
 
 typedef struct rill_consumer rill_consumer_t;
 
@@ -563,13 +580,162 @@ RILL_API RILL_MUST_CHECK rill_err rill_consumer_position(rill_consumer_t *consum
 /**
  * The next record (or partition event) of the assigned partitions, waiting up to timeout_ms
  * (0: no wait, -1: forever). *out_message and the record view inside stay valid until the
- * next rill_consume() or rill_consumer_destroy().
+ * next rill_consume() or rill_consumer_destroy(). In subscribe mode it also runs the group
+ * (see "consumer groups" below) and may return group-level errors as messages with topic NULL
+ * and partition -1 (e.g. RILL_ERR_INCONSISTENT_STRATEGY, RILL_ERR_INVALID_SESSION_TIMEOUT,
+ * RILL_ERR_CORRUPT for a malformed group answer; each once, the member keeps retrying).
  * @return RILL_OK with *out_message set; RILL_ERR_TIMEOUT when nothing arrived in time;
- *         RILL_ERR_INVALID when nothing is assigned.
+ *         RILL_ERR_INVALID when nothing is assigned nor subscribed, or from a callback.
  */
 RILL_API RILL_MUST_CHECK rill_err rill_consume(rill_consumer_t *consumer,
                                                int timeout_ms,
                                                const rill_message_t **out_message);
+
+/* ---- consumer groups (subscribe mode) ---- */
+
+/*
+ * Subscribe mode. The consumer joins the group and works as a member inside its own calls
+ * (there is still no background thread): rill_consume() joins, reads the committed offset of
+ * each partition it is given, sends heartbeats, commits, rejoins when the group rebalances and
+ * calls the callbacks below. The application must therefore call rill_consume() at least once
+ * per heartbeat interval (a third of session.timeout.ms), and in any case well within
+ * rebalance.timeout.ms when the group rebalances; a wait inside rill_consume() never outlasts
+ * the time to the next heartbeat. A member that stays silent longer loses its partitions.
+ *
+ * Partitions move between members cooperatively: a member keeps consuming what it keeps, and
+ * a partition it must give up stops being fetched at once (records fetched and not yet
+ * returned are dropped), is reported through the rebalance callback (REVOKED), has its
+ * consumed position committed (when enable.auto.commit is on) and is then released. A new
+ * partition is reported (ASSIGNED) and starts at the group's committed offset; without one,
+ * auto.offset.reset decides: earliest, latest, or error - then the partition reports
+ * RILL_ERR_OFFSET_OUT_OF_RANGE once as a message and stays paused until rill_consumer_seek().
+ * The same policy applies when a FETCH finds the position outside the log.
+ *
+ * Delivery is at least once: what rill_consume() returned and was not committed yet may be
+ * returned again (to this or another member) after a rebalance, a crash or a lost session.
+ */
+
+/** A partition of a topic. */
+typedef struct rill_topic_partition {
+    const char *topic;
+    int32_t partition;
+} rill_topic_partition_t;
+
+typedef enum rill_rebalance_event {
+    RILL_REBALANCE_ASSIGNED = 1, /* the partitions are now this member's */
+    RILL_REBALANCE_REVOKED = 2,  /* the member gives them up (still held during the callback:
+                                    a rill_commit() of them from the callback is accepted) */
+    RILL_REBALANCE_LOST = 3,     /* the group dropped the member (session expired, broker
+                                    restarted): they were taken without a commit */
+} rill_rebalance_event_t;
+
+/**
+ * Called from rill_consume() only, once per change. partitions (count entries, topic names
+ * included) are valid during the call. The callback may call rill_commit(), rill_committed(),
+ * rill_consumer_seek(), rill_consumer_position() and rill_consumer_assignment(); rill_consume(),
+ * rill_subscribe() and rill_unsubscribe() return RILL_ERR_INVALID from it, and it must not
+ * destroy the consumer.
+ */
+typedef void rill_rebalance_cb(rill_consumer_t *consumer,
+                               rill_rebalance_event_t event,
+                               const rill_topic_partition_t *partitions,
+                               size_t count,
+                               void *opaque);
+
+/** Sets (or with NULL clears) the rebalance callback. */
+RILL_API void
+rill_consumer_set_rebalance_cb(rill_consumer_t *consumer, rill_rebalance_cb *cb, void *opaque);
+
+/**
+ * Joins group (1-249 bytes of [a-zA-Z0-9._-]) subscribing to exactly one of: the topic_count
+ * names of topics (topic_count > 0), or pattern (a POSIX extended regular expression that must
+ * match a whole topic name; topics starting with "__" never match). Names that do not exist yet
+ * count once created. Never waits: the join happens inside rill_consume(). Subscribing again
+ * with the same group replaces the subscription (the member rejoins).
+ * @return RILL_OK; RILL_ERR_INVALID_GROUP_ID; RILL_ERR_INVALID_SUBSCRIPTION for a bad topic
+ *         name or a pattern that does not compile or is longer than 1,024 bytes; RILL_ERR_INVALID
+ *         for both or neither of topics and pattern, for a consumer in assign mode, or a
+ *         consumer subscribed to another group; RILL_ERR_NOMEM.
+ */
+RILL_API RILL_MUST_CHECK rill_err rill_subscribe(rill_consumer_t *consumer,
+                                                 const char *group,
+                                                 const char *const *topics,
+                                                 size_t topic_count,
+                                                 const char *pattern);
+
+/**
+ * Leaves the group: commits the consumed positions (when enable.auto.commit is on), sends
+ * LEAVE_GROUP so the partitions move to the other members at once, and forgets every
+ * partition, waiting at most timeout_ms (< 0: request.timeout.ms) for the broker. The
+ * rebalance callback is not called. rill_consumer_destroy() does this by itself for a
+ * subscribed consumer (waiting at most request.timeout.ms).
+ * @return RILL_OK (also when not subscribed); the commit's error; RILL_ERR_TIMEOUT when the
+ *         broker did not answer in time (the membership then expires on the broker);
+ *         RILL_ERR_INVALID in assign mode or from a callback.
+ */
+RILL_API RILL_MUST_CHECK rill_err rill_unsubscribe(rill_consumer_t *consumer, int timeout_ms);
+
+/** One offset to commit, and its outcome. */
+typedef struct rill_commit_offset {
+    const char *topic;
+    int32_t partition;
+    int64_t offset;       /* the next offset to consume (a consumed record's offset + 1) */
+    const char *metadata; /* NULL, or up to 4,096 bytes kept with the offset */
+    rill_err err;         /* filled by a synchronous rill_commit(), and in the commit callback */
+} rill_commit_offset_t;
+
+/**
+ * Commits offsets for the group, as a member (subscribe mode only). offsets NULL or count 0:
+ * the consumed position (after the last record rill_consume() returned) of every held
+ * partition whose position moved past what this member last committed - nothing to commit is
+ * RILL_OK at once, with no callback. Committed offsets never go backwards: an offset below the
+ * committed one fails with RILL_ERR_OFFSET_REGRESSION in its entry.
+ * Synchronous (async false): waits for the answer (at most request.timeout.ms, serving the
+ * group meanwhile but no callback) and fills each entry's err. Asynchronous: queues the commit
+ * and returns; the commit callback reports it from a later rill_consume().
+ * @return RILL_OK when every entry was committed; else a group-level error
+ *         (RILL_ERR_UNKNOWN_MEMBER_ID: not a member now, RILL_ERR_STALE_GENERATION, ...), the
+ *         first entry's error, RILL_ERR_TIMEOUT, RILL_ERR_CONNECTION; RILL_ERR_INVALID for bad
+ *         entries or a consumer not subscribed; RILL_ERR_FULL when too many asynchronous
+ *         commits wait (call rill_consume()).
+ */
+RILL_API RILL_MUST_CHECK rill_err rill_commit(rill_consumer_t *consumer,
+                                              rill_commit_offset_t *offsets,
+                                              size_t count,
+                                              bool async);
+
+/**
+ * Reports a commit that was not waited for: asynchronous rill_commit() calls, auto-commits
+ * and the commits of revoked partitions. err is the request's error (RILL_OK: see each
+ * entry's err). Called from rill_consume() only; offsets are valid during the call. Results
+ * still queued when the consumer is destroyed are dropped.
+ */
+typedef void
+rill_commit_cb(rill_err err, const rill_commit_offset_t *offsets, size_t count, void *opaque);
+
+/** Sets (or with NULL clears) the commit callback. */
+RILL_API void
+rill_consumer_set_commit_cb(rill_consumer_t *consumer, rill_commit_cb *cb, void *opaque);
+
+/**
+ * The group's committed offset of topic/partition (-1: none), asked from the broker
+ * (subscribe mode; waits at most request.timeout.ms).
+ * @return RILL_OK; RILL_ERR_UNKNOWN_TOPIC / RILL_ERR_UNKNOWN_PARTITION; RILL_ERR_CONNECTION;
+ *         RILL_ERR_TIMEOUT; RILL_ERR_INVALID when not subscribed.
+ */
+RILL_API RILL_MUST_CHECK rill_err rill_committed(rill_consumer_t *consumer,
+                                                 const char *topic,
+                                                 int32_t partition,
+                                                 int64_t *out_offset);
+
+/**
+ * The partitions this consumer holds now (subscribe mode: given by the group and not being
+ * given up; assign mode: the assigned ones), as one allocation to release with free() (names
+ * included). *out is NULL when *out_count is 0.
+ */
+RILL_API RILL_MUST_CHECK rill_err rill_consumer_assignment(rill_consumer_t *consumer,
+                                                           rill_topic_partition_t **out,
+                                                           size_t *out_count);
 
 /* ---- admin ---- */
 

@@ -1,8 +1,10 @@
 /*
  * test_client_fake.c - the client library against a small in-test fake broker: a thread per
  * connection speaking the native protocol through proto/ (METADATA, INIT_PRODUCER_ID, PRODUCE
- * with sequence dedup, FETCH with long poll, LIST_OFFSETS), with faults the real broker cannot
- * be asked for: answers dropped after the append (the idempotent retry path), hostile frames.
+ * with sequence dedup, FETCH with long poll, LIST_OFFSETS, and a one-member group coordinator:
+ * JOIN_GROUP with the cooperative handover, HEARTBEAT, OFFSET_COMMIT, OFFSET_FETCH,
+ * LEAVE_GROUP), with faults the real broker cannot be asked for: answers dropped after the
+ * append (the idempotent retry path), hostile frames, malformed group answers.
  * The fake binds 127.0.0.1 port 0 and its threads end with the case's process.
  */
 #include "tests/harness.h"
@@ -67,6 +69,18 @@ struct fake {
     uint64_t rng; /* for the mutations */
     int produce_requests;
     int duplicates; /* batches recognised as retries */
+    /* a group coordinator for one member of group "g" (subscribing to fake.topic) */
+    char member_id[400]; /* "" when there is no member */
+    int32_t generation;
+    uint32_t target;                         /* partitions (bits) the member should hold */
+    uint32_t held;                           /* partitions it holds now */
+    int64_t committed[FAKE_PARTS_MAX];       /* -1: none */
+    int64_t released_commit[FAKE_PARTS_MAX]; /* committed when the partition was released */
+    int joins, fresh_joins, heartbeats, leaves, commits, regressions;
+    int32_t hb_error; /* answer the next hb_error_count heartbeats with this */
+    int hb_error_count;
+    int join_hostile;       /* 1: unordered partitions, 2: a foreign topic, 3: huge member id */
+    int join_hostile_count; /* that many joins */
 };
 
 static struct fake fake;
@@ -165,6 +179,186 @@ fake_append(struct fake_part *part, const uint8_t *batch, size_t bytes, int64_t 
     part->bytes += bytes;
     pthread_cond_broadcast(&fake.cv);
     return RILL_OK;
+}
+
+/* ---- the fake group coordinator ---- */
+
+static bool fake_member(struct proto_str member_id)
+{
+    return fake.member_id[0] != '\0' && member_id.bytes == strlen(fake.member_id) &&
+           memcmp(member_id.ptr, fake.member_id, member_id.bytes) == 0;
+}
+
+/* A one-topic tp list of the partitions in bits (NULL, 0 when none). */
+static uint32_t
+fake_tp(struct proto_arena *arena, uint32_t bits, struct proto_topic_partitions **out)
+{
+    *out = NULL;
+    if (bits == 0) {
+        return 0;
+    }
+    struct proto_topic_partitions *tp = proto_arena_alloc(arena, 1, sizeof(*tp));
+    tp->topic = (struct proto_str){ fake.topic, (uint32_t)strlen(fake.topic) };
+    tp->partitions = proto_arena_alloc(arena, FAKE_PARTS_MAX, sizeof(int32_t));
+    for (int32_t p = 0; p < fake.part_count; p++) {
+        if (bits & (1u << p)) {
+            tp->partitions[tp->partition_count++] = p;
+        }
+    }
+    *out = tp;
+    return 1;
+}
+
+static void fake_join(struct proto_join_group_request *jr,
+                      struct proto_join_group_response *out,
+                      struct proto_arena *arena)
+{
+    fake.joins++;
+    *out = (struct proto_join_group_response){ .generation = -1,
+                                               .member_id = jr->member_id,
+                                               .strategy = { "", 0 } };
+    if (jr->member_id.bytes == 0) {
+        fake.fresh_joins++;
+        fake.held = 0;
+        snprintf(fake.member_id, sizeof(fake.member_id), "member-%d", fake.joins);
+    } else if (!fake_member(jr->member_id)) {
+        out->error = RILL_ERR_UNKNOWN_MEMBER_ID;
+        return;
+    } else {
+        uint32_t owned = 0;
+        for (uint32_t t = 0; t < jr->owned_count; t++) {
+            for (uint32_t i = 0; i < jr->owned[t].partition_count; i++) {
+                owned |= 1u << jr->owned[t].partitions[i];
+            }
+        }
+        uint32_t released = fake.held & ~owned;
+        for (int32_t p = 0; p < fake.part_count; p++) {
+            if (released & (1u << p)) {
+                fake.released_commit[p] = fake.committed[p];
+            }
+        }
+        fake.held &= owned;
+    }
+    fake.generation++;
+    uint32_t revoke = fake.held & ~fake.target;
+    fake.held = fake.target | revoke;
+    out->generation = fake.generation;
+    out->member_id = (struct proto_str){ fake.member_id, (uint32_t)strlen(fake.member_id) };
+    out->strategy = (struct proto_str){ "sticky", 6 };
+    out->assignment_count = fake_tp(arena, fake.target, &out->assignment);
+    out->revoke_count = fake_tp(arena, revoke, &out->revoke);
+    out->heartbeat_interval_ms = 100;
+    if (fake.join_hostile_count > 0) {
+        fake.join_hostile_count--;
+        if (fake.join_hostile == 1 && out->assignment != NULL &&
+            out->assignment->partition_count > 1) {
+            int32_t first = out->assignment->partitions[0];
+            out->assignment->partitions[0] = out->assignment->partitions[1];
+            out->assignment->partitions[1] = first;
+        } else if (fake.join_hostile == 2) {
+            struct proto_topic_partitions *two = proto_arena_alloc(arena, 2, sizeof(*two));
+            two[0] = out->assignment != NULL ? out->assignment[0] : two[0];
+            two[1] = (struct proto_topic_partitions){ .topic = { "zzz-foreign", 11 },
+                                                      .partitions = two[0].partitions,
+                                                      .partition_count = 1 };
+            if (out->assignment == NULL) {
+                two[0] = two[1];
+            }
+            out->assignment = two;
+            out->assignment_count = out->assignment_count == 0 ? 1 : 2;
+        } else if (fake.join_hostile == 3) {
+            memset(fake.member_id, 'm', 300);
+            fake.member_id[300] = '\0';
+            out->member_id = (struct proto_str){ fake.member_id, 300 };
+        }
+    }
+}
+
+static int32_t fake_heartbeat(struct proto_heartbeat_request *hr)
+{
+    fake.heartbeats++;
+    if (fake.hb_error_count > 0) {
+        fake.hb_error_count--;
+        if (fake.hb_error == RILL_ERR_UNKNOWN_MEMBER_ID) {
+            fake.member_id[0] = '\0';
+            fake.held = 0;
+        }
+        return fake.hb_error;
+    }
+    if (!fake_member(hr->member_id)) {
+        return RILL_ERR_UNKNOWN_MEMBER_ID;
+    }
+    if (hr->generation != fake.generation) {
+        return RILL_ERR_STALE_GENERATION;
+    }
+    return fake.held != fake.target ? RILL_ERR_REBALANCE_IN_PROGRESS : RILL_OK;
+}
+
+static void fake_commit(struct proto_offset_commit_request *cr,
+                        struct proto_offset_commit_response *out,
+                        struct proto_arena *arena)
+{
+    fake.commits++;
+    *out = (struct proto_offset_commit_response){ 0 };
+    if (!fake_member(cr->member_id)) {
+        out->error = RILL_ERR_UNKNOWN_MEMBER_ID;
+        return;
+    }
+    if (cr->generation != fake.generation) {
+        out->error = RILL_ERR_STALE_GENERATION;
+        return;
+    }
+    out->topics = proto_arena_alloc(arena, cr->topic_count, sizeof(*out->topics));
+    out->topic_count = cr->topic_count;
+    for (uint32_t t = 0; t < cr->topic_count; t++) {
+        struct proto_commit_topic *in = &cr->topics[t];
+        out->topics[t].name = in->name;
+        out->topics[t].partition_count = in->partition_count;
+        out->topics[t].partitions =
+            proto_arena_alloc(arena, in->partition_count, sizeof(*out->topics[t].partitions));
+        for (uint32_t i = 0; i < in->partition_count; i++) {
+            int32_t p = in->partitions[i].partition;
+            int64_t offset = in->partitions[i].offset;
+            struct proto_partition_error *result = &out->topics[t].partitions[i];
+            result->partition = p;
+            if (fake_part(in->name, p) == NULL) {
+                result->error = RILL_ERR_UNKNOWN_PARTITION;
+            } else if (!(fake.held & (1u << p))) {
+                result->error = RILL_ERR_STALE_GENERATION;
+            } else if (offset < fake.committed[p]) {
+                fake.regressions++;
+                result->error = RILL_ERR_OFFSET_REGRESSION;
+            } else if (offset > fake.parts[p].hw) {
+                result->error = RILL_ERR_OFFSET_OUT_OF_RANGE;
+            } else {
+                fake.committed[p] = offset;
+            }
+        }
+    }
+}
+
+static void fake_offset_fetch(struct proto_offset_fetch_request *fr,
+                              struct proto_offset_fetch_response *out,
+                              struct proto_arena *arena)
+{
+    *out = (struct proto_offset_fetch_response){ 0 };
+    out->topics = proto_arena_alloc(arena, fr->topic_count, sizeof(*out->topics));
+    out->topic_count = fr->topic_count;
+    for (uint32_t t = 0; t < fr->topic_count; t++) {
+        struct proto_committed_topic *topic = &out->topics[t];
+        topic->name = fr->topics[t];
+        if (fake_part(fr->topics[t], 0) == NULL) {
+            topic->error = RILL_ERR_UNKNOWN_TOPIC;
+            continue;
+        }
+        topic->partitions =
+            proto_arena_alloc(arena, (size_t)fake.part_count, sizeof(*topic->partitions));
+        topic->partition_count = (uint32_t)fake.part_count;
+        for (int32_t p = 0; p < fake.part_count; p++) {
+            topic->partitions[p] =
+                (struct proto_committed_partition){ .partition = p, .offset = fake.committed[p] };
+        }
+    }
 }
 
 /* Handles one request; fills resp, or returns false to close the connection unanswered. */
@@ -349,6 +543,27 @@ static bool fake_handle(uint32_t api,
         resp->list_offsets = (struct proto_list_offsets_response){ topics, lr->topic_count };
         return true;
     }
+    case PROTO_API_JOIN_GROUP:
+        fake_join(&req->join_group, &resp->join_group, arena);
+        return true;
+    case PROTO_API_HEARTBEAT:
+        resp->heartbeat.error = fake_heartbeat(&req->heartbeat);
+        return true;
+    case PROTO_API_OFFSET_COMMIT:
+        fake_commit(&req->offset_commit, &resp->offset_commit, arena);
+        return true;
+    case PROTO_API_OFFSET_FETCH:
+        fake_offset_fetch(&req->offset_fetch, &resp->offset_fetch, arena);
+        return true;
+    case PROTO_API_LEAVE_GROUP:
+        if (fake_member(req->leave_group.member_id)) {
+            fake.leaves++;
+            fake.member_id[0] = '\0';
+            fake.held = 0;
+        } else {
+            resp->leave_group.error = RILL_ERR_UNKNOWN_MEMBER_ID;
+        }
+        return true;
     default:
         return false;
     }
@@ -470,7 +685,10 @@ static void fake_start(const char *topic, int32_t part_count)
     fake.pid_next = 1000;
     for (int32_t i = 0; i < part_count; i++) {
         fake.parts[i].producer_id = -1;
+        fake.committed[i] = -1;
+        fake.released_commit[i] = -1;
     }
+    fake.target = (1u << part_count) - 1;
     fake.listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct sockaddr_in addr = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
     socklen_t len = sizeof(addr);
@@ -1275,6 +1493,453 @@ static void t_fake_sticky_null_keys(void)
     T_ASSERT(batches < n / 30);
 }
 
+/* ---- consumer groups against the fake coordinator ---- */
+
+struct group_log {
+    int assigned, revoked, lost; /* callbacks */
+    uint32_t held;               /* bits, as the callbacks told */
+    uint32_t last_revoked;
+    int64_t next[FAKE_PARTS_MAX];      /* next offset expected per partition */
+    int64_t at_revoke[FAKE_PARTS_MAX]; /* next[] when the REVOKED callback ran */
+    size_t seen;                       /* records returned */
+    int commit_cbs;
+    rill_err commit_cb_err;
+    size_t commit_cb_count;
+};
+
+static void on_rebalance(rill_consumer_t *consumer,
+                         rill_rebalance_event_t event,
+                         const rill_topic_partition_t *parts,
+                         size_t count,
+                         void *opaque)
+{
+    struct group_log *log = opaque;
+    uint32_t bits = 0;
+    for (size_t i = 0; i < count; i++) {
+        T_ASSERT(strcmp(parts[i].topic, fake.topic) == 0);
+        T_ASSERT(parts[i].partition >= 0 && parts[i].partition < fake.part_count);
+        bits |= 1u << parts[i].partition;
+    }
+    const rill_message_t *msg = NULL;
+    T_ASSERT_EQ_INT(rill_consume(consumer, 0, &msg), RILL_ERR_INVALID); /* not from here */
+    T_ASSERT_EQ_INT(rill_unsubscribe(consumer, 0), RILL_ERR_INVALID);
+    switch (event) {
+    case RILL_REBALANCE_ASSIGNED:
+        log->assigned++;
+        log->held |= bits;
+        break;
+    case RILL_REBALANCE_REVOKED:
+        log->revoked++;
+        log->held &= ~bits;
+        log->last_revoked = bits;
+        memcpy(log->at_revoke, log->next, sizeof(log->next));
+        break;
+    case RILL_REBALANCE_LOST:
+        log->lost++;
+        log->held &= ~bits;
+        break;
+    }
+}
+
+static void on_commit(rill_err err, const rill_commit_offset_t *offsets, size_t count, void *opaque)
+{
+    struct group_log *log = opaque;
+    log->commit_cbs++;
+    log->commit_cb_err = err;
+    log->commit_cb_count = count;
+    for (size_t i = 0; i < count; i++) {
+        T_ASSERT(offsets[i].topic != NULL);
+    }
+}
+
+static rill_consumer_t *group_consumer(const char *const *pairs, struct group_log *log)
+{
+    char errstr[256];
+    rill_conf_t *conf = fake_conf(pairs);
+    rill_consumer_t *consumer = NULL;
+    T_ASSERT_OK(rill_consumer_create(conf, errstr, sizeof(errstr), &consumer));
+    rill_conf_destroy(conf);
+    memset(log, 0, sizeof(*log));
+    rill_consumer_set_rebalance_cb(consumer, on_rebalance, log);
+    rill_consumer_set_commit_cb(consumer, on_commit, log);
+    const char *topics[] = { fake.topic };
+    T_ASSERT_OK(rill_subscribe(consumer, "g", topics, 1, NULL));
+    return consumer;
+}
+
+static void produce_n(size_t n)
+{
+    char errstr[256];
+    rill_conf_t *conf = fake_conf(NULL);
+    rill_producer_t *producer = NULL;
+    T_ASSERT_OK(rill_producer_create(conf, NULL, NULL, errstr, sizeof(errstr), &producer));
+    produce_all(producer, fake.topic, n);
+    rill_producer_destroy(producer);
+    rill_conf_destroy(conf);
+}
+
+/* One consume round: records must continue each partition's offsets from log->next (set to
+ * the group's committed offset by the caller when it knows better). */
+static const rill_message_t *group_consume(rill_consumer_t *consumer, struct group_log *log)
+{
+    const rill_message_t *msg = NULL;
+    rill_err err = rill_consume(consumer, 100, &msg);
+    if (err == RILL_ERR_TIMEOUT) {
+        return NULL;
+    }
+    T_ASSERT_OK(err);
+    if (msg->err == RILL_OK) {
+        int32_t p = msg->partition;
+        T_ASSERT(log->held & (1u << p)); /* never a record of a partition not held */
+        T_ASSERT_EQ_INT(rill_record_offset(msg->record), log->next[p]);
+        log->next[p]++;
+        log->seen++;
+    }
+    return msg;
+}
+
+static int64_t fake_committed(int32_t p)
+{
+    pthread_mutex_lock(&fake.mu);
+    int64_t offset = fake.committed[p];
+    pthread_mutex_unlock(&fake.mu);
+    return offset;
+}
+
+/* Subscribe, consume everything from the earliest offsets, auto-commit it, leave. */
+static void t_fake_group_consume_commit_leave(void)
+{
+    fake_start("events", 4);
+    produce_n(4000);
+    const char *pairs[] = { "auto.offset.reset",
+                            "earliest",
+                            "auto.commit.interval.ms",
+                            "50",
+                            "fetch.max.wait.ms",
+                            "100",
+                            NULL };
+    struct group_log log;
+    rill_consumer_t *consumer = group_consumer(pairs, &log);
+    int64_t deadline = rill_clock_mono_ns() + 20000000000LL;
+    while (log.seen < 4000 && rill_clock_mono_ns() < deadline) {
+        const rill_message_t *msg = group_consume(consumer, &log);
+        T_ASSERT(msg == NULL || msg->err == RILL_OK);
+    }
+    T_ASSERT_EQ_INT(log.seen, 4000);
+    T_ASSERT_EQ_INT(log.assigned, 1);
+    T_ASSERT_EQ_INT(log.held, 0xf);
+    rill_topic_partition_t *assignment = NULL;
+    size_t count = 0;
+    T_ASSERT_OK(rill_consumer_assignment(consumer, &assignment, &count));
+    T_ASSERT_EQ_INT(count, 4);
+    for (size_t i = 0; i < count; i++) {
+        T_ASSERT(strcmp(assignment[i].topic, "events") == 0);
+        T_ASSERT_EQ_INT(assignment[i].partition, (int32_t)i);
+    }
+    free(assignment);
+    /* auto-commit catches up with what was returned */
+    bool caught_up = false;
+    while (!caught_up && rill_clock_mono_ns() < deadline) {
+        (void)group_consume(consumer, &log);
+        caught_up = true;
+        for (int32_t p = 0; p < 4; p++) {
+            caught_up = caught_up && fake_committed(p) == fake.parts[p].hw;
+        }
+    }
+    T_ASSERT(caught_up);
+    int64_t committed = -2;
+    T_ASSERT_OK(rill_committed(consumer, "events", 1, &committed));
+    T_ASSERT_EQ_INT(committed, fake.parts[1].hw);
+    T_ASSERT_EQ_INT(rill_committed(consumer, "nope", 0, &committed), RILL_ERR_UNKNOWN_TOPIC);
+    T_ASSERT(log.commit_cbs > 0); /* auto-commits are reported too */
+    T_ASSERT_OK(rill_unsubscribe(consumer, 5000));
+    T_ASSERT_EQ_INT(fake.leaves, 1);
+    T_ASSERT_EQ_INT(fake.regressions, 0);
+    const rill_message_t *msg = NULL;
+    T_ASSERT_EQ_INT(rill_consume(consumer, 0, &msg), RILL_ERR_INVALID);
+    T_ASSERT_OK(rill_unsubscribe(consumer, 0)); /* not subscribed: nothing to do */
+    rill_consumer_destroy(consumer);
+}
+
+/* The coordinator moves partitions 2 and 3 away: the member stops returning their records,
+ * calls REVOKED, commits their consumed positions, and only then releases them. */
+static void t_fake_group_cooperative_revoke(void)
+{
+    fake_start("events", 4);
+    produce_n(8000);
+    const char *pairs[] = { "auto.offset.reset",
+                            "earliest",
+                            "auto.commit.interval.ms",
+                            "600000",
+                            "fetch.max.wait.ms",
+                            "100",
+                            "max.partition.fetch.bytes",
+                            "4k",
+                            NULL };
+    struct group_log log;
+    rill_consumer_t *consumer = group_consumer(pairs, &log);
+    int64_t deadline = rill_clock_mono_ns() + 20000000000LL;
+    while (rill_clock_mono_ns() < deadline &&
+           (log.seen < 1000 || log.next[2] == 0 || log.next[3] == 0)) {
+        (void)group_consume(consumer, &log);
+    }
+    T_ASSERT(log.next[2] > 0 && log.next[3] > 0);
+    pthread_mutex_lock(&fake.mu);
+    fake.target = 0x3;
+    pthread_mutex_unlock(&fake.mu);
+    while (rill_clock_mono_ns() < deadline &&
+           (log.next[0] < fake.parts[0].hw || log.next[1] < fake.parts[1].hw || log.revoked == 0)) {
+        (void)group_consume(consumer, &log);
+    }
+    T_ASSERT_EQ_INT(log.revoked, 1);
+    T_ASSERT_EQ_INT(log.last_revoked, 0xc);
+    T_ASSERT_EQ_INT(log.held, 0x3);
+    /* released after the commit of exactly what had been returned */
+    bool released = false;
+    while (!released && rill_clock_mono_ns() < deadline) {
+        (void)group_consume(consumer, &log);
+        pthread_mutex_lock(&fake.mu);
+        released = fake.held == 0x3;
+        pthread_mutex_unlock(&fake.mu);
+    }
+    T_ASSERT(released);
+    T_ASSERT_EQ_INT(fake.released_commit[2], log.at_revoke[2]);
+    T_ASSERT_EQ_INT(fake.released_commit[3], log.at_revoke[3]);
+    rill_topic_partition_t *assignment = NULL;
+    size_t count = 0;
+    T_ASSERT_OK(rill_consumer_assignment(consumer, &assignment, &count));
+    T_ASSERT_EQ_INT(count, 2);
+    free(assignment);
+    /* a position of a partition no longer held is unknown */
+    int64_t position = 0;
+    T_ASSERT_EQ_INT(rill_consumer_position(consumer, "events", 2, &position), RILL_ERR_NOT_FOUND);
+    rill_consumer_destroy(consumer); /* commits 0 and 1 and leaves */
+    T_ASSERT_EQ_INT(fake.leaves, 1);
+    T_ASSERT_EQ_INT(fake.committed[0], fake.parts[0].hw);
+    T_ASSERT_EQ_INT(fake.committed[1], fake.parts[1].hw);
+    T_ASSERT_EQ_INT(fake.regressions, 0);
+}
+
+/* A heartbeat says the member is unknown: LOST without a commit, a fresh join, and the
+ * consumption resumes from the committed offsets. */
+static void t_fake_group_lost_and_rejoin(void)
+{
+    fake_start("events", 2);
+    produce_n(2000);
+    const char *pairs[] = { "auto.offset.reset",
+                            "earliest",
+                            "auto.commit.interval.ms",
+                            "30",
+                            "fetch.max.wait.ms",
+                            "50",
+                            NULL };
+    struct group_log log;
+    rill_consumer_t *consumer = group_consumer(pairs, &log);
+    int64_t deadline = rill_clock_mono_ns() + 20000000000LL;
+    while (rill_clock_mono_ns() < deadline &&
+           (log.seen < 2000 || fake_committed(0) != fake.parts[0].hw ||
+            fake_committed(1) != fake.parts[1].hw)) {
+        (void)group_consume(consumer, &log);
+    }
+    T_ASSERT_EQ_INT(log.seen, 2000);
+    pthread_mutex_lock(&fake.mu);
+    int commits_before = fake.commits;
+    fake.hb_error = RILL_ERR_UNKNOWN_MEMBER_ID;
+    fake.hb_error_count = 1;
+    pthread_mutex_unlock(&fake.mu);
+    while (rill_clock_mono_ns() < deadline && (log.lost == 0 || log.assigned < 2)) {
+        (void)group_consume(consumer, &log);
+    }
+    T_ASSERT_EQ_INT(log.lost, 1);
+    T_ASSERT_EQ_INT(log.assigned, 2);
+    T_ASSERT_EQ_INT(fake.fresh_joins, 2);
+    (void)commits_before;
+    produce_n(500);
+    while (rill_clock_mono_ns() < deadline && log.seen < 2500) {
+        (void)group_consume(consumer, &log); /* continues at the committed offsets: no repeat */
+    }
+    T_ASSERT_EQ_INT(log.seen, 2500);
+    T_ASSERT_EQ_INT(fake.regressions, 0);
+    rill_consumer_destroy(consumer);
+}
+
+/* auto.offset.reset=error: one OFFSET_OUT_OF_RANGE message per partition, paused until a
+ * seek. */
+static void t_fake_group_reset_error(void)
+{
+    fake_start("events", 2);
+    produce_n(300);
+    const char *pairs[] = { "auto.offset.reset", "error", "fetch.max.wait.ms", "50", NULL };
+    struct group_log log;
+    rill_consumer_t *consumer = group_consumer(pairs, &log);
+    uint32_t reported = 0;
+    int64_t deadline = rill_clock_mono_ns() + 3000000000LL;
+    while (rill_clock_mono_ns() < deadline) {
+        const rill_message_t *msg = group_consume(consumer, &log);
+        if (msg != NULL) {
+            T_ASSERT_EQ_INT(msg->err, RILL_ERR_OFFSET_OUT_OF_RANGE);
+            T_ASSERT(!(reported & (1u << msg->partition))); /* once */
+            reported |= 1u << msg->partition;
+        }
+    }
+    T_ASSERT_EQ_INT(reported, 0x3);
+    T_ASSERT_EQ_INT(log.seen, 0);
+    T_ASSERT_OK(rill_consumer_seek(consumer, "events", 0, RILL_OFFSET_BEGINNING));
+    T_ASSERT_OK(rill_consumer_seek(consumer, "events", 1, RILL_OFFSET_BEGINNING));
+    T_ASSERT_EQ_INT(rill_consumer_assign(consumer, "events", 0, 0), RILL_ERR_INVALID);
+    deadline = rill_clock_mono_ns() + 10000000000LL;
+    while (log.seen < 300 && rill_clock_mono_ns() < deadline) {
+        (void)group_consume(consumer, &log);
+    }
+    T_ASSERT_EQ_INT(log.seen, 300);
+    rill_consumer_destroy(consumer);
+}
+
+/* Manual commits: synchronous with per-entry errors, asynchronous through the callback. */
+static void t_fake_group_manual_commit(void)
+{
+    fake_start("events", 2);
+    produce_n(1000);
+    const char *pairs[] = { "auto.offset.reset",
+                            "earliest",
+                            "enable.auto.commit",
+                            "false",
+                            "fetch.max.wait.ms",
+                            "50",
+                            NULL };
+    struct group_log log;
+    rill_consumer_t *consumer = group_consumer(pairs, &log);
+    int64_t deadline = rill_clock_mono_ns() + 20000000000LL;
+    while (log.seen < 1000 && rill_clock_mono_ns() < deadline) {
+        (void)group_consume(consumer, &log);
+    }
+    T_ASSERT_EQ_INT(log.seen, 1000);
+    T_ASSERT_EQ_INT(fake_committed(0), -1); /* no auto-commit */
+    T_ASSERT_OK(rill_commit(consumer, NULL, 0, false));
+    T_ASSERT_EQ_INT(fake_committed(0), fake.parts[0].hw);
+    T_ASSERT_EQ_INT(fake_committed(1), fake.parts[1].hw);
+    T_ASSERT_OK(rill_commit(consumer, NULL, 0, true)); /* nothing moved: no callback */
+    rill_commit_offset_t back[2] = {
+        { .topic = "events", .partition = 0, .offset = 1 },
+        { .topic = "events", .partition = 1, .offset = fake.parts[1].hw, .metadata = "meta" },
+    };
+    T_ASSERT_EQ_INT(rill_commit(consumer, back, 2, false), RILL_ERR_OFFSET_REGRESSION);
+    T_ASSERT_EQ_INT(back[0].err, RILL_ERR_OFFSET_REGRESSION);
+    T_ASSERT_EQ_INT(back[1].err, RILL_OK);
+    rill_commit_offset_t bad = { .topic = "bad topic", .partition = 0, .offset = 0 };
+    T_ASSERT_EQ_INT(rill_commit(consumer, &bad, 1, false), RILL_ERR_INVALID);
+    rill_commit_offset_t again = { .topic = "events", .partition = 1, .offset = fake.parts[1].hw };
+    T_ASSERT_OK(rill_commit(consumer, &again, 1, true));
+    T_ASSERT_EQ_INT(log.commit_cbs, 0); /* only from rill_consume */
+    while (log.commit_cbs == 0 && rill_clock_mono_ns() < deadline) {
+        (void)group_consume(consumer, &log);
+    }
+    T_ASSERT_EQ_INT(log.commit_cbs, 1);
+    T_ASSERT_EQ_INT(log.commit_cb_err, RILL_OK);
+    T_ASSERT_EQ_INT(log.commit_cb_count, 1);
+    T_ASSERT_OK(rill_unsubscribe(consumer, 5000));
+    T_ASSERT_EQ_INT(rill_commit(consumer, NULL, 0, false), RILL_ERR_INVALID);
+    rill_consumer_destroy(consumer);
+}
+
+/* Malformed join answers: reported once as a group-level message, never taken. */
+static void t_fake_group_hostile_answers(void)
+{
+    static const int modes[] = { 1, 2, 3 };
+    for (size_t m = 0; m < T_COUNT(modes); m++) {
+        fake_start("events", 3);
+        fake.join_hostile = modes[m];
+        fake.join_hostile_count = 3;
+        const char *pairs[] = { "fetch.max.wait.ms", "50", NULL };
+        struct group_log log;
+        rill_consumer_t *consumer = group_consumer(pairs, &log);
+        int corrupt = 0;
+        int64_t deadline = rill_clock_mono_ns() + 20000000000LL;
+        while (rill_clock_mono_ns() < deadline &&
+               (log.held != 0x7 || fake.join_hostile_count > 0)) {
+            const rill_message_t *msg = group_consume(consumer, &log);
+            if (msg != NULL && msg->err == RILL_ERR_CORRUPT) {
+                T_ASSERT(msg->topic == NULL && msg->partition == -1);
+                corrupt++;
+            }
+        }
+        T_ASSERT_EQ_INT(corrupt, 1);
+        T_ASSERT_EQ_INT(log.held, 0x7);
+        rill_topic_partition_t *assignment = NULL;
+        size_t count = 0;
+        T_ASSERT_OK(rill_consumer_assignment(consumer, &assignment, &count));
+        T_ASSERT_EQ_INT(count, 3); /* never the foreign topic */
+        for (size_t i = 0; i < count; i++) {
+            T_ASSERT(strcmp(assignment[i].topic, "events") == 0);
+        }
+        free(assignment);
+        rill_consumer_destroy(consumer);
+    }
+}
+
+/* Argument checks, the exclusive modes and the new configuration keys. */
+static void t_fake_group_api_checks(void)
+{
+    fake_start("events", 2);
+    char errstr[256];
+    rill_conf_t *conf = fake_conf(NULL);
+    static const char *const bad[][2] = {
+        { "partition.assignment.strategy", "" },
+        { "partition.assignment.strategy", "sticky,sticky" },
+        { "partition.assignment.strategy", "range," },
+        { "partition.assignment.strategy", "best" },
+        { "auto.offset.reset", "smallest" },
+        { "enable.auto.commit", "yes" },
+        { "session.timeout.ms", "0" },
+    };
+    for (size_t i = 0; i < T_COUNT(bad); i++) {
+        T_ASSERT_EQ_INT(rill_conf_set(conf, bad[i][0], bad[i][1], errstr, sizeof(errstr)),
+                        RILL_ERR_CONFIG_VALUE);
+    }
+    T_ASSERT_OK(rill_conf_set(conf, "partition.assignment.strategy", "roundrobin,range", errstr,
+                              sizeof(errstr)));
+    rill_producer_t *producer = NULL;
+    rill_conf_t *pconf = fake_conf(NULL);
+    T_ASSERT_OK(rill_conf_set(pconf, "enable.auto.commit", "false", errstr, sizeof(errstr)));
+    T_ASSERT_EQ_INT(rill_producer_create(pconf, NULL, NULL, errstr, sizeof(errstr), &producer),
+                    RILL_ERR_CONFIG_KEY);
+    rill_conf_destroy(pconf);
+    rill_consumer_t *consumer = NULL;
+    T_ASSERT_OK(rill_consumer_create(conf, errstr, sizeof(errstr), &consumer));
+    rill_conf_destroy(conf);
+    const char *topics[] = { "events" };
+    const char *bad_topics[] = { "events", "no/slash" };
+    T_ASSERT_EQ_INT(rill_subscribe(consumer, "bad id!", topics, 1, NULL),
+                    RILL_ERR_INVALID_GROUP_ID);
+    T_ASSERT_EQ_INT(rill_subscribe(consumer, "g", topics, 1, "ev.*"), RILL_ERR_INVALID);
+    T_ASSERT_EQ_INT(rill_subscribe(consumer, "g", NULL, 0, NULL), RILL_ERR_INVALID);
+    T_ASSERT_EQ_INT(rill_subscribe(consumer, "g", bad_topics, 2, NULL),
+                    RILL_ERR_INVALID_SUBSCRIPTION);
+    T_ASSERT_EQ_INT(rill_subscribe(consumer, "g", NULL, 0, "(unclosed"),
+                    RILL_ERR_INVALID_SUBSCRIPTION);
+    T_ASSERT_EQ_INT(rill_commit(consumer, NULL, 0, false), RILL_ERR_INVALID);
+    /* assign mode excludes subscribe, and back */
+    T_ASSERT_OK(rill_consumer_assign(consumer, "events", 0, 0));
+    T_ASSERT_EQ_INT(rill_subscribe(consumer, "g", topics, 1, NULL), RILL_ERR_INVALID);
+    T_ASSERT_EQ_INT(rill_unsubscribe(consumer, 0), RILL_ERR_INVALID);
+    T_ASSERT_OK(rill_consumer_unassign(consumer, "events", 0));
+    T_ASSERT_OK(rill_subscribe(consumer, "g", NULL, 0, "ev.*"));
+    T_ASSERT_EQ_INT(rill_subscribe(consumer, "other", topics, 1, NULL), RILL_ERR_INVALID);
+    T_ASSERT_OK(rill_subscribe(consumer, "g", topics, 1, NULL)); /* replaces the subscription */
+    T_ASSERT_EQ_INT(rill_consumer_assign(consumer, "events", 1, 0), RILL_ERR_INVALID);
+    T_ASSERT_EQ_INT(rill_consumer_unassign(consumer, "events", 1), RILL_ERR_INVALID);
+    struct group_log log;
+    memset(&log, 0, sizeof(log));
+    rill_consumer_set_rebalance_cb(consumer, on_rebalance, &log);
+    int64_t deadline = rill_clock_mono_ns() + 10000000000LL;
+    while (log.held != 0x3 && rill_clock_mono_ns() < deadline) {
+        (void)group_consume(consumer, &log);
+    }
+    T_ASSERT_EQ_INT(log.held, 0x3);
+    rill_consumer_destroy(consumer);
+    T_ASSERT_EQ_INT(fake.leaves, 1);
+}
+
 static const struct t_case cases[] = {
     T_CASE(t_fake_sticky_null_keys),
     T_CASE(t_fake_delivery_timeout),
@@ -1293,6 +1958,13 @@ static const struct t_case cases[] = {
     T_CASE(t_fake_acks0),
     T_CASE(t_fake_long_poll_eof_seek),
     T_CASE(t_fake_destroy_reports_closed),
+    T_CASE(t_fake_group_consume_commit_leave),
+    T_CASE(t_fake_group_cooperative_revoke),
+    T_CASE(t_fake_group_lost_and_rejoin),
+    T_CASE(t_fake_group_reset_error),
+    T_CASE(t_fake_group_manual_commit),
+    T_CASE(t_fake_group_hostile_answers),
+    T_CASE(t_fake_group_api_checks),
 };
 
 int main(int argc, char **argv)
