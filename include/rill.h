@@ -847,11 +847,7 @@ RILL_API RILL_MUST_CHECK rill_err rill_admin_list_offset(rill_admin_t *admin,
 
 /* ---- admin: consumer groups ---- */
 
-/* One partition of a topic (group assignments). */
-typedef struct rill_topic_partition {
-    const char *topic;
-    int32_t partition;
-} rill_topic_partition_t;
+/* Assignments use rill_topic_partition_t (consumer groups, above). */
 
 /** Reset target of rill_admin_reset_group_offsets(): forget the committed offset, so that the
  * group's consumers fall back to their auto.offset.reset policy. */
