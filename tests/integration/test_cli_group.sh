@@ -107,9 +107,14 @@ sys.exit(0 if eval("(" + sys.argv[2] + ")") else 1)
 }
 
 # committed GROUP TOPIC PARTITION: the committed offset ("none" when none) from describe --json.
+# A group the broker forgot (no members, no commits) has none either.
 committed() {
-    "$RILL" group describe "$1" --json >"$work/describe" 2>/dev/null || {
-        echo "error"
+    "$RILL" group describe "$1" --json >"$work/describe" 2>"$work/describe.err" || {
+        if grep -q "unknown group" "$work/describe.err"; then
+            echo none
+        else
+            echo error
+        fi
         return
     }
     python3 -c '
@@ -225,6 +230,7 @@ fi
 # --- unreachable broker ------------------------------------------------------------------------
 dead_port=1
 if [ -x "$RILLD" ]; then
+    : >"$work/probe.out"
     "$RILLD" --listen 127.0.0.1:0 --http 127.0.0.1:0 --data "$work/probe" \
         >"$work/probe.out" 2>"$work/probe.err" &
     probe_pid=$!
@@ -251,6 +257,7 @@ if [ ! -x "$RILLD" ]; then
     skip "broker tests: $RILLD is not built"
     finish
 fi
+: >"$work/rilld.out"
 "$RILLD" --listen 127.0.0.1:0 --http 127.0.0.1:0 --data "$work/data" \
     >"$work/rilld.out" 2>"$work/rilld.err" &
 rilld_pid=$!
