@@ -161,11 +161,19 @@ static void conn_send_arm(struct broker_conn *conn)
     conn->send_armed = true;
 }
 
-/* Resizes the receive buffer to what the pending bytes need: the frame being received, or the
- * initial size between frames. False when out of memory. */
-static bool conn_recv_fit(struct broker_conn *conn, uint32_t bytes_needed)
+/* Resizes the receive buffer to what the pending bytes need: the frame being received, or
+ * between frames the buffer as it is while large frames keep coming (RILL_CONN_RECV_KEEP_MS),
+ * else the initial size. False when out of memory. */
+static bool conn_recv_fit(struct broker_conn *conn, uint32_t bytes_needed, int64_t now_ns)
 {
     uint32_t target = bytes_needed;
+    if (target > RILL_CONN_RECV_BYTES_INITIAL) {
+        conn->recv_large_last_ns = now_ns;
+    }
+    if (target < conn->recv_bytes_capacity &&
+        now_ns - conn->recv_large_last_ns < (int64_t)RILL_CONN_RECV_KEEP_MS * CONN_NS_PER_MS) {
+        target = conn->recv_bytes_capacity;
+    }
     if (target < RILL_CONN_RECV_BYTES_INITIAL) {
         target = RILL_CONN_RECV_BYTES_INITIAL;
     }
@@ -266,6 +274,9 @@ static void conn_parse(struct broker_conn *conn, int64_t now_ns)
             bytes_needed = PROTO_FRAME_PREFIX_BYTES + frame_bytes;
             break;
         }
+        if (PROTO_FRAME_PREFIX_BYTES + frame_bytes > RILL_CONN_RECV_BYTES_INITIAL) {
+            conn->recv_large_last_ns = now_ns; /* keeps the grown buffer (conn.h) */
+        }
         if (!conn_request(conn, frame + PROTO_FRAME_PREFIX_BYTES, frame_bytes, now_ns)) {
             return;
         }
@@ -281,7 +292,7 @@ static void conn_parse(struct broker_conn *conn, int64_t now_ns)
     if (conn->recv_bytes_used > 0 && conn->frame_start_ns == 0) {
         conn->frame_start_ns = now_ns;
     }
-    if (!conn_recv_fit(conn, bytes_needed)) {
+    if (!conn_recv_fit(conn, bytes_needed, now_ns)) {
         conn_close(conn, "out of memory for a frame");
     }
 }
@@ -299,6 +310,8 @@ void conn_open(struct broker_conn *conn, struct broker_core *core, int fd, int64
     conn->recv_bytes_capacity = 0;
     conn->frame_start_ns = 0;
     conn->request_last_ns = now_ns;
+    conn->recv_large_last_ns = now_ns;
+    conn->recv_shrinking = false;
     conn->send_offset_bytes = 0;
     conn->recv_buf = malloc(RILL_CONN_RECV_BYTES_INITIAL);
     if (conn->recv_buf == NULL) {
@@ -321,7 +334,18 @@ void conn_on_recv(struct broker_conn *conn, int res)
         conn_drain_check(conn);
         return;
     }
+    conn->recv_shrinking = false;
     if (res == -EINTR || res == -EAGAIN) {
+        conn_recv_arm(conn);
+        return;
+    }
+    if (res == -ECANCELED && conn->state == CONN_STATE_OPEN) {
+        /* Only the tick cancels an open connection's receive, to shrink its idle buffer (a
+         * cancel that raced with data can hit the next receive: that one is armed again). */
+        if (!conn_recv_fit(conn, 0, rill_clock_mono_ns())) {
+            conn_close(conn, "out of memory");
+            return;
+        }
         conn_recv_arm(conn);
         return;
     }
@@ -393,5 +417,12 @@ void conn_on_tick(struct broker_conn *conn, int64_t now_ns)
     } else if (conn->frame_start_ns == 0 && conn->response_count == 0 &&
                now_ns - conn->request_last_ns > cfg->idle_timeout_ms * CONN_NS_PER_MS) {
         conn_close(conn, "idle timeout");
+    } else if (conn->recv_armed && !conn->recv_shrinking && conn->recv_bytes_used == 0 &&
+               conn->recv_bytes_capacity > RILL_CONN_RECV_BYTES_INITIAL &&
+               now_ns - conn->recv_large_last_ns >=
+                   (int64_t)RILL_CONN_RECV_KEEP_MS * CONN_NS_PER_MS) {
+        /* A quiet connection gives its grown buffer back: its receive completes cancelled. */
+        conn->recv_shrinking = true;
+        conn_cancel(conn, LOOP_OP_RECV);
     }
 }

@@ -5,8 +5,12 @@
  * dispatcher, and sends the responses back in request order. Invariants:
  *   - at most one receive and one send are in the ring at a time (recv_armed, send_armed), and
  *     the buffers they use are not touched until their completion;
- *   - the receive buffer holds RILL_CONN_RECV_BYTES_INITIAL bytes between frames and grows to
- *     exactly the frame being received (its length checked against the limit first);
+ *   - the receive buffer holds RILL_CONN_RECV_BYTES_INITIAL bytes when the connection is quiet
+ *     and grows to exactly the frame being received (its length checked against the limit
+ *     first); a grown buffer is kept between frames while large frames keep coming (growing
+ *     and shrinking it for every frame made the kernel map and zero fresh pages each time) and
+ *     shrinks after RILL_CONN_RECV_KEEP_MS without one: at the next frame, or from the tick,
+ *     which cancels the armed receive to do so (recv_shrinking);
  *   - responses[] is a ring of response slots in request order; a slot is reserved when its
  *     request is read and filled (ready) when its answer is built, possibly later and out of
  *     order; only the ready prefix is sent. No more than cfg->inflight_max slots are in use:
@@ -52,6 +56,8 @@ struct broker_conn {
     uint32_t recv_bytes_used;     /* received and not yet consumed */
     int64_t frame_start_ns;       /* when the first byte of a pending frame came; 0 if none */
     int64_t request_last_ns;      /* last complete request (or the accept) */
+    int64_t recv_large_last_ns;   /* last time a frame needed more than the initial buffer */
+    bool recv_shrinking;          /* the tick cancelled the receive to shrink the buffer */
     struct conn_response responses[RILL_INFLIGHT_PER_CONN_MAX];
     uint32_t response_head;     /* oldest unanswered slot */
     uint32_t response_count;    /* slots in use, from response_head */

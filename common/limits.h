@@ -91,8 +91,10 @@ _Static_assert(RILL_BATCH_BYTES_MAX < RILL_SEGMENT_BYTES_MIN * 1024, "batch fits
 #define RILL_CONNECTIONS_MAX 4096u
 
 /* Receive buffer of a connection between frames: what an idle connection costs. It grows to
- * the size of the frame being received, never more, and shrinks back once that frame is done. */
+ * the size of the frame being received, never more, and shrinks back once no frame has needed
+ * the larger buffer for RILL_CONN_RECV_KEEP_MS (broker/conn.h). */
 #define RILL_CONN_RECV_BYTES_INITIAL 4096u
+#define RILL_CONN_RECV_KEEP_MS       1000
 
 /* Defaults of the broker's timers (docs/protocol.md, limits). */
 #define RILL_IDLE_TIMEOUT_MS_DEFAULT     (10 * 60 * 1000)

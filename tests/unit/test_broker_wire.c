@@ -273,6 +273,41 @@ static void t_large_frame_then_small(void)
     rilld_stop_clean(&broker);
 }
 
+/*
+ * Large frames back to back keep the grown receive buffer; once the connection has been quiet
+ * for RILL_CONN_RECV_KEEP_MS the tick cancels its receive to shrink the buffer, and that
+ * cancellation must leave the connection open and serving.
+ */
+static void t_large_frames_then_quiet(void)
+{
+    struct rilld broker;
+    rilld_prepare(&broker, NULL);
+    rilld_start(&broker);
+    int fd = wire_connect(broker.port);
+    size_t frame_bytes = 512 * 1024;
+    uint8_t *frame = calloc(1, frame_bytes + 4);
+    T_ASSERT(frame != NULL);
+    for (uint32_t i = 0; i < 4; i++) {
+        size_t header_bytes = encode_request(frame, 77, 1, 30 + i);
+        memset(frame + header_bytes, 0xc0, frame_bytes + 4 - header_bytes);
+        put_u32(frame, (uint32_t)frame_bytes);
+        wire_send(fd, frame, frame_bytes + 4);
+        struct wire_response response;
+        wire_read_response(fd, &response);
+        T_ASSERT_EQ_INT(response.correlation_id, (int)(30 + i));
+        T_ASSERT_EQ_INT(response.error, WIRE_ERR_UNSUPPORTED_API);
+    }
+    free(frame);
+    handshake(fd, 40);
+    /* Quiet for longer than the keep time plus a tick (at most 1 s): the buffer shrinks. */
+    struct timespec quiet = { .tv_sec = 2, .tv_nsec = 500 * 1000 * 1000 };
+    nanosleep(&quiet, NULL);
+    handshake(fd, 41);
+    handshake(fd, 42);
+    close(fd);
+    rilld_stop_clean(&broker);
+}
+
 /* A process's resident memory in KiB, from /proc/PID/status. */
 static long rss_kib(pid_t pid)
 {
@@ -498,6 +533,7 @@ static const struct t_case cases[] = {
     T_CASE(t_unknown_api_keeps_connection),
     T_CASE(t_bad_frames_close),
     T_CASE(t_large_frame_then_small),
+    T_CASE(t_large_frames_then_quiet),
     T_CASE(t_many_idle_connections),
     T_CASE(t_out_of_descriptors),
     T_CASE(t_connections_max),
