@@ -396,13 +396,18 @@ static void sub_free(struct gsub *s)
     *s = (struct gsub){ 0 };
 }
 
-/* Refuses patterns whose {m,n} bounds multiply beyond PATTERN_REPEAT: glibc's regcomp expands
- * counted repetitions, so nested ones cost memory exponential in the pattern length. */
+/* Refuses patterns that would make regcomp or regexec expensive: {m,n} bounds whose product
+ * passes PATTERN_REPEAT (glibc expands counted repetitions, so nested ones cost memory
+ * exponential in the pattern length), and back-references, which glibc accepts in EREs and
+ * matches by backtracking. */
 static bool pattern_repeats_ok(const char *p, uint32_t bytes)
 {
     int64_t product = 1;
     for (uint32_t i = 0; i < bytes; i++) {
         if (p[i] == '\\') {
+            if (i + 1 < bytes && p[i + 1] >= '1' && p[i + 1] <= '9') {
+                return false; /* a back-reference */
+            }
             i++;
             continue;
         }
@@ -810,6 +815,9 @@ static int cmp_gtopic_id(const void *a, const void *b)
 
 static int32_t universe_index(const struct gtopic *u, uint32_t count, uint32_t id)
 {
+    if (count == 0) {
+        return -1;
+    }
     struct gtopic probe = { .id = id };
     const struct gtopic *hit = bsearch(&probe, u, count, sizeof(*u), cmp_gtopic_id);
     return hit != NULL ? (int32_t)(hit - u) : -1;
@@ -840,7 +848,9 @@ static rill_err universe_build(struct group_coord *c,
     uint32_t n = 0;
     for (uint32_t m = 0; m < g->member_count; m++) {
         const struct gmember *mem = g->members[m];
-        memcpy(ids + n, mem->resolved, mem->resolved_count * sizeof(*ids));
+        if (mem->resolved_count > 0) {
+            memcpy(ids + n, mem->resolved, mem->resolved_count * sizeof(*ids));
+        }
         n += mem->resolved_count;
     }
     qsort(ids, n, sizeof(*ids), cmp_u32);
@@ -997,8 +1007,10 @@ static rill_err group_rebalance(struct group_coord *c, struct ggroup *g)
         err = gmap_u64_reserve(&g->target_owner, (uint32_t)s.result->assigned);
     }
     if (err != RILL_OK) {
-        DIAG_WARN(COMPONENT, "group=%s target computation failed err=%s members=%u", g->id,
-                  rill_err_name(err), g->member_count);
+        if (!g->dirty) { /* once per failure streak: tick retries every time */
+            DIAG_WARN(COMPONENT, "group=%s target computation failed err=%s members=%u", g->id,
+                      rill_err_name(err), g->member_count);
+        }
         g->dirty = true;
         free(u);
         compute_scratch_free(&s, g->member_count);
@@ -1474,7 +1486,7 @@ member_set_prefs(struct ggroup *g, struct gmember *m, const uint8_t *prefs, uint
 
 static rill_err replace_str(char **dst, uint32_t *dst_bytes, const char *ptr, uint32_t bytes)
 {
-    if (*dst != NULL && *dst_bytes == bytes && memcmp(*dst, ptr, bytes) == 0) {
+    if (*dst != NULL && *dst_bytes == bytes && (bytes == 0 || memcmp(*dst, ptr, bytes) == 0)) {
         return RILL_OK;
     }
     char *copy = dup_bytes(ptr, bytes);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "consumer/gmap.h"
 #include "consumer/group.h"
 #include "tests/harness.h"
 
@@ -565,6 +566,8 @@ static void t_join_errors(void)
     a.pattern = "((a{1,100}){1,100}){1,100}";
     T_ASSERT_EQ_INT(sim_join(e, &a), RILL_ERR_INVALID_SUBSCRIPTION);
     a.pattern = "[";
+    T_ASSERT_EQ_INT(sim_join(e, &a), RILL_ERR_INVALID_SUBSCRIPTION);
+    a.pattern = "(a)\\1";
     T_ASSERT_EQ_INT(sim_join(e, &a), RILL_ERR_INVALID_SUBSCRIPTION);
     a.pattern = NULL;
     a.topics[0] = "t";
@@ -1483,6 +1486,150 @@ static void t_load_replay(void)
     env_free(e);
 }
 
+/* A partition told to be revoked and then given back by the target before the member rejoined:
+ * the member is still asked to rejoin, and gets it back in an assignment. */
+static void t_revoked_given_back(void)
+{
+    struct env *e = env_new();
+    ft_set(&e->ft, "t", 4, 0, 100);
+    struct sim a, b;
+    sim_init(&a, "g", "t");
+    sim_init(&b, "g", "t");
+    T_ASSERT_EQ_INT(sim_join(e, &a), 0);
+    T_ASSERT_EQ_INT(sim_join(e, &b), 0);
+    T_ASSERT_EQ_INT(sim_heartbeat(e, &a), RILL_ERR_REBALANCE_IN_PROGRESS);
+    T_ASSERT_EQ_INT(sim_join(e, &a), 0);
+    T_ASSERT_EQ_INT(a.nrevoke, 2);
+    T_ASSERT_EQ_INT(sim_leave(e, &b), 0); /* the target gives everything back to A */
+    struct proto_group_description d = describe(e, "g");
+    T_ASSERT(str_is(d.state, "rebalancing"));
+    T_ASSERT_EQ_INT(d.members[0].revoking_count, 1);
+    T_ASSERT_EQ_INT(sim_heartbeat(e, &a), RILL_ERR_REBALANCE_IN_PROGRESS);
+    T_ASSERT_EQ_INT(sim_join(e, &a), 0);
+    T_ASSERT_EQ_INT(a.nassigned, 4);
+    T_ASSERT_EQ_INT(a.nrevoke, 0);
+    T_ASSERT_EQ_INT(sim_heartbeat(e, &a), 0);
+    T_ASSERT(str_is(describe(e, "g").state, "stable"));
+    /* A client that still lists the revoked partitions in owned keeps them without a gap. */
+    sim_init(&b, "g", "t");
+    T_ASSERT_EQ_INT(sim_join(e, &b), 0);
+    T_ASSERT_EQ_INT(sim_join(e, &a), 0);
+    T_ASSERT_EQ_INT(a.nrevoke, 2);
+    struct tpk keep[2];
+    memcpy(keep, a.revoke, sizeof(keep));
+    T_ASSERT_EQ_INT(sim_leave(e, &b), 0);
+    memcpy(&a.assigned[a.nassigned], keep, sizeof(keep));
+    a.nassigned += 2;
+    T_ASSERT_EQ_INT(sim_join(e, &a), 0);
+    T_ASSERT_EQ_INT(a.nassigned, 4);
+    T_ASSERT_EQ_INT(sim_heartbeat(e, &a), 0);
+    env_free(e);
+}
+
+/* Many topic names come and go: the interned names are swept by tick and everything that
+ * still refers to a name keeps working. */
+static void t_names_churn(void)
+{
+    struct env *e = env_new();
+    struct sim a;
+    sim_init(&a, "g", NULL);
+    a.pattern = "n[0-9]+";
+    a.session_ms = 300000;
+    T_ASSERT_EQ_INT(sim_join(e, &a), 0);
+    ft_set(&e->ft, "keep", 2, 0, 100);
+    int32_t perr = 0;
+    T_ASSERT_EQ_INT(commit_as(e, "other", "", -1, "keep", 1, 33, "k", &perr), 0);
+    T_ASSERT_EQ_INT(perr, 0);
+    char prev[16] = "";
+    for (int i = 0; i < 1500; i++) {
+        char name[16];
+        snprintf(name, sizeof(name), "n%d", i);
+        if (prev[0] != '\0') {
+            ft_del(&e->ft, prev);
+        }
+        ft_set(&e->ft, name, 1 + i % 3, 0, 100);
+        group_coord_topics_changed(e->c, e->mono);
+        T_ASSERT_EQ_INT(sim_heartbeat(e, &a), RILL_ERR_REBALANCE_IN_PROGRESS);
+        T_ASSERT_EQ_INT(sim_join(e, &a), 0);
+        if (a.nrevoke > 0) {
+            T_ASSERT_EQ_INT(sim_join(e, &a), 0);
+        }
+        T_ASSERT_EQ_INT(a.nassigned, 1 + i % 3);
+        T_ASSERT(strcmp(a.assigned[0].topic, name) == 0);
+        if (i % 7 == 0) {
+            T_ASSERT_EQ_INT(sim_commit(e, &a, name, 0, 5, &perr), 0);
+            T_ASSERT_EQ_INT(perr, 0);
+        }
+        uint32_t appended = 0;
+        (void)group_coord_tick(e->c, e->mono, e->wall, &e->gs, &appended);
+        snprintf(prev, sizeof(prev), "%s", name);
+    }
+    char meta[16];
+    T_ASSERT_EQ_INT(fetch_one(e, "other", "keep", 1, meta, sizeof(meta)), 33);
+    T_ASSERT(strcmp(meta, "k") == 0);
+    proto_arena_reset(&e->arena);
+    struct proto_offset_fetch_request req = { .group = S("g"), .topics_all = true };
+    struct proto_offset_fetch_response resp;
+    T_ASSERT_OK(group_offset_fetch(e->c, &req, &e->arena, &resp));
+    T_ASSERT_EQ_INT(resp.topic_count, (1500 + 6) / 7);
+    T_ASSERT(str_is(resp.topics[0].name, "n0"));
+    T_ASSERT(str_is(resp.topics[1].name, "n1001")); /* bytewise order */
+    env_free(e);
+}
+
+/* The hash tables against a plain reference, with many deletions (backward shift). */
+static void t_gmap_random(void)
+{
+    uint64_t st = T_SEED ^ 0x9a9;
+    enum { KEYS = 3000 };
+    static void *ref[KEYS];
+    static char names[KEYS][12];
+    struct gmap_u64 um = { 0 };
+    struct gmap_str sm;
+    gmap_str_init(&sm, 42);
+    for (int i = 0; i < KEYS; i++) {
+        snprintf(names[i], sizeof(names[i]), "k%d", i);
+    }
+    for (int round = 0; round < 200000; round++) {
+        int k = (int)(t_rand(&st) % KEYS);
+        uint64_t key = ((uint64_t)(k % 37 + 1) << 32) | (uint64_t)(k / 37);
+        uint32_t nb = (uint32_t)strlen(names[k]);
+        void *val = (void *)(uintptr_t)(round + 1);
+        switch (t_rand(&st) % 3) {
+        case 0:
+            T_ASSERT_OK(gmap_u64_put(&um, key, val));
+            if (ref[k] != NULL) {
+                T_ASSERT(gmap_str_del(&sm, names[k], nb) == ref[k]);
+            }
+            T_ASSERT_OK(gmap_str_put(&sm, names[k], nb, val));
+            ref[k] = val;
+            break;
+        case 1:
+            T_ASSERT(gmap_u64_del(&um, key) == ref[k]);
+            T_ASSERT(gmap_str_del(&sm, names[k], nb) == ref[k]);
+            ref[k] = NULL;
+            break;
+        default:
+            T_ASSERT(gmap_u64_get(&um, key) == ref[k]);
+            T_ASSERT(gmap_str_get(&sm, names[k], nb) == ref[k]);
+            break;
+        }
+    }
+    uint32_t live = 0;
+    for (int k = 0; k < KEYS; k++) {
+        uint64_t key = ((uint64_t)(k % 37 + 1) << 32) | (uint64_t)(k / 37);
+        T_ASSERT(gmap_u64_get(&um, key) == ref[k]);
+        T_ASSERT(gmap_str_get(&sm, names[k], (uint32_t)strlen(names[k])) == ref[k]);
+        live += ref[k] != NULL;
+    }
+    T_ASSERT_EQ_INT(um.count, live);
+    T_ASSERT_EQ_INT(sm.count, live);
+    gmap_u64_clear(&um);
+    T_ASSERT(gmap_u64_get(&um, 1ull << 32) == NULL);
+    T_ASSERT_EQ_INT(um.count, 0);
+    gmap_u64_free(&um);
+    gmap_str_free(&sm);
+}
 /* ---------------------------------------------------------------------------------------- */
 /* Codec                                                                                    */
 /* ---------------------------------------------------------------------------------------- */
@@ -1789,7 +1936,7 @@ static void t_property_random(void)
             }
         }
         /* Everybody alive follows the protocol until quiet. */
-        struct sim *alive[PROP_MEMBERS];
+        struct sim *alive[PROP_MEMBERS + 1];
         int n = 0;
         for (int i = 0; i < PROP_MEMBERS; i++) {
             if (active[i] && sim_heartbeat(e, &pool[i]) != RILL_ERR_UNKNOWN_MEMBER_ID) {
@@ -1891,6 +2038,9 @@ int main(int argc, char **argv)
         T_CASE(t_load_replay),
         T_CASE(t_codec_roundtrip),
         T_CASE(t_codec_hostile),
+        T_CASE(t_revoked_given_back),
+        T_CASE(t_names_churn),
+        T_CASE(t_gmap_random),
         T_CASE(t_property_random),
         T_CASE(t_many_members),
     };
