@@ -1623,6 +1623,7 @@ rill_err group_join(struct group_coord *coord,
     }
     /* From here on the join is accepted. */
     bool handover = false;
+    bool fresh = m == NULL;
     if (m != NULL) {
         err = join_reconcile_owned(coord, g, m, req, arena, &handover);
     } else if (g == NULL) {
@@ -1630,6 +1631,7 @@ rill_err group_join(struct group_coord *coord,
     }
     if (err == RILL_OK && m == NULL) {
         err = member_create(coord, g, req, &m);
+        fresh = err == RILL_OK;
     }
     if (err == RILL_OK) {
         err = replace_str(&m->client_id, &m->client_id_bytes, req->client_id.ptr,
@@ -1642,6 +1644,9 @@ rill_err group_join(struct group_coord *coord,
     if (err != RILL_OK) {
         sub_free(&sub);
         free(resolved);
+        if (fresh && m != NULL) {
+            member_remove(coord, g, m, mono_ms); /* nothing was decided with it yet */
+        }
         if (g != NULL) {
             (void)group_drop_if_unused(coord, g);
         }

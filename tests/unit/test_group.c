@@ -1852,17 +1852,19 @@ static void record_owners(struct sim **sims, int n, struct owner_map *om)
 static void t_property_random(void)
 {
     uint64_t st = T_SEED ^ 0x5eed;
+    static const char *const strategies[] = { "sticky", "range", "roundrobin", "sticky" };
     for (int run = 0; run < 4; run++) {
         struct env *e = env_new();
         ft_set(&e->ft, "t0", 3, 0, 100);
         ft_set(&e->ft, "t1", 5, 0, 100);
         struct sim pool[PROP_MEMBERS];
         bool active[PROP_MEMBERS] = { false };
+        bool sticky = strcmp(strategies[run], "sticky") == 0;
         for (int i = 0; i < PROP_MEMBERS; i++) {
             sim_init(&pool[i], "g", NULL);
             pool[i].pattern = "t[0-9]";
             pool[i].session_ms = 5000;
-            pool[i].strategies[0] = "sticky";
+            pool[i].strategies[0] = strategies[run];
         }
         for (int round = 0; round < 200; round++) {
             int i = (int)(t_rand(&st) % PROP_MEMBERS);
@@ -1952,19 +1954,34 @@ static void t_property_random(void)
         settle(e, alive, n);
         check_full_assignment(e, alive, n);
         /* Sticky: a new member joins; no partition moves between members that stayed. */
-        struct owner_map before, after;
+        static struct owner_map before, after;
         record_owners(alive, n, &before);
         struct sim extra;
         sim_init(&extra, "g", NULL);
         extra.pattern = "t[0-9]";
+        extra.strategies[0] = strategies[run];
         T_ASSERT_EQ_INT(sim_join(e, &extra), 0);
         alive[n++] = &extra;
         settle(e, alive, n);
         check_full_assignment(e, alive, n);
         record_owners(alive, n, &after);
-        for (int t = 0; t < 8; t++) {
+        for (int t = 0; sticky && t < 8; t++) {
             for (int p = 0; p < 8; p++) {
                 if (after.owner[t][p][0] != '\0' && strcmp(after.owner[t][p], extra.id) != 0) {
+                    T_ASSERT(strcmp(after.owner[t][p], before.owner[t][p]) == 0);
+                }
+            }
+        }
+        /* Then the eldest leaves: only its partitions move. */
+        char gone[300];
+        snprintf(gone, sizeof(gone), "%s", alive[0]->id);
+        T_ASSERT_EQ_INT(sim_leave(e, alive[0]), 0);
+        settle(e, alive + 1, n - 1);
+        check_full_assignment(e, alive + 1, n - 1);
+        record_owners(alive + 1, n - 1, &before);
+        for (int t = 0; sticky && t < 8; t++) {
+            for (int p = 0; p < 8; p++) {
+                if (after.owner[t][p][0] != '\0' && strcmp(after.owner[t][p], gone) != 0) {
                     T_ASSERT(strcmp(after.owner[t][p], before.owner[t][p]) == 0);
                 }
             }
