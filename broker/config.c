@@ -12,6 +12,7 @@
 #include "common/conf.h"
 #include "common/err.h"
 #include "common/limits.h"
+#include "consumer/assign.h"
 
 enum config_kind {
     CONFIG_KIND_ADDRESS, /* HOST:PORT */
@@ -61,6 +62,18 @@ static const struct config_key config_keys[] = {
       "create unknown topics a client's METADATA asks to auto-create" },
     { "default.partitions", CONFIG_KIND_ID, CONFIG_FIELD(topic_partitions_default), 1,
       RILL_PARTITIONS_MAX, "1", "partitions of an auto-created topic" },
+    { "group.min.session.timeout.ms", CONFIG_KIND_ID, CONFIG_FIELD(group_session_timeout_min_ms),
+      1, INT32_MAX, "1000", "shortest session timeout a consumer group member may ask for" },
+    { "group.max.session.timeout.ms", CONFIG_KIND_ID, CONFIG_FIELD(group_session_timeout_max_ms),
+      1, INT32_MAX, "300000", "longest session timeout a consumer group member may ask for" },
+    { "group.max.rebalance.timeout.ms", CONFIG_KIND_ID,
+      CONFIG_FIELD(group_rebalance_timeout_max_ms), 1, INT32_MAX, "300000",
+      "longest rebalance timeout a consumer group member may ask for" },
+    { "group.max.size", CONFIG_KIND_COUNT, CONFIG_FIELD(group_members_max), 1, ASSIGN_MEMBERS_MAX,
+      "1000", "members of one consumer group; more joins get ERR_FULL" },
+    { "group.retention.ms", CONFIG_KIND_MS, CONFIG_FIELD(group_retention_ms), 1,
+      (int64_t)INT32_MAX * 1000, "604800000",
+      "an empty group without a commit for this long is deleted with its offsets" },
 };
 
 _Static_assert(RILL_IDLE_TIMEOUT_MS_DEFAULT == 600000, "help text matches the limit");

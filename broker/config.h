@@ -39,6 +39,12 @@ struct broker_config {
     uint32_t cores;                   /* event-loop threads (broker.h) */
     bool topic_auto_create;           /* METADATA may create unknown topics */
     int32_t topic_partitions_default; /* partitions of an auto-created topic */
+    /* Consumer groups (consumer/group.h, broker/handlers_group.c). */
+    int32_t group_session_timeout_min_ms;   /* group.min.session.timeout.ms */
+    int32_t group_session_timeout_max_ms;   /* group.max.session.timeout.ms */
+    int32_t group_rebalance_timeout_max_ms; /* group.max.rebalance.timeout.ms */
+    uint32_t group_members_max;             /* group.max.size: members of one group */
+    int64_t group_retention_ms; /* group.retention.ms: empty groups without commits expire */
 };
 
 /* The defaults: a broker that runs with no configuration at all. */

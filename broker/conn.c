@@ -4,7 +4,10 @@
  */
 #include "broker/conn.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -91,6 +94,32 @@ static void conn_drain_check(struct broker_conn *conn)
     if (conn->state == CONN_STATE_DRAINING && conn->response_count == 0 && !conn->send_armed &&
         !conn->recv_armed) {
         conn_close(conn, "drained");
+    }
+}
+
+void conn_peer_address(const struct broker_conn *conn, char *out, size_t out_bytes)
+{
+    struct sockaddr_storage peer;
+    socklen_t peer_bytes = sizeof(peer);
+    char host[INET6_ADDRSTRLEN] = "";
+    unsigned port = 0;
+    if (conn->fd >= 0 && getpeername(conn->fd, (struct sockaddr *)&peer, &peer_bytes) == 0) {
+        if (peer.ss_family == AF_INET) {
+            const struct sockaddr_in *v4 = (const struct sockaddr_in *)&peer;
+            inet_ntop(AF_INET, &v4->sin_addr, host, sizeof(host));
+            port = ntohs(v4->sin_port);
+        } else if (peer.ss_family == AF_INET6) {
+            const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)&peer;
+            inet_ntop(AF_INET6, &v6->sin6_addr, host, sizeof(host));
+            port = ntohs(v6->sin6_port);
+        }
+    }
+    if (host[0] == '\0') {
+        snprintf(out, out_bytes, "unknown");
+    } else if (strchr(host, ':') != NULL) {
+        snprintf(out, out_bytes, "[%s]:%u", host, port);
+    } else {
+        snprintf(out, out_bytes, "%s:%u", host, port);
     }
 }
 

@@ -22,6 +22,7 @@
 #define RILL_BROKER_CONN_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -89,6 +90,13 @@ bool conn_response_fill(struct broker_conn *conn,
                         uint32_t response_index,
                         uint8_t *data,
                         uint32_t bytes);
+
+/* Bytes of a peer address "ip:port" ("[v6]:port"), NUL included. */
+#define CONN_PEER_BYTES 64u
+
+/* Writes the connection's peer address as "ip:port" ("[v6]:port"; "unknown" when it cannot be
+ * read) into out. */
+void conn_peer_address(const struct broker_conn *conn, char *out, size_t out_bytes);
 
 /* Graceful stop: read no more, close once the responses already owed are sent. */
 void conn_drain(struct broker_conn *conn);

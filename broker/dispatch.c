@@ -10,6 +10,7 @@
 #include "broker/dispatch.h"
 
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/assert.h"
@@ -36,12 +37,19 @@ struct proto_api_range dispatch_ranges[] = {
     { PROTO_API_DESCRIBE_TOPICS, 1, 1 }, { PROTO_API_ALTER_CONFIGS, 1, 1 },
     { PROTO_API_PRODUCE, 1, 1 },         { PROTO_API_FETCH, 1, 1 },
     { PROTO_API_LIST_OFFSETS, 1, 1 },    { PROTO_API_INIT_PRODUCER_ID, 1, 1 },
+    { PROTO_API_JOIN_GROUP, 1, 1 },      { PROTO_API_HEARTBEAT, 1, 1 },
+    { PROTO_API_LEAVE_GROUP, 1, 1 },     { PROTO_API_OFFSET_COMMIT, 1, 1 },
+    { PROTO_API_OFFSET_FETCH, 1, 1 },    { PROTO_API_LIST_GROUPS, 1, 1 },
+    { PROTO_API_DESCRIBE_GROUPS, 1, 1 }, { PROTO_API_DELETE_GROUPS, 1, 1 },
+    { PROTO_API_RESET_OFFSETS, 1, 1 },
 };
 const uint32_t dispatch_range_count = RILL_ARRAY_COUNT(dispatch_ranges);
 static handler_fn *const dispatch_handlers[] = {
     handle_handshake,       handle_metadata,         handle_create_topics, handle_delete_topics,
     handle_describe_topics, handle_alter_configs,    handle_produce,       handle_fetch,
-    handle_list_offsets,    handle_init_producer_id,
+    handle_list_offsets,    handle_init_producer_id, handle_join_group,    handle_heartbeat,
+    handle_leave_group,     handle_offset_commit,    handle_offset_fetch,  handle_list_groups,
+    handle_describe_groups, handle_delete_groups,    handle_reset_offsets,
 };
 _Static_assert(RILL_ARRAY_COUNT(dispatch_ranges) == RILL_ARRAY_COUNT(dispatch_handlers),
                "one handler per api");
@@ -171,6 +179,33 @@ rill_err dispatch_request(struct broker_core *core,
     return err;
 }
 
+rill_err dispatch_encode_response(const struct proto_request_header *header,
+                                  rill_err error,
+                                  const union proto_response *response,
+                                  struct mp_writer *writer)
+{
+    return dispatch_encode(header, error, response, writer);
+}
+
+void dispatch_complete_frame(struct broker_core *core,
+                             const struct dispatch_origin *origin,
+                             const struct proto_request_header *header,
+                             rill_err error,
+                             uint8_t *frame,
+                             uint32_t frame_bytes)
+{
+    if (origin->route != NULL) {
+        dispatch_route_answer(core, origin, frame, frame_bytes, RILL_OK);
+        return;
+    }
+    metrics_request_done(core, header->api, error, origin->request_bytes, frame_bytes,
+                         origin->start_ns);
+    if (!conn_response_fill(origin->conn, origin->generation, origin->response_index, frame,
+                            frame_bytes)) {
+        free(frame);
+    }
+}
+
 void dispatch_complete(struct broker_core *core,
                        const struct dispatch_origin *origin,
                        const struct proto_request_header *header,
@@ -191,14 +226,5 @@ void dispatch_complete(struct broker_core *core,
         return;
     }
     RILL_ASSERT(writer.bytes <= UINT32_MAX);
-    if (origin->route != NULL) {
-        dispatch_route_answer(core, origin, writer.data, (uint32_t)writer.bytes, RILL_OK);
-        return;
-    }
-    metrics_request_done(core, header->api, error, origin->request_bytes, writer.bytes,
-                         origin->start_ns);
-    if (!conn_response_fill(origin->conn, origin->generation, origin->response_index, writer.data,
-                            (uint32_t)writer.bytes)) {
-        mp_writer_deinit(&writer);
-    }
+    dispatch_complete_frame(core, origin, header, error, writer.data, (uint32_t)writer.bytes);
 }

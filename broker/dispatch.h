@@ -31,6 +31,8 @@ struct dispatch_origin {
     unsigned route_core;
     int64_t start_ns;       /* when the request was read, for latency */
     uint32_t request_bytes; /* frame bytes, length prefix included */
+    const char *peer; /* a forwarded request: the reading connection's peer "ip:port" (JOIN_GROUP
+                         needs it), valid during dispatch_request only; NULL otherwise */
 };
 
 /*
@@ -58,6 +60,23 @@ void dispatch_complete(struct broker_core *core,
                        const struct proto_request_header *header,
                        rill_err error,
                        const union proto_response *response);
+
+/* Encodes a response frame (length prefix included) for header into writer: the body of
+ * response when error is RILL_OK, else the header error; ERR_TOO_LARGE when the body does not
+ * fit a frame. For handlers that answer later with a response they must encode now. */
+RILL_MUST_CHECK rill_err dispatch_encode_response(const struct proto_request_header *header,
+                                                  rill_err error,
+                                                  const union proto_response *response,
+                                                  struct mp_writer *writer);
+
+/* Answers a deferred request with a frame encoded earlier (malloc'd, prefix included, taken);
+ * error is what the frame's header carries (for metrics). */
+void dispatch_complete_frame(struct broker_core *core,
+                             const struct dispatch_origin *origin,
+                             const struct proto_request_header *header,
+                             rill_err error,
+                             uint8_t *frame,
+                             uint32_t frame_bytes);
 
 /* Hands a routed part's answer (frame malloc'd with its prefix, taken; NULL with error when
  * the part failed as a whole) back to its route, on this core or by message (route.c). */

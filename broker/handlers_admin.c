@@ -84,6 +84,44 @@ admin_results_alloc(struct broker_core *core, struct proto_topic_results *out, u
     return out->results == NULL ? core->arena.err : RILL_OK;
 }
 
+/* Listing every topic (METADATA and DESCRIBE_TOPICS with nil names) leaves the internal ones
+ * out: clients see them only by name (docs/protocol.md). */
+static uint32_t admin_listed_count(const struct broker_topics *topics)
+{
+    uint32_t count = 0;
+    for (uint32_t i = 0; i < topics->topic_count; i++) {
+        const char *name = topics->topics[i]->name;
+        count += !topics_internal(name, strlen(name));
+    }
+    return count;
+}
+
+/* The next listed topic from *cursor (an index into the table), which moves past it. */
+static struct broker_topic *admin_listed_next(const struct broker_topics *topics, uint32_t *cursor)
+{
+    for (;;) {
+        RILL_ASSERT(*cursor < topics->topic_count);
+        struct broker_topic *topic = topics->topics[(*cursor)++];
+        if (!topics_internal(topic->name, strlen(topic->name))) {
+            return topic;
+        }
+    }
+}
+
+/* Internal topics are the broker's: clients may not delete or alter them. */
+static bool admin_refuse_internal(struct proto_str name,
+                                  const char *what,
+                                  char *errstr,
+                                  size_t errstr_bytes)
+{
+    if (!topics_internal(name.ptr, name.bytes)) {
+        return false;
+    }
+    snprintf(errstr, errstr_bytes, "%.*s is an internal topic of the broker: it cannot be %s",
+             (int)(name.bytes < 64 ? name.bytes : 64), name.ptr, what);
+    return true;
+}
+
 rill_err handle_handshake(struct broker_core *core,
                           const struct dispatch_origin *origin,
                           const struct proto_request_header *header,
@@ -175,6 +213,7 @@ rill_err handle_metadata(struct broker_core *core,
         return core->arena.err;
     }
     *self = core->cfg->broker_id;
+    bool created = false;
     out->brokers[0] = (struct proto_broker){
         .id = core->cfg->broker_id,
         .host = admin_str(core->cfg->listen.host),
@@ -182,7 +221,7 @@ rill_err handle_metadata(struct broker_core *core,
     };
     out->broker_count = 1;
     out->controller_id = core->cfg->broker_id;
-    uint32_t count = req->topics_all ? topics->topic_count : req->topic_count;
+    uint32_t count = req->topics_all ? admin_listed_count(topics) : req->topic_count;
     if (count == 0) {
         return RILL_OK;
     }
@@ -191,23 +230,28 @@ rill_err handle_metadata(struct broker_core *core,
         return core->arena.err;
     }
     out->topic_count = count;
+    uint32_t listed = 0;
     for (uint32_t i = 0; i < count; i++) {
         const struct broker_topic *topic = NULL;
         struct proto_str name;
         if (req->topics_all) {
-            topic = topics->topics[i];
+            topic = admin_listed_next(topics, &listed);
             name = admin_str(topic->name);
         } else {
             name = req->topics[i];
             topic = topics_find(topics, name.ptr, name.bytes);
             if (topic == NULL && req->allow_auto_create && core->cfg->topic_auto_create) {
                 topic = metadata_auto_create(core, name);
+                created = created || topic != NULL;
             }
         }
         rill_err err = metadata_topic_fill(core, &out->topics[i], name, topic, self);
         if (err != RILL_OK) {
             return err;
         }
+    }
+    if (created) {
+        group_wire_topics_changed(core);
     }
     return RILL_OK;
 }
@@ -302,6 +346,7 @@ rill_err handle_create_topics(struct broker_core *core,
     if (alloc_err != RILL_OK) {
         return alloc_err;
     }
+    bool created = false;
     for (uint32_t i = 0; i < req->topic_count; i++) {
         char errstr[ADMIN_MESSAGE_BYTES] = "";
         rill_err err =
@@ -311,6 +356,10 @@ rill_err handle_create_topics(struct broker_core *core,
                       req->topics[i].name.ptr, (int)req->topics[i].partitions);
         }
         admin_result(&core->arena, &out->results[i], req->topics[i].name, err, errstr);
+        created = created || (err == RILL_OK && !req->validate_only);
+    }
+    if (created) {
+        group_wire_topics_changed(core);
     }
     return RILL_OK;
 }
@@ -336,7 +385,9 @@ rill_err handle_delete_topics(struct broker_core *core,
         struct proto_str name = req->names[i];
         struct broker_topic *topic = topics_find(core->topics, name.ptr, name.bytes);
         rill_err err = RILL_OK;
-        if (topic == NULL) {
+        if (admin_refuse_internal(name, "deleted", errstr, sizeof(errstr))) {
+            err = RILL_ERR_INVALID_TOPIC;
+        } else if (topic == NULL) {
             err = RILL_ERR_UNKNOWN_TOPIC;
         } else {
             struct broker_topic *gone = NULL;
@@ -351,6 +402,7 @@ rill_err handle_delete_topics(struct broker_core *core,
     if (deleted_count == 0) {
         return RILL_OK;
     }
+    group_wire_topics_changed(core);
     /* The owners close the logs (and drop what refers to them) before the directories go. */
     return route_delete_begin(core, origin, header, response, deleted, deleted_count);
 }
@@ -394,7 +446,9 @@ rill_err handle_alter_configs(struct broker_core *core,
         char errstr[ADMIN_MESSAGE_BYTES] = "";
         struct broker_topic *topic = topics_find(core->topics, alter->name.ptr, alter->name.bytes);
         struct meta_config *configs = NULL;
-        rill_err err = topic == NULL
+        rill_err err = admin_refuse_internal(alter->name, "altered", errstr, sizeof(errstr))
+                           ? RILL_ERR_INVALID_TOPIC
+                       : topic == NULL
                            ? RILL_ERR_UNKNOWN_TOPIC
                            : admin_configs(&core->arena, alter->configs, alter->config_count, true,
                                            &configs, errstr, sizeof(errstr));
@@ -470,7 +524,7 @@ rill_err handle_describe_topics(struct broker_core *core,
     const struct proto_describe_topics_request *req = &request->describe_topics;
     struct broker_topics *topics = core->topics;
     struct proto_describe_topics_response *out = &response->describe_topics;
-    uint32_t count = req->names_all ? topics->topic_count : req->name_count;
+    uint32_t count = req->names_all ? admin_listed_count(topics) : req->name_count;
     if (count == 0) {
         return RILL_OK;
     }
@@ -479,11 +533,12 @@ rill_err handle_describe_topics(struct broker_core *core,
         return core->arena.err;
     }
     out->topic_count = count;
+    uint32_t listed = 0;
     for (uint32_t i = 0; i < count; i++) {
         struct broker_topic *topic = NULL;
         struct proto_str name;
         if (req->names_all) {
-            topic = topics->topics[i];
+            topic = admin_listed_next(topics, &listed);
             name = admin_str(topic->name);
         } else {
             name = req->names[i];

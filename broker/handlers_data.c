@@ -38,8 +38,9 @@
 /* Commit list and disk completions                                                           */
 /* ---------------------------------------------------------------------------------------- */
 
-static void data_commit_later(struct broker_core *core, struct broker_partition *bp)
+void data_commit_later(struct broker_core *core, struct broker_partition *bp)
 {
+    bp->append_last_ms = rill_clock_mono_ns() / DATA_NS_PER_MS;
     if (!bp->commit_pending) {
         bp->commit_pending = true;
         bp->commit_next = core->commit_first;
@@ -329,11 +330,14 @@ static rill_err produce_partition(struct broker_core *core,
         position += total;
     }
     data_commit_later(core, bp);
-    bp->append_last_ms = rill_clock_mono_ns() / DATA_NS_PER_MS;
     *out_offset_base = first_base;
     *out_offset_end = end;
     return RILL_OK;
 }
+
+static const char data_internal_message[] =
+    "internal topic: written by the broker only (consumer offsets are committed with "
+    "OFFSET_COMMIT)";
 
 /* Copies the topic names of a produce response into the arena (they point into the frame). */
 static rill_err produce_keep_names(struct proto_arena *arena, struct proto_produce_response *out)
@@ -393,7 +397,13 @@ rill_err handle_produce(struct broker_core *core,
             part_out->log_start_offset = -1;
             struct broker_partition *bp = NULL;
             rill_err err = RILL_OK;
-            if (topic == NULL || (bp = data_partition(topic, part_in->partition)) == NULL) {
+            if (topics_internal(in->name.ptr, in->name.bytes)) {
+                err = RILL_ERR_INVALID_TOPIC;
+                part_out->message = (struct proto_str){
+                    data_internal_message, (uint32_t)strlen(data_internal_message)
+                };
+            } else if (topic == NULL ||
+                       (bp = data_partition(topic, part_in->partition)) == NULL) {
                 err = topic == NULL || (part_in->partition >= 0 &&
                                         part_in->partition < topic->partition_count)
                           ? RILL_ERR_UNKNOWN_TOPIC
@@ -768,6 +778,7 @@ void data_metrics_render(struct broker_core *core, struct metrics_text *text)
         metrics_text_u64(text, "rill_core_messages_sent_total", &core_label, 1,
                          metrics_get(&broker->cores[c]->messages_sent));
     }
+    group_wire_metrics_render(core, text);
     for (size_t m = 0; m < RILL_ARRAY_COUNT(data_metrics); m++) {
         const struct data_metric *metric = &data_metrics[m];
         metrics_text_family(text, metric->name, metric->type, metric->help);

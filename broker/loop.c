@@ -34,6 +34,8 @@
 /* The tick checks deadlines: a quarter of the shortest timeout keeps them within 25 %. */
 #define LOOP_TICK_MS_MIN 10
 #define LOOP_TICK_MS_MAX 1000
+/* Core 0's tick also drives the group coordinator's sessions (handlers_group.c). */
+#define LOOP_TICK_MS_GROUPS 100
 
 /* Repeated diagnostics (accept failing every tick) are printed at most this often. */
 #define LOOP_WARN_INTERVAL_MS 10000
@@ -196,6 +198,9 @@ rill_err loop_core_init(struct broker_core *core,
     core->signal_fd = -1;
     core->disk_event_fd = -1;
     core->tick_ms = loop_tick_ms(cfg);
+    if (core_index == 0 && core->tick_ms > LOOP_TICK_MS_GROUPS) {
+        core->tick_ms = LOOP_TICK_MS_GROUPS;
+    }
     proto_arena_init(&core->arena, RILL_PROTO_ARENA_BYTES_MAX);
     metrics_core_init(&core->metrics, rill_clock_mono_ns());
     rill_err err = loop_slots_create(core);
@@ -249,6 +254,7 @@ void loop_core_deinit(struct broker_core *core)
         }
     }
     pending_flush_all(core);
+    group_wire_close(core); /* before the topics: its batches are staged in the offsets log */
     if (core->ring_ready) {
         /* Messages another core posted after this one left its loop (a late CANCEL): ours. */
         struct io_uring_cqe *cqe = NULL;
@@ -413,6 +419,7 @@ static void loop_on_tick(struct broker_core *core)
         }
     }
     http_on_tick(core->http, now_ns);
+    group_wire_tick(core);
     data_idle_release(core);
     if (!core->stopping) {
         data_compact_tick(core);

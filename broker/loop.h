@@ -40,6 +40,7 @@ struct config_address;
 struct http_server;
 struct broker_partition;
 struct broker_topics;
+struct group_wire;
 struct log_io;
 struct pending;
 
@@ -107,6 +108,7 @@ struct broker_core {
     bool disk_event_armed;
     struct loop_disk_owner disk_owner;
     struct broker_topics *topics;          /* owned by core 0 (metadata owner) */
+    struct group_wire *groups;             /* core 0: the consumer group coordinator */
     struct broker_partition *commit_first; /* partitions appended to since the last commit */
     struct pending *pending_first;         /* deferred answers: produce acks, fetch long polls */
     uint32_t pending_count;

@@ -21,6 +21,7 @@
 #include "common/diag.h"
 #include "broker/broker.h"
 #include "broker/config.h"
+#include "broker/handlers.h"
 #include "broker/http.h"
 #include "broker/loop.h"
 #include "broker/topics.h"
@@ -247,6 +248,10 @@ static rill_err rilld_open(struct broker *broker, uint16_t *out_port)
     if (err == RILL_OK) {
         err =
             topics_open(cfg->data_dir, ios, broker->core_count, broker, &broker->cores[0]->topics);
+    }
+    if (err == RILL_OK) {
+        /* The offsets topic is replayed into the coordinator before anything is served. */
+        err = group_wire_open(broker->cores[0]);
     }
     *out_port = port;
     return err;

@@ -49,6 +49,9 @@ static void pending_destroy(struct broker_core *core, struct pending *pending)
         pending->next->prev = pending->prev;
     }
     core->pending_count--;
+    if (pending->kind == PENDING_GROUP) {
+        free(pending->group.frame);
+    }
     proto_arena_deinit(&pending->arena);
     free(pending);
 }
@@ -111,6 +114,38 @@ produce_check(struct broker_core *core, struct pending *pending, int64_t now_ns,
     return true;
 }
 
+/* A group answer goes out once the offsets partition made its records durable; when the
+ * partition failed, at the deadline or at shutdown (force) it gets a header error instead:
+ * the changes are applied in memory and may or may not be stored, as with a lost answer. */
+static void group_check(struct broker_core *core, struct pending *pending, int64_t now_ns, bool force)
+{
+    struct log_partition *log = pending->group.bp->log;
+    rill_err err = RILL_ERR_AGAIN;
+    if (log == NULL || log->failed != RILL_OK) {
+        err = RILL_ERR_OFFLINE;
+    } else if (log->offset_durable >= pending->group.offset_end) {
+        err = RILL_OK;
+    } else if (log->offset_written >= pending->group.offset_end) {
+        rill_err commit = log_partition_commit(log, false); /* let a due sync go out */
+        err = commit != RILL_OK && commit != RILL_ERR_AGAIN ? commit : err;
+    }
+    if (err == RILL_ERR_AGAIN && (force || now_ns >= pending->deadline_ns)) {
+        err = force ? RILL_ERR_SHUTTING_DOWN : RILL_ERR_TIMEOUT;
+    }
+    if (err == RILL_ERR_AGAIN) {
+        return;
+    }
+    if (err == RILL_OK) {
+        uint8_t *frame = pending->group.frame;
+        pending->group.frame = NULL; /* taken */
+        dispatch_complete_frame(core, &pending->origin, &pending->header,
+                                pending->group.frame_error, frame, pending->group.frame_bytes);
+    } else {
+        dispatch_complete(core, &pending->origin, &pending->header, err, NULL);
+    }
+    pending_destroy(core, pending);
+}
+
 static void fetch_check(
     struct broker_core *core, struct pending *pending, int64_t now_ns, bool data_moved, bool force)
 {
@@ -136,6 +171,8 @@ void pending_check(struct broker_core *core, bool force_fetch)
         next = pending->next;
         if (pending->kind == PENDING_PRODUCE) {
             (void)produce_check(core, pending, now_ns, false);
+        } else if (pending->kind == PENDING_GROUP) {
+            group_check(core, pending, now_ns, false);
         } else {
             fetch_check(core, pending, now_ns, data_moved, false);
         }
@@ -180,6 +217,8 @@ void pending_flush_all(struct broker_core *core)
         struct pending *pending = core->pending_first;
         if (pending->kind == PENDING_PRODUCE) {
             (void)produce_check(core, pending, now_ns, true);
+        } else if (pending->kind == PENDING_GROUP) {
+            group_check(core, pending, now_ns, true);
         } else {
             fetch_check(core, pending, now_ns, true, true);
         }

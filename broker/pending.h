@@ -27,6 +27,7 @@ struct route;
 enum pending_kind {
     PENDING_PRODUCE = 1,
     PENDING_FETCH = 2,
+    PENDING_GROUP = 3, /* a group api whose changes wait to be durable in the offsets topic */
 };
 
 /* One partition a produce waits for. */
@@ -54,6 +55,13 @@ struct pending {
         struct {
             struct proto_fetch_request request; /* names copied into the arena */
         } fetch;
+        struct {
+            struct broker_partition *bp; /* the offsets partition (core 0) */
+            int64_t offset_end;          /* answer once its durable end passes this */
+            uint8_t *frame;              /* the answer, encoded at once (malloc'd, owned) */
+            uint32_t frame_bytes;
+            rill_err frame_error; /* the header error the frame carries (metrics) */
+        } group;
     };
 };
 

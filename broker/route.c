@@ -220,7 +220,8 @@ static void route_run_part(struct broker_core *core,
                            uint32_t part,
                            unsigned route_core,
                            const uint8_t *frame,
-                           uint32_t frame_bytes)
+                           uint32_t frame_bytes,
+                           const char *peer)
 {
     struct dispatch_origin origin = {
         .route = route,
@@ -228,6 +229,7 @@ static void route_run_part(struct broker_core *core,
         .route_core = route_core,
         .start_ns = rill_clock_mono_ns(),
         .request_bytes = PROTO_FRAME_PREFIX_BYTES + frame_bytes,
+        .peer = peer != NULL && peer[0] != '\0' ? peer : NULL,
     };
     struct mp_writer writer;
     mp_writer_init(&writer, PROTO_FRAME_PREFIX_BYTES + (size_t)RILL_FRAME_BYTES_MAX);
@@ -253,7 +255,8 @@ void broker_msg_receive(struct broker_core *core, struct broker_msg *msg)
     (void)atomic_load_explicit(&msg->posted, memory_order_acquire);
     switch (msg->type) {
     case BROKER_MSG_CALL:
-        route_run_part(core, msg->route, msg->part, msg->from_core, msg->frame, msg->frame_bytes);
+        route_run_part(core, msg->route, msg->part, msg->from_core, msg->frame, msg->frame_bytes,
+                       msg->peer);
         break;
     case BROKER_MSG_REPLY:
         route_part_answer(core, msg->route, msg->part, msg->frame, msg->frame_bytes,
@@ -663,7 +666,7 @@ static rill_err route_split(struct broker_core *core,
         broker_msg_send(core, part, msg);
     }
     if (frames[local] != NULL) {
-        route_run_part(core, target, local, local, frames[local], frame_bytes[local]);
+        route_run_part(core, target, local, local, frames[local], frame_bytes[local], NULL);
         free(frames[local]);
     }
     if (forget) {
@@ -756,11 +759,13 @@ static void route_split_finish(struct broker_core *core, struct route *route)
 /* Entry points                                                                               */
 /* ---------------------------------------------------------------------------------------- */
 
+/* The metadata apis, and the consumer group apis (the coordinator lives on core 0 too). */
 static bool route_core0_api(uint32_t api)
 {
     return api == PROTO_API_METADATA || api == PROTO_API_CREATE_TOPICS ||
            api == PROTO_API_DELETE_TOPICS || api == PROTO_API_DESCRIBE_TOPICS ||
-           api == PROTO_API_ALTER_CONFIGS || api == PROTO_API_INIT_PRODUCER_ID;
+           api == PROTO_API_ALTER_CONFIGS || api == PROTO_API_INIT_PRODUCER_ID ||
+           (api >= PROTO_API_JOIN_GROUP && api <= PROTO_API_RESET_OFFSETS);
 }
 
 rill_err route_request(struct broker_core *core,
@@ -797,6 +802,12 @@ rill_err route_request(struct broker_core *core,
                                     .part = 0,
                                     .frame = copy,
                                     .frame_bytes = frame_bytes };
+        if (header->api == PROTO_API_JOIN_GROUP && origin->conn != NULL) {
+            /* The member's host is the address of the connection it joined on: read here,
+             * where the connection lives. */
+            _Static_assert(sizeof(msg->peer) >= CONN_PEER_BYTES, "peer fits the message");
+            conn_peer_address(origin->conn, msg->peer, sizeof(msg->peer));
+        }
         broker_msg_send(core, 0, msg);
         return RILL_ERR_AGAIN;
     }

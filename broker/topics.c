@@ -76,7 +76,7 @@ static bool parse_partition_dir(const char *entry, char *out_name, int32_t *out_
     }
     size_t name_bytes = (size_t)(dash - entry);
     if (name_bytes > RILL_TOPIC_NAME_BYTES_MAX ||
-        meta_validate_topic_name(entry, name_bytes, false) != RILL_OK) {
+        meta_validate_topic_name(entry, name_bytes, true) != RILL_OK) {
         return false;
     }
     int64_t partition = 0;
@@ -191,10 +191,15 @@ struct broker_partition *topics_partition(const struct broker_topics *topics,
     return &topic->partitions[partition];
 }
 
+bool topics_internal(const char *name, size_t name_bytes)
+{
+    return name_bytes >= 2 && name[0] == '_' && name[1] == '_';
+}
+
 unsigned topics_owner_core(const char *name, int32_t partition, unsigned core_count)
 {
-    if (core_count <= 1) {
-        return 0;
+    if (core_count <= 1 || topics_internal(name, strlen(name))) {
+        return 0; /* internal topics live on core 0, beside the metadata and the coordinator */
     }
     char key[RILL_TOPIC_NAME_BYTES_MAX + 16];
     int bytes = snprintf(key, sizeof(key), "%s/%d", name, (int)partition);
@@ -405,14 +410,15 @@ rill_err topics_close(struct broker_topics *topics)
 /* Changes                                                                                    */
 /* ---------------------------------------------------------------------------------------- */
 
-rill_err topics_create(struct broker_topics *topics,
-                       const char *name,
-                       int32_t partition_count,
-                       const struct meta_config *configs,
-                       uint32_t config_count,
-                       bool validate_only,
-                       char *errstr,
-                       size_t errstr_bytes)
+static rill_err topics_create_record(struct broker_topics *topics,
+                                     const char *name,
+                                     int32_t partition_count,
+                                     const struct meta_config *configs,
+                                     uint32_t config_count,
+                                     bool validate_only,
+                                     bool internal,
+                                     char *errstr,
+                                     size_t errstr_bytes)
 {
     if (config_count > META_TOPIC_CONFIGS_MAX) {
         snprintf(errstr, errstr_bytes, "at most %u configs per topic", META_TOPIC_CONFIGS_MAX);
@@ -423,6 +429,7 @@ rill_err topics_create(struct broker_topics *topics,
         .name = name,
         .partition_count = partition_count,
         .config_count = config_count,
+        .internal = internal,
     };
     for (uint32_t i = 0; i < config_count; i++) {
         rec.configs[i] = configs[i];
@@ -453,6 +460,32 @@ rill_err topics_create(struct broker_topics *topics,
                  rill_err_str(err));
     }
     return err;
+}
+
+rill_err topics_create(struct broker_topics *topics,
+                       const char *name,
+                       int32_t partition_count,
+                       const struct meta_config *configs,
+                       uint32_t config_count,
+                       bool validate_only,
+                       char *errstr,
+                       size_t errstr_bytes)
+{
+    return topics_create_record(topics, name, partition_count, configs, config_count,
+                                validate_only, false, errstr, errstr_bytes);
+}
+
+rill_err topics_create_internal(struct broker_topics *topics,
+                                const char *name,
+                                int32_t partition_count,
+                                const struct meta_config *configs,
+                                uint32_t config_count,
+                                char *errstr,
+                                size_t errstr_bytes)
+{
+    RILL_ASSERT(topics_internal(name, strlen(name)));
+    return topics_create_record(topics, name, partition_count, configs, config_count, false, true,
+                                errstr, errstr_bytes);
 }
 
 rill_err topics_delete(struct broker_topics *topics,

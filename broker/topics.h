@@ -13,7 +13,8 @@
  * core 0; the placement function is the multi-core one.
  *
  * Partition directories are "<data_dir>/<topic>-<partition>"; the metadata log is in
- * "<data_dir>/__meta" (topic names never start with "__").
+ * "<data_dir>/__meta" (user topic names never start with "__"; internal topics such as
+ * "__consumer_offsets" do, and their directories end in "-<partition>" like any other).
  */
 #ifndef RILL_BROKER_TOPICS_H
 #define RILL_BROKER_TOPICS_H
@@ -127,7 +128,11 @@ struct broker_partition *topics_partition(const struct broker_topics *topics,
                                           const char *name,
                                           size_t name_bytes,
                                           int32_t partition);
-/* The core that owns a topic's partition: XXH3 of "<topic>/<partition>" over core_count. */
+/* True for the names of internal topics ("__" prefix): created by the broker itself, never by
+ * CREATE_TOPICS, and never produced to, altered or deleted by clients. */
+bool topics_internal(const char *name, size_t name_bytes);
+/* The core that owns a topic's partition: XXH3 of "<topic>/<partition>" over core_count; core 0
+ * for internal topics (the group coordinator appends to the offsets topic there). */
 unsigned topics_owner_core(const char *name, int32_t partition, unsigned core_count);
 
 /*
@@ -142,6 +147,14 @@ RILL_MUST_CHECK rill_err topics_create(struct broker_topics *topics,
                                        bool validate_only,
                                        char *errstr,
                                        size_t errstr_bytes);
+/* topics_create for an internal topic ("__" name), which only the broker itself creates. */
+RILL_MUST_CHECK rill_err topics_create_internal(struct broker_topics *topics,
+                                                const char *name,
+                                                int32_t partition_count,
+                                                const struct meta_config *configs,
+                                                uint32_t config_count,
+                                                char *errstr,
+                                                size_t errstr_bytes);
 /*
  * Deletes a topic in three steps. topics_delete writes the record and takes the topic out of
  * the table and the view, returning it in *out_topic (NULL when its logs never opened); each
