@@ -247,13 +247,7 @@ static rill_err group_call_answer(struct broker_core *core,
     }
     struct mp_writer writer;
     mp_writer_init(&writer, PROTO_FRAME_PREFIX_BYTES + (size_t)RILL_FRAME_BYTES_MAX);
-    rill_err frame_error = RILL_OK;
     err = dispatch_encode_response(header, RILL_OK, response, &writer);
-    if (err == RILL_ERR_TOO_LARGE) {
-        /* dispatch_encode_response fell back to a header error that fits */
-        frame_error = RILL_ERR_TOO_LARGE;
-        err = RILL_OK;
-    }
     int64_t deadline = rill_clock_mono_ns() + (int64_t)GROUP_DURABLE_WAIT_MS * GROUP_NS_PER_MS;
     struct pending *pending =
         err == RILL_OK ? pending_create(core, PENDING_GROUP, origin, header, deadline) : NULL;
@@ -266,7 +260,7 @@ static rill_err group_call_answer(struct broker_core *core,
     pending->group.offset_end = gw->call_end;
     pending->group.frame = writer.data;
     pending->group.frame_bytes = (uint32_t)writer.bytes;
-    pending->group.frame_error = frame_error;
+    pending->group.frame_error = RILL_OK;
     return RILL_ERR_AGAIN;
 }
 

@@ -198,8 +198,9 @@ rill_err loop_core_init(struct broker_core *core,
     core->signal_fd = -1;
     core->disk_event_fd = -1;
     core->tick_ms = loop_tick_ms(cfg);
+    core->tick_data_ms = core->tick_ms;
     if (core_index == 0 && core->tick_ms > LOOP_TICK_MS_GROUPS) {
-        core->tick_ms = LOOP_TICK_MS_GROUPS;
+        core->tick_ms = LOOP_TICK_MS_GROUPS; /* the data housekeeping keeps its own pace */
     }
     proto_arena_init(&core->arena, RILL_PROTO_ARENA_BYTES_MAX);
     metrics_core_init(&core->metrics, rill_clock_mono_ns());
@@ -420,9 +421,13 @@ static void loop_on_tick(struct broker_core *core)
     }
     http_on_tick(core->http, now_ns);
     group_wire_tick(core);
-    data_idle_release(core);
-    if (!core->stopping) {
-        data_compact_tick(core);
+    if (now_ns - core->tick_data_last_ns >= core->tick_data_ms * LOOP_NS_PER_MS) {
+        /* Both walk every partition of the view: at their own pace, not the group tick's. */
+        core->tick_data_last_ns = now_ns;
+        data_idle_release(core);
+        if (!core->stopping) {
+            data_compact_tick(core);
+        }
     }
     core->accept_paused = false;
     loop_accept_arm(core);

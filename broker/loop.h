@@ -94,6 +94,8 @@ struct broker_core {
     bool stopping;                         /* shutdown began: no accepts, connections drain */
     int64_t stop_deadline_ns;              /* monotonic; connections left after it are cut */
     int64_t tick_ms;                       /* period of the deadline timer */
+    int64_t tick_data_ms;                  /* period of the data housekeeping (idle, compact) */
+    int64_t tick_data_last_ns;             /* when that housekeeping last ran */
     struct __kernel_timespec tick_ts;      /* the timer's interval, stable while armed */
     struct signalfd_siginfo signal_info;   /* buffer of the signalfd read, stable while armed */
     struct proto_arena arena;              /* decoded request arrays, reset after each request */

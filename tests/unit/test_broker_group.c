@@ -693,6 +693,7 @@ static void t_session_expiry(void)
     struct gt_client client;
     gt_open(&client, broker.port);
     T_ASSERT_EQ_INT(create_topic(&client, "stream", 4), 0);
+    fill_topic(&client, "stream", 4, 5);
     struct gt_member members[2];
     member_init(&members[0], "expiry", "stream", NULL, 5000);
     member_init(&members[1], "expiry", "stream", NULL, 300);
@@ -940,7 +941,8 @@ static void t_offsets_topic(void)
     const struct proto_describe_topic *described = &response.describe_topics.topics[0];
     T_ASSERT_EQ_INT(described->error, 0);
     T_ASSERT_EQ_INT(described->partition_count, 1);
-    T_ASSERT(described->partitions[0].end_offset >= 300);
+    int64_t offsets_end = described->partitions[0].end_offset;
+    T_ASSERT(offsets_end >= 300);
     bool compact = false;
     for (uint32_t i = 0; i < described->config_count; i++) {
         compact = compact || (str_is(described->configs[i].key, "cleanup.policy") &&
@@ -982,7 +984,7 @@ static void t_offsets_topic(void)
     struct group_offset_record last;
     memset(&last, 0, sizeof(last));
     uint8_t *keep = NULL;
-    for (int64_t next = 0; next < described->partitions[0].end_offset;) {
+    for (int64_t next = 0; next < offsets_end;) {
         fetch_part.offset = next;
         request = (union proto_request){ .fetch = { 0, 1, 4 << 20, &fetch_topic, 1 } };
         T_ASSERT_EQ_INT(gt_call(&client, PROTO_API_FETCH, &request, &response), 0);
@@ -1034,6 +1036,72 @@ static void t_offsets_topic(void)
     rilld_start(&broker);
     gt_open(&client, broker.port);
     T_ASSERT_EQ_INT(fetch_offset(&client, "compactme", "src", 0, NULL, 0), 300);
+    gt_close(&client);
+    rilld_stop_clean(&broker);
+}
+
+/* Records of __consumer_offsets that do not decode are skipped at load (and counted); the
+ * others are restored. The broken records are written with the embedded log API while the
+ * broker is stopped. */
+static void t_corrupt_offsets_records(void)
+{
+    struct rilld broker;
+    gt_start(&broker, NULL);
+    struct gt_client client;
+    gt_open(&client, broker.port);
+    T_ASSERT_EQ_INT(create_topic(&client, "src", 2), 0);
+    fill_topic(&client, "src", 2, 10);
+    int32_t part_error = 0;
+    T_ASSERT_EQ_INT(commit_one(&client, "before", "", -1, "src", 0, 4, NULL, &part_error), 0);
+    T_ASSERT_EQ_INT(part_error, 0);
+    gt_close(&client);
+    rilld_stop_clean(&broker);
+    char dir[700];
+    snprintf(dir, sizeof(dir), "%s/%s-0", broker.data_dir, GROUP_OFFSETS_TOPIC);
+    rill_log_t *log = NULL;
+    T_ASSERT_OK(rill_log_open(dir, NULL, &log));
+    static const uint8_t not_msgpack[] = { 0xc1, 0xc1 };
+    static const uint8_t bad_version[] = { 0x94, 0x07, 0xa1, 'g', 0xa1, 't', 0x00 };
+    rill_record_t broken[] = {
+        { not_msgpack, sizeof(not_msgpack), "x", 1, NULL, 0, 1 },
+        { bad_version, sizeof(bad_version), "x", 1, NULL, 0, 1 },
+        { NULL, 0, "no key", 6, NULL, 0, 1 },
+    };
+    T_ASSERT_OK(rill_log_append(log, broken, 3, NULL));
+    T_ASSERT_OK(rill_log_close(log));
+    rilld_start(&broker);
+    gt_open(&client, broker.port);
+    T_ASSERT_EQ_INT(fetch_offset(&client, "before", "src", 0, NULL, 0), 4);
+    /* Commits after the broken records still work and survive another restart. */
+    T_ASSERT_EQ_INT(commit_one(&client, "after", "", -1, "src", 1, 9, NULL, &part_error), 0);
+    T_ASSERT_EQ_INT(part_error, 0);
+    int fd = wire_connect(broker.http_port);
+    static const char get[] = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
+    wire_send(fd, get, sizeof(get) - 1);
+    char *text = calloc(1, 1 << 20);
+    T_ASSERT(text != NULL);
+    size_t used = 0;
+    int64_t deadline = now_ms() + GT_IO_TIMEOUT_MS;
+    while (now_ms() < deadline && used < (1u << 20) - 1) {
+        struct pollfd pfd = { .fd = fd, .events = POLLIN };
+        if (poll(&pfd, 1, 100) <= 0) {
+            continue;
+        }
+        ssize_t got = recv(fd, text + used, (1u << 20) - 1 - used, 0);
+        if (got <= 0) {
+            break;
+        }
+        used += (size_t)got;
+    }
+    close(fd);
+    T_ASSERT(strstr(text, "rill_group_load_corrupt_records_total 3") != NULL);
+    free(text);
+    gt_close(&client);
+    rilld_stop_clean(&broker);
+    rilld_start(&broker);
+    gt_open(&client, broker.port);
+    T_ASSERT_EQ_INT(fetch_offset(&client, "before", "src", 0, NULL, 0), 4);
+    T_ASSERT_EQ_INT(fetch_offset(&client, "after", "src", 1, NULL, 0), 9);
     gt_close(&client);
     rilld_stop_clean(&broker);
 }
@@ -1138,6 +1206,7 @@ GT_THREE_CORES(t_reset_and_delete)
 GT_THREE_CORES(t_pattern_subscription)
 GT_THREE_CORES(t_offsets_topic)
 GT_THREE_CORES(t_hostile_group_requests)
+GT_THREE_CORES(t_corrupt_offsets_records)
 
 static const struct t_case cases[] = {
     T_CASE(t_round_trip),
@@ -1149,6 +1218,7 @@ static const struct t_case cases[] = {
     T_CASE(t_pattern_subscription),
     T_CASE(t_offsets_topic),
     T_CASE(t_hostile_group_requests),
+    T_CASE(t_corrupt_offsets_records),
     T_CASE(t_round_trip_3cores),
     T_CASE(t_cooperative_handover_3cores),
     T_CASE(t_stale_generation_and_regression_3cores),
@@ -1158,6 +1228,7 @@ static const struct t_case cases[] = {
     T_CASE(t_pattern_subscription_3cores),
     T_CASE(t_offsets_topic_3cores),
     T_CASE(t_hostile_group_requests_3cores),
+    T_CASE(t_corrupt_offsets_records_3cores),
 };
 
 int main(int argc, char **argv)
