@@ -80,8 +80,8 @@ struct broker_msg {
     struct broker_topic *topic; /* CLOSE, CONFIG */
     struct log_config cfg;      /* CONFIG: the topic's new log config */
     int fd;                     /* CONN */
-    char peer[64]; /* CALL forwarding a JOIN_GROUP: the reading connection's "ip:port" */
-    uint8_t send_attempts;      /* MSG_RING submissions so far (a failed one is retried) */
+    char peer[64];         /* CALL forwarding a JOIN_GROUP: the reading connection's "ip:port" */
+    uint8_t send_attempts; /* MSG_RING submissions so far (a failed one is retried) */
     /* Release-stored by the sender before posting, acquire-loaded by the receiver: the kernel
      * orders the handoff already, this states it in C11 terms (and for ThreadSanitizer). */
     atomic_uint posted;

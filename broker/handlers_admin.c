@@ -109,10 +109,8 @@ static struct broker_topic *admin_listed_next(const struct broker_topics *topics
 }
 
 /* Internal topics are the broker's: clients may not delete or alter them. */
-static bool admin_refuse_internal(struct proto_str name,
-                                  const char *what,
-                                  char *errstr,
-                                  size_t errstr_bytes)
+static bool
+admin_refuse_internal(struct proto_str name, const char *what, char *errstr, size_t errstr_bytes)
 {
     if (!topics_internal(name.ptr, name.bytes)) {
         return false;

@@ -399,11 +399,9 @@ rill_err handle_produce(struct broker_core *core,
             rill_err err = RILL_OK;
             if (topics_internal(in->name.ptr, in->name.bytes)) {
                 err = RILL_ERR_INVALID_TOPIC;
-                part_out->message = (struct proto_str){
-                    data_internal_message, (uint32_t)strlen(data_internal_message)
-                };
-            } else if (topic == NULL ||
-                       (bp = data_partition(topic, part_in->partition)) == NULL) {
+                part_out->message = (struct proto_str){ data_internal_message,
+                                                        (uint32_t)strlen(data_internal_message) };
+            } else if (topic == NULL || (bp = data_partition(topic, part_in->partition)) == NULL) {
                 err = topic == NULL || (part_in->partition >= 0 &&
                                         part_in->partition < topic->partition_count)
                           ? RILL_ERR_UNKNOWN_TOPIC

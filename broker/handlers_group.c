@@ -99,12 +99,10 @@ static int32_t group_topic_partitions(void *ctx, const char *name, uint32_t name
     return topic != NULL ? topic->partition_count : -1;
 }
 
-static void group_topic_each(void *ctx,
-                             void (*fn)(void *arg,
-                                        const char *name,
-                                        uint32_t name_bytes,
-                                        int32_t partitions),
-                             void *arg)
+static void
+group_topic_each(void *ctx,
+                 void (*fn)(void *arg, const char *name, uint32_t name_bytes, int32_t partitions),
+                 void *arg)
 {
     struct group_wire *gw = ctx;
     const struct broker_topics *topics = gw->core->topics;
@@ -290,12 +288,12 @@ static void group_load_batch(struct group_wire *gw,
         }
         gw->load_records++;
         struct group_offset_record record;
-        rill_err bad = rec.key_bytes < 0 ? RILL_ERR_CORRUPT
-                                         : group_record_decode(rec.key, (size_t)rec.key_bytes,
-                                                               rec.value_bytes < 0 ? NULL : rec.value,
-                                                               rec.value_bytes < 0 ? 0
-                                                                                   : (size_t)rec.value_bytes,
-                                                               &record);
+        rill_err bad =
+            rec.key_bytes < 0
+                ? RILL_ERR_CORRUPT
+                : group_record_decode(rec.key, (size_t)rec.key_bytes,
+                                      rec.value_bytes < 0 ? NULL : rec.value,
+                                      rec.value_bytes < 0 ? 0 : (size_t)rec.value_bytes, &record);
         if (bad != RILL_OK) {
             if (gw->load_corrupt++ < GROUP_LOAD_LOG_MAX) {
                 DIAG_ERROR("groups", "skipping a corrupt record of %s at offset %lld",
@@ -404,9 +402,9 @@ static rill_err group_offsets_topic(struct broker_core *core, struct broker_part
             { "segment.bytes", GROUP_OFFSETS_SEGMENT_BYTES },
         };
         char errstr[256] = "";
-        rill_err err = topics_create_internal(topics, GROUP_OFFSETS_TOPIC, 1, configs,
-                                              (uint32_t)RILL_ARRAY_COUNT(configs), errstr,
-                                              sizeof(errstr));
+        rill_err err =
+            topics_create_internal(topics, GROUP_OFFSETS_TOPIC, 1, configs,
+                                   (uint32_t)RILL_ARRAY_COUNT(configs), errstr, sizeof(errstr));
         if (err != RILL_OK) {
             DIAG_ERROR("groups", "cannot create %s: %s", GROUP_OFFSETS_TOPIC, errstr);
             return err;
@@ -443,7 +441,8 @@ rill_err group_wire_open(struct broker_core *core)
     gw->sink = (struct group_sink){ .ctx = gw, .append = group_sink_append };
     rill_err err = group_offsets_topic(core, &gw->offsets);
     if (err == RILL_OK) {
-        err = log_batch_builder_init(&gw->bld, LOG_CODEC_NONE, gw->offsets->log->cfg.batch_bytes_max);
+        err =
+            log_batch_builder_init(&gw->bld, LOG_CODEC_NONE, gw->offsets->log->cfg.batch_bytes_max);
     }
     if (err != RILL_OK) {
         free(gw);
@@ -520,8 +519,7 @@ void group_wire_metrics_render(struct broker_core *core, struct metrics_text *te
     } figures[] = {
         { "rill_group_groups", "gauge", "Consumer groups the coordinator holds.", stats.groups },
         { "rill_group_members", "gauge", "Members over all consumer groups.", stats.members },
-        { "rill_group_offsets", "gauge", "Committed offsets held over all groups.",
-          stats.offsets },
+        { "rill_group_offsets", "gauge", "Committed offsets held over all groups.", stats.offsets },
         { "rill_group_rebalances_total", "counter",
           "Target assignments the coordinator computed since start.", stats.rebalances },
         { "rill_group_member_expirations_total", "counter",
@@ -711,8 +709,8 @@ rill_err handle_reset_offsets(struct broker_core *core,
     }
     group_call_begin(gw);
     uint32_t appended = 0;
-    rill_err err = group_reset_offsets(gw->coord, rill_clock_wall_ms(), &request->reset_offsets,
-                                       &gw->sink, &core->arena, &response->reset_offsets,
-                                       &appended);
+    rill_err err =
+        group_reset_offsets(gw->coord, rill_clock_wall_ms(), &request->reset_offsets, &gw->sink,
+                            &core->arena, &response->reset_offsets, &appended);
     return group_call_answer(core, origin, header, err, response);
 }

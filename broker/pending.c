@@ -117,7 +117,8 @@ produce_check(struct broker_core *core, struct pending *pending, int64_t now_ns,
 /* A group answer goes out once the offsets partition made its records durable; when the
  * partition failed, at the deadline or at shutdown (force) it gets a header error instead:
  * the changes are applied in memory and may or may not be stored, as with a lost answer. */
-static void group_check(struct broker_core *core, struct pending *pending, int64_t now_ns, bool force)
+static void
+group_check(struct broker_core *core, struct pending *pending, int64_t now_ns, bool force)
 {
     struct log_partition *log = pending->group.bp->log;
     rill_err err = RILL_ERR_AGAIN;

@@ -471,8 +471,8 @@ rill_err topics_create(struct broker_topics *topics,
                        char *errstr,
                        size_t errstr_bytes)
 {
-    return topics_create_record(topics, name, partition_count, configs, config_count,
-                                validate_only, false, errstr, errstr_bytes);
+    return topics_create_record(topics, name, partition_count, configs, config_count, validate_only,
+                                false, errstr, errstr_bytes);
 }
 
 rill_err topics_create_internal(struct broker_topics *topics,

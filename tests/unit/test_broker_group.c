@@ -126,8 +126,8 @@ static unsigned gt_cores = 1;
 static void gt_start(struct rilld *broker, const char *extra)
 {
     char config[512];
-    snprintf(config, sizeof(config), "cores = %u\ngroup.min.session.timeout.ms = 100\n%s",
-             gt_cores, extra != NULL ? extra : "");
+    snprintf(config, sizeof(config), "cores = %u\ngroup.min.session.timeout.ms = 100\n%s", gt_cores,
+             extra != NULL ? extra : "");
     rilld_prepare(broker, config);
     rilld_start(broker);
 }
@@ -138,9 +138,9 @@ static void gt_start(struct rilld *broker, const char *extra)
 
 static int32_t create_topic(struct gt_client *client, const char *name, int32_t partitions)
 {
-    struct proto_create_topic topic = {
-        .name = str_of(name), .partitions = partitions, .replication_factor = -1
-    };
+    struct proto_create_topic topic = { .name = str_of(name),
+                                        .partitions = partitions,
+                                        .replication_factor = -1 };
     union proto_request request = { .create_topics = { &topic, 1, false } };
     union proto_response response;
     T_ASSERT_EQ_INT(gt_call(client, PROTO_API_CREATE_TOPICS, &request, &response), 0);
@@ -240,8 +240,8 @@ static int32_t member_join(struct gt_client *client, struct gt_member *member)
     int32_t numbers[GT_HELD_MAX];
     for (uint32_t i = 0; i < member->assignment_count; i++) {
         numbers[i] = member->assignment[i].partition;
-        owned[i] = (struct proto_topic_partitions){ str_of(member->assignment[i].topic),
-                                                    &numbers[i], 1 };
+        owned[i] =
+            (struct proto_topic_partitions){ str_of(member->assignment[i].topic), &numbers[i], 1 };
     }
     struct proto_str strategies[] = { str_of("sticky"), str_of("roundrobin") };
     struct proto_str topic = str_of(member->topic != NULL ? member->topic : "");
@@ -307,12 +307,12 @@ static int32_t commit_one(struct gt_client *client,
                           const char *metadata,
                           int32_t *out_error)
 {
-    struct proto_commit_partition part = {
-        partition, offset, metadata != NULL ? str_of(metadata) : (struct proto_str){ NULL, 0 }
-    };
+    struct proto_commit_partition part = { partition, offset,
+                                           metadata != NULL ? str_of(metadata)
+                                                            : (struct proto_str){ NULL, 0 } };
     struct proto_commit_topic entry = { str_of(topic), &part, 1 };
-    union proto_request request = { .offset_commit = { str_of(group), str_of(member_id),
-                                                       generation, &entry, 1 } };
+    union proto_request request = { .offset_commit = { str_of(group), str_of(member_id), generation,
+                                                       &entry, 1 } };
     union proto_response response;
     T_ASSERT_EQ_INT(gt_call(client, PROTO_API_OFFSET_COMMIT, &request, &response), 0);
     const struct proto_offset_commit_response *out = &response.offset_commit;
@@ -375,8 +375,8 @@ static bool list_group(struct gt_client *client,
         const struct proto_group_listing *entry = &response.list_groups.groups[i];
         if (i > 0) {
             const struct proto_group_listing *before = &response.list_groups.groups[i - 1];
-            uint32_t common = before->group.bytes < entry->group.bytes ? before->group.bytes
-                                                                       : entry->group.bytes;
+            uint32_t common =
+                before->group.bytes < entry->group.bytes ? before->group.bytes : entry->group.bytes;
             int c = memcmp(before->group.ptr, entry->group.ptr, common);
             T_ASSERT(c < 0 || (c == 0 && before->group.bytes < entry->group.bytes));
         }
@@ -659,16 +659,16 @@ static void t_stale_generation_and_regression(void)
                     0);
     T_ASSERT_EQ_INT(part_error, RILL_ERR_STALE_GENERATION);
     /* Forward, equal (metadata replaced), backward (refused, nothing changes). */
-    T_ASSERT_EQ_INT(commit_one(&client, "fence", members[0].id, members[0].generation,
-                               mine->topic, mine->partition, 50, "a", &part_error),
+    T_ASSERT_EQ_INT(commit_one(&client, "fence", members[0].id, members[0].generation, mine->topic,
+                               mine->partition, 50, "a", &part_error),
                     0);
     T_ASSERT_EQ_INT(part_error, 0);
-    T_ASSERT_EQ_INT(commit_one(&client, "fence", members[0].id, members[0].generation,
-                               mine->topic, mine->partition, 50, "b", &part_error),
+    T_ASSERT_EQ_INT(commit_one(&client, "fence", members[0].id, members[0].generation, mine->topic,
+                               mine->partition, 50, "b", &part_error),
                     0);
     T_ASSERT_EQ_INT(part_error, 0);
-    T_ASSERT_EQ_INT(commit_one(&client, "fence", members[0].id, members[0].generation,
-                               mine->topic, mine->partition, 40, "c", &part_error),
+    T_ASSERT_EQ_INT(commit_one(&client, "fence", members[0].id, members[0].generation, mine->topic,
+                               mine->partition, 40, "c", &part_error),
                     0);
     T_ASSERT_EQ_INT(part_error, RILL_ERR_OFFSET_REGRESSION);
     char metadata[16];
@@ -677,9 +677,9 @@ static void t_stale_generation_and_regression(void)
         50);
     T_ASSERT(strcmp(metadata, "b") == 0);
     /* A manual commit while the group has members is refused. */
-    T_ASSERT_EQ_INT(commit_one(&client, "fence", "", -1, mine->topic, mine->partition, 60, NULL,
-                               &part_error),
-                    RILL_ERR_GROUP_NOT_EMPTY);
+    T_ASSERT_EQ_INT(
+        commit_one(&client, "fence", "", -1, mine->topic, mine->partition, 60, NULL, &part_error),
+        RILL_ERR_GROUP_NOT_EMPTY);
     gt_close(&client);
     rilld_stop_clean(&broker);
 }
@@ -988,8 +988,7 @@ static void t_offsets_topic(void)
         fetch_part.offset = next;
         request = (union proto_request){ .fetch = { 0, 1, 4 << 20, &fetch_topic, 1 } };
         T_ASSERT_EQ_INT(gt_call(&client, PROTO_API_FETCH, &request, &response), 0);
-        const struct proto_fetch_partition_result *result =
-            &response.fetch.topics[0].partitions[0];
+        const struct proto_fetch_partition_result *result = &response.fetch.topics[0].partitions[0];
         T_ASSERT_EQ_INT(result->error, 0);
         T_ASSERT(result->batches.bytes > 0);
         free(keep);
@@ -1010,11 +1009,11 @@ static void t_offsets_topic(void)
             while (log_record_iter_next(&it, &record) == RILL_OK) {
                 T_ASSERT(record.key_bytes > 0);
                 struct group_offset_record decoded;
-                T_ASSERT(group_record_decode(record.key, (size_t)record.key_bytes,
-                                             record.value_bytes < 0 ? NULL : record.value,
-                                             record.value_bytes < 0 ? 0
-                                                                    : (size_t)record.value_bytes,
-                                             &decoded) == RILL_OK);
+                T_ASSERT(
+                    group_record_decode(record.key, (size_t)record.key_bytes,
+                                        record.value_bytes < 0 ? NULL : record.value,
+                                        record.value_bytes < 0 ? 0 : (size_t)record.value_bytes,
+                                        &decoded) == RILL_OK);
                 if (record.offset > last_offset) {
                     last_offset = record.offset;
                     last = decoded;
@@ -1191,11 +1190,11 @@ static void t_hostile_group_requests(void)
     rilld_stop_clean(&broker);
 }
 
-#define GT_THREE_CORES(name)    \
+#define GT_THREE_CORES(name)        \
     static void name##_3cores(void) \
-    {                           \
-        gt_cores = 3;           \
-        name();                 \
+    {                               \
+        gt_cores = 3;               \
+        name();                     \
     }
 GT_THREE_CORES(t_round_trip)
 GT_THREE_CORES(t_cooperative_handover)
