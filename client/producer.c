@@ -30,8 +30,9 @@
 #include "log/batch.h"
 
 #define PRODUCER_DIAG "producer"
-/* Recycled batches kept for reuse. */
-#define PRODUCER_POOL_MAX 64u
+/* Recycled batches kept for reuse, at most; their buffers together stay within
+ * queue.bytes.max (pool_put), so the pool never holds more than a full queue. */
+#define PRODUCER_POOL_MAX 1024u
 /* Batch bytes in one PRODUCE request. */
 #define PRODUCER_REQUEST_BYTES_MAX (16u * 1024 * 1024)
 /* First buffer of a fresh builder; it doubles up to batch.bytes. */
@@ -125,6 +126,7 @@ struct rill_producer {
     struct ptopic *topic_last; /* last topic produced to: the common case skips the search */
     struct pbatch *pool;
     unsigned pool_count;
+    uint64_t pool_bytes; /* buffer capacity held by the pooled batches */
     /* scratch for encoding a request */
     struct proto_produce_topic *scratch_topics;
     struct proto_produce_partition *scratch_parts;
@@ -186,12 +188,18 @@ static void pbatch_free(struct pbatch *batch)
     free(batch);
 }
 
+static uint64_t pbatch_buffer_bytes(const struct pbatch *batch)
+{
+    return (uint64_t)batch->records_capacity + batch->out_capacity;
+}
+
 static struct pbatch *pool_take(rill_producer_t *p)
 {
     struct pbatch *batch = p->pool;
     if (batch != NULL) {
         p->pool = batch->next;
         p->pool_count--;
+        p->pool_bytes -= pbatch_buffer_bytes(batch);
     } else {
         batch = calloc(1, sizeof(*batch));
         if (batch == NULL) {
@@ -212,15 +220,23 @@ static struct pbatch *pool_take(rill_producer_t *p)
     return batch;
 }
 
+/*
+ * Keeps a done batch for reuse while the pool's buffers stay within queue.bytes.max (and
+ * PRODUCER_POOL_MAX batches): a producer at full speed then fills recycled buffers only, instead of
+ * memory fresh from the kernel (a page fault and a zeroed page per 4 KiB, which cost it as
+ * much as building the batch).
+ */
 static void pool_put(rill_producer_t *p, struct pbatch *batch)
 {
-    if (p->pool_count >= PRODUCER_POOL_MAX) {
+    uint64_t bytes = pbatch_buffer_bytes(batch);
+    if (p->pool_count >= PRODUCER_POOL_MAX || p->pool_bytes + bytes > p->bytes_max) {
         pbatch_free(batch);
         return;
     }
     batch->next = p->pool;
     p->pool = batch;
     p->pool_count++;
+    p->pool_bytes += bytes;
 }
 
 /* Writes the idempotence fields of a finished batch again (after a new producer id) and its

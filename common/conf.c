@@ -70,7 +70,7 @@ static const struct conf_key conf_keys[] = {
     { "enable.idempotence", CONF_KIND_BOOL, "true", 0, 0, CONF_SCOPE_PRODUCER },
     { "delivery.timeout.ms", CONF_KIND_MS, "120000", 1, INT32_MAX, CONF_SCOPE_PRODUCER },
     { "queue.records.max", CONF_KIND_COUNT, "1000000", 1, 100000000, CONF_SCOPE_PRODUCER },
-    { "queue.bytes.max", CONF_KIND_SIZE, "1g", 1024, (int64_t)1 << 40, CONF_SCOPE_PRODUCER },
+    { "queue.bytes.max", CONF_KIND_SIZE, "64m", 1024, (int64_t)1 << 40, CONF_SCOPE_PRODUCER },
     { "max.inflight.per.partition", CONF_KIND_COUNT, "5", 1, 5, CONF_SCOPE_PRODUCER },
     /* consumer */
     { "fetch.max.wait.ms", CONF_KIND_MS, "500", 0, RILL_FETCH_WAIT_MS_MAX, CONF_SCOPE_CONSUMER },

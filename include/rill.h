@@ -414,7 +414,7 @@ RILL_API RILL_MUST_CHECK rill_err rill_log_dump(const char *path, rill_dump_cb *
  *     enable.idempotence     true | false                                  [true]
  *     delivery.timeout.ms    report failure if not acknowledged by then    [120000]
  *     queue.records.max      records queued and not yet acknowledged       [1000000]
- *     queue.bytes.max        bytes of those records                        [1073741824]
+ *     queue.bytes.max        bytes of those records                        [67108864]
  *     max.inflight.per.partition  batches in flight per partition (<= 5)   [5]
  *   consumer:
  *     fetch.max.wait.ms      broker long-poll wait                         [500]
