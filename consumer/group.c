@@ -943,10 +943,12 @@ static rill_err compute_input(struct group_coord *c,
         }
         sub += am->topic_count;
         am->owned = own;
+        /* What it consumes now: partitions it was told to give up are on their way out (the
+         * client stopped fetching them), so sticky does not hold on to them. */
         for (uint32_t i = 0; i < mem->held_count; i++) {
             int32_t t = universe_index(u, ucount, TP_TOPIC(mem->held[i]));
             int32_t p = TP_PART(mem->held[i]);
-            if (t >= 0 && p >= 0 && p < u[t].partitions) {
+            if (!mem->told[i] && t >= 0 && p >= 0 && p < u[t].partitions) {
                 own[am->owned_count++] =
                     (struct assign_tp){ .topic = (uint32_t)t, .partition = (uint32_t)p };
             }
