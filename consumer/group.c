@@ -451,13 +451,15 @@ static rill_err pattern_compile(const char *p, uint32_t bytes, regex_t *out)
     /* The pattern must compile on its own, so that the anchoring parentheses cannot pair with
      * parentheses inside it ("a)|(b"). */
     regex_t probe;
-    if (regcomp(&probe, raw, REG_EXTENDED | REG_NOSUB) != 0) {
-        return RILL_ERR_INVALID_SUBSCRIPTION;
+    int rc = regcomp(&probe, raw, REG_EXTENDED | REG_NOSUB);
+    if (rc != 0) {
+        return rc == REG_ESPACE ? RILL_ERR_NOMEM : RILL_ERR_INVALID_SUBSCRIPTION;
     }
     regfree(&probe);
     snprintf(anchored, sizeof(anchored), "^(%s)$", raw);
-    if (regcomp(out, anchored, REG_EXTENDED | REG_NOSUB) != 0) {
-        return RILL_ERR_INVALID_SUBSCRIPTION;
+    rc = regcomp(out, anchored, REG_EXTENDED | REG_NOSUB);
+    if (rc != 0) {
+        return rc == REG_ESPACE ? RILL_ERR_NOMEM : RILL_ERR_INVALID_SUBSCRIPTION;
     }
     return RILL_OK;
 }

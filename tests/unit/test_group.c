@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/diag.h"
 #include "consumer/gmap.h"
 #include "consumer/group.h"
 #include "tests/harness.h"
@@ -2032,6 +2033,286 @@ static void t_many_members(void)
     env_free(e);
 }
 
+/* ---------------------------------------------------------------------------------------- */
+/* Allocation failures                                                                      */
+/* ---------------------------------------------------------------------------------------- */
+
+/* Outside sanitizer builds the test binary replaces malloc, calloc and realloc (glibc lets a
+ * program do so; free stays glibc's, which the __libc_* allocations belong to), so that one
+ * chosen allocation fails. Only allocations called from this executable's own code count
+ * (the coordinator is linked in statically): glibc's regcomp does not survive a failed
+ * allocation of its own (it frees a work area twice), which is not what is tested here. */
+#if !defined(__SANITIZE_ADDRESS__)
+extern void *__libc_malloc(size_t bytes);
+extern void *__libc_calloc(size_t count, size_t bytes);
+extern void *__libc_realloc(void *ptr, size_t bytes);
+
+extern char __executable_start, etext;
+
+static long t_alloc_countdown = -1; /* >= 0: allocations that succeed before one fails */
+static long t_alloc_failed;         /* failures injected */
+
+static bool t_alloc_fail_now(const void *caller)
+{
+    if (t_alloc_countdown < 0 || (const char *)caller < &__executable_start ||
+        (const char *)caller >= &etext) {
+        return false;
+    }
+    if (t_alloc_countdown == 0) {
+        t_alloc_countdown = -1;
+        t_alloc_failed++;
+        return true;
+    }
+    t_alloc_countdown--;
+    return false;
+}
+
+void *malloc(size_t bytes)
+{
+    return t_alloc_fail_now(__builtin_return_address(0)) ? NULL : __libc_malloc(bytes);
+}
+
+void *calloc(size_t count, size_t bytes)
+{
+    return t_alloc_fail_now(__builtin_return_address(0)) ? NULL : __libc_calloc(count, bytes);
+}
+
+void *realloc(void *ptr, size_t bytes)
+{
+    return t_alloc_fail_now(__builtin_return_address(0)) ? NULL : __libc_realloc(ptr, bytes);
+}
+
+#define T_CALL_OK(expr)                                        \
+    do {                                                       \
+        rill_err t_rc_ = (expr);                               \
+        T_ASSERT(t_rc_ == RILL_OK || t_rc_ == RILL_ERR_NOMEM); \
+    } while (0)
+
+/* One pass over every request kind; any call may fail with RILL_ERR_NOMEM. */
+static void nomem_scenario(struct env *e)
+{
+    struct proto_str topics[2] = { S("t"), S("u") }, strategies[1] = { S("sticky") };
+    struct proto_join_group_request jq = { .group = S("g"),
+                                           .member_id = S(""),
+                                           .client_id = S("c"),
+                                           .session_timeout_ms = 10000,
+                                           .rebalance_timeout_ms = -1,
+                                           .strategies = strategies,
+                                           .strategy_count = 1,
+                                           .topics = topics,
+                                           .topic_count = 2 };
+    struct proto_join_group_response jr;
+    char ida[300] = "", idb[300] = "";
+    int32_t gena = -1;
+    int32_t owned_parts[16];
+    struct proto_topic_partitions owned[2];
+    uint32_t owned_topics = 0;
+    proto_arena_reset(&e->arena);
+    rill_err err = group_join(e->c, e->mono, "h:1", &jq, &e->arena, &jr);
+    T_ASSERT(err == RILL_OK || err == RILL_ERR_NOMEM);
+    if (err == RILL_OK && jr.error == 0) {
+        snprintf(ida, sizeof(ida), "%.*s", (int)jr.member_id.bytes, jr.member_id.ptr);
+        gena = jr.generation;
+    }
+    jq.topics = NULL;
+    jq.topic_count = 0;
+    jq.topics_nil = true;
+    jq.pattern = S("t|u|v");
+    proto_arena_reset(&e->arena);
+    err = group_join(e->c, e->mono, "h:2", &jq, &e->arena, &jr);
+    T_ASSERT(err == RILL_OK || err == RILL_ERR_NOMEM);
+    if (err == RILL_OK && jr.error == 0) {
+        snprintf(idb, sizeof(idb), "%.*s", (int)jr.member_id.bytes, jr.member_id.ptr);
+    }
+    /* A rejoins with what it holds. */
+    struct proto_heartbeat_request hq = { .group = S("g"),
+                                          .member_id = S(ida),
+                                          .generation = gena };
+    struct proto_group_error_response er;
+    T_CALL_OK(group_heartbeat(e->c, e->mono, &hq, &er));
+    jq = (struct proto_join_group_request){ .group = S("g"),
+                                            .member_id = S(ida),
+                                            .client_id = S("c2"),
+                                            .session_timeout_ms = 10000,
+                                            .rebalance_timeout_ms = -1,
+                                            .strategies = strategies,
+                                            .strategy_count = 1,
+                                            .topics = topics,
+                                            .topic_count = 2 };
+    proto_arena_reset(&e->arena);
+    err = group_join(e->c, e->mono, "h:1", &jq, &e->arena, &jr);
+    T_ASSERT(err == RILL_OK || err == RILL_ERR_NOMEM);
+    if (err == RILL_OK && jr.error == 0) {
+        gena = jr.generation;
+        uint32_t k = 0;
+        for (uint32_t i = 0; i < jr.assignment_count && owned_topics < 2; i++) {
+            owned[owned_topics] = (struct proto_topic_partitions){ .topic = jr.assignment[i].topic,
+                                                                   .partitions = &owned_parts[k] };
+            for (uint32_t j = 0; j < jr.assignment[i].partition_count && k < 16; j++) {
+                owned_parts[k++] = jr.assignment[i].partitions[j];
+                owned[owned_topics].partition_count++;
+            }
+            owned_topics++;
+        }
+    }
+    /* A commits its first partition, then releases its revoked ones. */
+    if (owned_topics > 0 && owned[0].partition_count > 0) {
+        int32_t perr = 0;
+        char tname[64];
+        snprintf(tname, sizeof(tname), "%.*s", (int)owned[0].topic.bytes, owned[0].topic.ptr);
+        struct proto_commit_partition cp = { .partition = owned_parts[0],
+                                             .offset = 5,
+                                             .metadata = S("m") };
+        struct proto_commit_topic ct = { .name = S(tname),
+                                         .partitions = &cp,
+                                         .partition_count = 1 };
+        struct proto_offset_commit_request cq = { .group = S("g"),
+                                                  .member_id = S(ida),
+                                                  .generation = gena,
+                                                  .topics = &ct,
+                                                  .topic_count = 1 };
+        struct proto_offset_commit_response cr;
+        uint32_t appended = 0;
+        proto_arena_reset(&e->arena);
+        T_CALL_OK(
+            group_offset_commit(e->c, e->mono, e->wall, &cq, &e->gs, &e->arena, &cr, &appended));
+        (void)perr;
+        jq.owned = owned;
+        jq.owned_count = owned_topics;
+        char copy[2][64];
+        for (uint32_t i = 0; i < owned_topics; i++) {
+            snprintf(copy[i], sizeof(copy[i]), "%.*s", (int)owned[i].topic.bytes,
+                     owned[i].topic.ptr);
+            owned[i].topic = S(copy[i]);
+        }
+        proto_arena_reset(&e->arena);
+        T_CALL_OK(group_join(e->c, e->mono, "h:1", &jq, &e->arena, &jr));
+    }
+    /* Manual commit, reset, load, fetch, list, describe. */
+    struct proto_commit_partition mp = { .partition = 1, .offset = 7 };
+    struct proto_commit_topic mt = { .name = S("t"), .partitions = &mp, .partition_count = 1 };
+    struct proto_offset_commit_request mq = {
+        .group = S("m"), .member_id = S(""), .generation = -1, .topics = &mt, .topic_count = 1
+    };
+    struct proto_offset_commit_response mr;
+    uint32_t appended = 0;
+    proto_arena_reset(&e->arena);
+    T_CALL_OK(group_offset_commit(e->c, e->mono, e->wall, &mq, &e->gs, &e->arena, &mr, &appended));
+    struct proto_reset_partition rp = { .partition = 0, .offset = PROTO_RESET_OFFSETS_LATEST };
+    struct proto_reset_topic rt = { .name = S("u"), .partitions = &rp, .partition_count = 1 };
+    struct proto_reset_offsets_request rq = { .group = S("r"), .topics = &rt, .topic_count = 1 };
+    struct proto_reset_offsets_response rr;
+    proto_arena_reset(&e->arena);
+    T_CALL_OK(group_reset_offsets(e->c, e->wall, &rq, &e->gs, &e->arena, &rr, &appended));
+    struct group_offset_record lr = {
+        .group = S("l"), .topic = S("gone"), .partition = 2, .offset = 4, .metadata = S("x")
+    };
+    rill_err lerr = group_coord_load(e->c, &lr);
+    T_ASSERT(lerr == RILL_OK || lerr == RILL_ERR_NOMEM);
+    struct proto_offset_fetch_request fq = { .group = S("g"), .topics_all = true };
+    struct proto_offset_fetch_response fr;
+    proto_arena_reset(&e->arena);
+    T_CALL_OK(group_offset_fetch(e->c, &fq, &e->arena, &fr));
+    struct proto_list_groups_request lq = { .states_all = true };
+    struct proto_list_groups_response lsr;
+    proto_arena_reset(&e->arena);
+    T_CALL_OK(group_list(e->c, &lq, &e->arena, &lsr));
+    struct proto_str ids[3] = { S("g"), S("m"), S("r") };
+    struct proto_describe_groups_request dq = { .groups = ids, .group_count = 3 };
+    struct proto_describe_groups_response dr;
+    proto_arena_reset(&e->arena);
+    T_CALL_OK(group_describe(e->c, &dq, &e->arena, &dr));
+    /* A topic appears; time passes; m is deleted; B leaves. */
+    ft_set(&e->ft, "v", 3, 0, 100);
+    group_coord_topics_changed(e->c, e->mono);
+    (void)group_coord_tick(e->c, e->mono, e->wall, &e->gs, &appended);
+    struct proto_delete_groups_request xq = { .groups = &ids[1], .group_count = 1 };
+    struct proto_topic_results xr;
+    proto_arena_reset(&e->arena);
+    T_CALL_OK(group_delete(e->c, &xq, &e->gs, &e->arena, &xr, &appended));
+    struct proto_leave_group_request vq = { .group = S("g"), .member_id = S(idb) };
+    T_CALL_OK(group_leave(e->c, e->mono, &vq, &er));
+}
+
+/* Totals of the stats agree with what LIST, DESCRIBE and OFFSET_FETCH show. */
+static void nomem_check_consistent(struct env *e)
+{
+    proto_arena_reset(&e->arena);
+    struct proto_list_groups_request lq = { .states_all = true };
+    struct proto_list_groups_response lr;
+    T_ASSERT_OK(group_list(e->c, &lq, &e->arena, &lr));
+    char names[8][16];
+    uint32_t n = lr.group_count;
+    T_ASSERT(n <= 8);
+    uint64_t members = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        snprintf(names[i], sizeof(names[i]), "%.*s", (int)lr.groups[i].group.bytes,
+                 lr.groups[i].group.ptr);
+        members += (uint64_t)lr.groups[i].member_count;
+    }
+    uint64_t offsets = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        check_holders(e, names[i]);
+        proto_arena_reset(&e->arena);
+        struct proto_offset_fetch_request fq = { .group = S(names[i]), .topics_all = true };
+        struct proto_offset_fetch_response fr;
+        T_ASSERT_OK(group_offset_fetch(e->c, &fq, &e->arena, &fr));
+        for (uint32_t t = 0; t < fr.topic_count; t++) {
+            offsets += fr.topics[t].partition_count;
+        }
+    }
+    struct group_coord_stats st;
+    group_coord_stats(e->c, &st);
+    T_ASSERT_EQ_INT(st.groups, n);
+    T_ASSERT_EQ_INT(st.members, members);
+    T_ASSERT_EQ_INT(st.offsets, offsets);
+}
+
+static void t_allocation_failures(void)
+{
+    diag_set_level(DIAG_LEVEL_ERROR); /* the failed target computations warn */
+    long k = 0;
+    for (; k < 20000; k++) {
+        struct env *e = env_new();
+        ft_set(&e->ft, "t", 6, 0, 100);
+        ft_set(&e->ft, "u", 2, 0, 100);
+        t_alloc_failed = 0;
+        t_alloc_countdown = k;
+        nomem_scenario(e);
+        t_alloc_countdown = -1;
+        bool injected = t_alloc_failed > 0;
+        nomem_check_consistent(e);
+        /* Everything still works: members expire, groups expire, a new member gets it all. */
+        uint32_t appended = 0;
+        e->mono += 1000000;
+        e->wall += 1000000000000LL;
+        (void)group_coord_tick(e->c, e->mono, e->wall, &e->gs, &appended);
+        (void)group_coord_tick(e->c, e->mono + 604800000, e->wall, &e->gs, &appended);
+        struct group_coord_stats st;
+        group_coord_stats(e->c, &st);
+        T_ASSERT_EQ_INT(st.groups, 0);
+        T_ASSERT_EQ_INT(st.members, 0);
+        T_ASSERT_EQ_INT(st.offsets, 0);
+        struct sim a;
+        sim_init(&a, "g", NULL);
+        a.pattern = "t|u|v";
+        T_ASSERT_EQ_INT(sim_join(e, &a), 0);
+        T_ASSERT_EQ_INT(a.nassigned, 11);
+        T_ASSERT(str_is(describe(e, "g").state, "stable"));
+        env_free(e);
+        if (!injected) {
+            break; /* the scenario ran through without reaching allocation k */
+        }
+    }
+    T_ASSERT(k > 50 && k < 20000);
+}
+#else
+static void t_allocation_failures(void)
+{
+    T_SKIP("allocation failure injection replaces malloc, which the address sanitizer owns");
+}
+#endif
+
 int main(int argc, char **argv)
 {
     static const struct t_case cases[] = {
@@ -2060,6 +2341,7 @@ int main(int argc, char **argv)
         T_CASE(t_gmap_random),
         T_CASE(t_property_random),
         T_CASE(t_many_members),
+        T_CASE(t_allocation_failures),
     };
     return t_run(argc, argv, cases, T_COUNT(cases));
 }
