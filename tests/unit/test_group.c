@@ -2046,11 +2046,13 @@ static void t_many_members(void)
 extern void *__libc_malloc(size_t bytes);
 extern void *__libc_calloc(size_t count, size_t bytes);
 extern void *__libc_realloc(void *ptr, size_t bytes);
+extern void __libc_free(void *ptr);
 
 extern char __executable_start, etext;
 
 static long t_alloc_countdown = -1; /* >= 0: allocations that succeed before one fails */
 static long t_alloc_failed;         /* failures injected */
+static long t_alloc_live;           /* allocations not freed yet (leak check) */
 
 static bool t_alloc_fail_now(const void *caller)
 {
@@ -2069,17 +2071,36 @@ static bool t_alloc_fail_now(const void *caller)
 
 void *malloc(size_t bytes)
 {
-    return t_alloc_fail_now(__builtin_return_address(0)) ? NULL : __libc_malloc(bytes);
+    void *p = t_alloc_fail_now(__builtin_return_address(0)) ? NULL : __libc_malloc(bytes);
+    t_alloc_live += p != NULL;
+    return p;
 }
 
 void *calloc(size_t count, size_t bytes)
 {
-    return t_alloc_fail_now(__builtin_return_address(0)) ? NULL : __libc_calloc(count, bytes);
+    void *p = t_alloc_fail_now(__builtin_return_address(0)) ? NULL : __libc_calloc(count, bytes);
+    t_alloc_live += p != NULL;
+    return p;
 }
 
 void *realloc(void *ptr, size_t bytes)
 {
-    return t_alloc_fail_now(__builtin_return_address(0)) ? NULL : __libc_realloc(ptr, bytes);
+    if (t_alloc_fail_now(__builtin_return_address(0))) {
+        return NULL;
+    }
+    void *p = __libc_realloc(ptr, bytes);
+    if (ptr == NULL) {
+        t_alloc_live += p != NULL;
+    } else if (bytes == 0) {
+        t_alloc_live--; /* glibc frees it */
+    }
+    return p;
+}
+
+void free(void *ptr)
+{
+    t_alloc_live -= ptr != NULL;
+    __libc_free(ptr);
 }
 
 #define T_CALL_OK(expr)                                        \
@@ -2273,6 +2294,7 @@ static void t_allocation_failures(void)
     diag_set_level(DIAG_LEVEL_ERROR); /* the failed target computations warn */
     long k = 0;
     for (; k < 20000; k++) {
+        long live_before = t_alloc_live;
         struct env *e = env_new();
         ft_set(&e->ft, "t", 6, 0, 100);
         ft_set(&e->ft, "u", 2, 0, 100);
@@ -2300,6 +2322,9 @@ static void t_allocation_failures(void)
         T_ASSERT_EQ_INT(a.nassigned, 11);
         T_ASSERT(str_is(describe(e, "g").state, "stable"));
         env_free(e);
+        if (t_alloc_live != live_before) {
+            T_FAIL("allocation %ld failing leaks %ld blocks", k, t_alloc_live - live_before);
+        }
         if (!injected) {
             break; /* the scenario ran through without reaching allocation k */
         }
