@@ -742,6 +742,7 @@ static void t_kill9_commits_survive(void)
     T_ASSERT_EQ_INT(member.assignment_count, 8);
     /* 8 partitions x 40 rounds of commits, one request per round (all partitions). */
     int64_t expect[8] = { 0 };
+    int64_t commits_start = now_ms();
     for (int round = 1; round <= 40; round++) {
         struct proto_commit_partition parts[8];
         for (int32_t p = 0; p < 8; p++) {
@@ -759,6 +760,8 @@ static void t_kill9_commits_survive(void)
             T_ASSERT_EQ_INT(response.offset_commit.topics[0].partitions[p].error, 0);
         }
     }
+    printf("  40 commits of 8 partitions, each answered once durable: %lld ms\n",
+           (long long)(now_ms() - commits_start));
     /* A manual commit to a second group, and one deleted by RESET_OFFSETS. */
     int32_t part_error = 0;
     T_ASSERT_EQ_INT(commit_one(&client, "manual", "", -1, "durable", 3, 33, "hand", &part_error),
@@ -775,7 +778,10 @@ static void t_kill9_commits_survive(void)
     T_ASSERT(rilld_wait(&broker, WIRE_STOP_TIMEOUT_MS) != -1);
     gt_close(&client);
     for (int restart = 0; restart < 2; restart++) {
+        int64_t restart_start = now_ms();
         rilld_start(&broker);
+        printf("  restart to serving (%s): %lld ms\n", restart == 0 ? "after kill -9" : "clean",
+               (long long)(now_ms() - restart_start));
         gt_open(&client, broker.port);
         for (int32_t p = 0; p < 8; p++) {
             T_ASSERT_EQ_INT(fetch_offset(&client, "survivor", "durable", p, NULL, 0), expect[p]);
@@ -1190,6 +1196,11 @@ static void t_compacted_offsets_load(void)
     unsigned long long loaded =
         strtoull(line + strlen("\nrill_group_load_records_total "), NULL, 10);
     T_ASSERT(loaded > 0 && loaded < RECORDS / 2);
+    line = strstr(text, "\nrill_group_load_seconds ");
+    T_ASSERT(line != NULL);
+    line += strlen("\nrill_group_load_seconds ");
+    printf("  loaded %llu records of a compacted offsets topic (%d written) in %.*s s\n", loaded,
+           RECORDS, (int)strcspn(line, "\n"), line);
     T_ASSERT(strstr(text, "rill_group_load_corrupt_records_total 0") != NULL);
     free(text);
     gt_close(&client);
