@@ -141,9 +141,17 @@ static void conn_recv_arm(struct broker_conn *conn)
         return;
     }
     RILL_ASSERT(conn->recv_bytes_used < conn->recv_bytes_capacity);
+    uint32_t want = conn->recv_bytes_capacity - conn->recv_bytes_used;
+    uint32_t frame_rest = conn->recv_frame_bytes > conn->recv_bytes_used
+                              ? conn->recv_frame_bytes - conn->recv_bytes_used
+                              : 0;
+    if (frame_rest > RILL_CONN_RECV_BYTES_INITIAL) {
+        want = frame_rest < want ? frame_rest : want; /* nothing after the frame to move */
+    } else if (want > RILL_CONN_RECV_BYTES_INITIAL) {
+        want = RILL_CONN_RECV_BYTES_INITIAL;
+    }
     struct io_uring_sqe *sqe = loop_sqe_get(conn->core);
-    io_uring_prep_recv(sqe, conn->fd, conn->recv_buf + conn->recv_bytes_used,
-                       conn->recv_bytes_capacity - conn->recv_bytes_used, 0);
+    io_uring_prep_recv(sqe, conn->fd, conn->recv_buf + conn->recv_bytes_used, want, 0);
     io_uring_sqe_set_data64(sqe, loop_tag_conn(LOOP_OP_RECV, conn->slot, conn->generation));
     conn->recv_armed = true;
 }
@@ -317,6 +325,7 @@ static void conn_parse(struct broker_conn *conn, int64_t now_ns)
         return;
     }
     conn->recv_bytes_used -= consumed;
+    conn->recv_frame_bytes = bytes_needed;
     memmove(conn->recv_buf, conn->recv_buf + consumed, conn->recv_bytes_used);
     if (conn->recv_bytes_used > 0 && conn->frame_start_ns == 0) {
         conn->frame_start_ns = now_ns;
@@ -337,6 +346,7 @@ void conn_open(struct broker_conn *conn, struct broker_core *core, int fd, int64
     conn->send_armed = false;
     conn->recv_bytes_used = 0;
     conn->recv_bytes_capacity = 0;
+    conn->recv_frame_bytes = 0;
     conn->frame_start_ns = 0;
     conn->request_last_ns = now_ns;
     conn->recv_large_last_ns = now_ns;

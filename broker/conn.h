@@ -10,7 +10,9 @@
  *     first); a grown buffer is kept between frames while large frames keep coming (growing
  *     and shrinking it for every frame made the kernel map and zero fresh pages each time) and
  *     shrinks after RILL_CONN_RECV_KEEP_MS without one: at the next frame, or from the tick,
- *     which cancels the armed receive to do so (recv_shrinking);
+ *     which cancels the armed receive to do so (recv_shrinking). A receive asks for the rest
+ *     of a large pending frame exactly, else for at most RILL_CONN_RECV_BYTES_INITIAL bytes,
+ *     so the start of the next frame that must be moved down is never more than that;
  *   - responses[] is a ring of response slots in request order; a slot is reserved when its
  *     request is read and filled (ready) when its answer is built, possibly later and out of
  *     order; only the ready prefix is sent. No more than cfg->inflight_max slots are in use:
@@ -55,6 +57,7 @@ struct broker_conn {
     uint8_t *recv_buf;
     uint32_t recv_bytes_capacity; /* allocated at recv_buf */
     uint32_t recv_bytes_used;     /* received and not yet consumed */
+    uint32_t recv_frame_bytes;    /* the pending frame, prefix included, once known; else 0 */
     int64_t frame_start_ns;       /* when the first byte of a pending frame came; 0 if none */
     int64_t request_last_ns;      /* last complete request (or the accept) */
     int64_t recv_large_last_ns;   /* last time a frame needed more than the initial buffer */

@@ -146,7 +146,7 @@ int32_t producer_partition_for_key(const void *key, size_t key_bytes, int32_t pa
 static const uint8_t *walk_nullable(const uint8_t *pos, const void **out, size_t *out_bytes)
 {
     int64_t length = 0;
-    pos += log_varint_decode(pos, 10, &length);
+    pos += log_varint_decode_inline(pos, 10, &length);
     if (length < 0) {
         *out = NULL;
         *out_bytes = 0;
@@ -166,11 +166,11 @@ void producer_record_walk(const uint8_t **pos,
     const uint8_t *p = *pos;
     int64_t length = 0;
     int64_t ignored = 0;
-    p += log_varint_decode(p, 10, &length);
+    p += log_varint_decode_inline(p, 10, &length);
     const uint8_t *end = p + length;
-    p++;                                     /* attributes */
-    p += log_varint_decode(p, 10, &ignored); /* timestamp delta */
-    p += log_varint_decode(p, 10, &ignored); /* offset delta */
+    p++;                                            /* attributes */
+    p += log_varint_decode_inline(p, 10, &ignored); /* timestamp delta */
+    p += log_varint_decode_inline(p, 10, &ignored); /* offset delta */
     p = walk_nullable(p, out_key, out_key_bytes);
     (void)walk_nullable(p, out_value, out_value_bytes);
     *pos = end;

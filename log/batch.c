@@ -281,7 +281,7 @@ struct record_fields {
 
 static bool read_varint64(const uint8_t **pos, const uint8_t *end, int64_t *out_value)
 {
-    size_t used = log_varint_decode(*pos, (size_t)(end - *pos), out_value);
+    size_t used = log_varint_decode_inline(*pos, (size_t)(end - *pos), out_value);
     if (used == 0) {
         return false;
     }
