@@ -247,14 +247,15 @@ static rill_err produce_validate(const struct broker_core *core,
     return RILL_OK;
 }
 
-/* Appends one validated batch, waiting for a staging buffer when both are busy. */
+/* Appends one batch produce_validate() checked (CRC and records are not walked a second
+ * time), waiting for a staging buffer when both are busy. */
 static rill_err produce_append_one(struct log_partition *log,
                                    uint8_t *batch,
                                    size_t bytes,
                                    int64_t *out_offset_base)
 {
     for (;;) {
-        rill_err err = log_partition_append(log, batch, bytes, out_offset_base);
+        rill_err err = log_partition_append_validated(log, batch, bytes, out_offset_base);
         if (err != RILL_ERR_AGAIN) {
             return err;
         }

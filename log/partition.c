@@ -376,6 +376,31 @@ rill_err log_partition_append(struct log_partition *part,
     return err;
 }
 
+rill_err log_partition_append_validated(struct log_partition *part,
+                                        uint8_t *batch,
+                                        size_t batch_bytes,
+                                        int64_t *out_offset_base)
+{
+    if (part->failed != RILL_OK) {
+        return part->failed;
+    }
+    if (batch_bytes > part->cfg.batch_bytes_max) {
+        return RILL_ERR_TOO_LARGE;
+    }
+    struct log_batch_header hdr;
+    RILL_DASSERT(log_batch_validate(batch, batch_bytes, true, &hdr) == RILL_OK);
+    rill_err err = log_batch_header_decode(batch, batch_bytes, &hdr);
+    if (err != RILL_OK || log_batch_total_bytes(&hdr) != batch_bytes) {
+        return RILL_ERR_BAD_BATCH; /* not what the caller validated: refuse, never write */
+    }
+    int64_t offset_base = 0;
+    err = partition_stage(part, batch, batch_bytes, &hdr, NULL, NULL, &offset_base);
+    if (err == RILL_OK && out_offset_base != NULL) {
+        *out_offset_base = offset_base;
+    }
+    return err;
+}
+
 rill_err log_partition_append_exchange(struct log_partition *part,
                                        uint8_t **buf,
                                        size_t *buf_capacity,

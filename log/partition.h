@@ -134,6 +134,15 @@ RILL_MUST_CHECK rill_err log_partition_append(struct log_partition *part,
                                               uint8_t *batch,
                                               size_t batch_bytes,
                                               int64_t *out_offset_base);
+/*
+ * log_partition_append for a batch the caller has just checked with log_batch_validate(strict)
+ * (the broker validates every batch of a request before appending any): only the header is
+ * decoded again; debug builds re-run the full check.
+ */
+RILL_MUST_CHECK rill_err log_partition_append_validated(struct log_partition *part,
+                                                        uint8_t *batch,
+                                                        size_t batch_bytes,
+                                                        int64_t *out_offset_base);
 /* Frees both staging buffers when nothing is staged or being written (an idle partition then
  * costs no staging memory; the next append allocates them again). True when freed. */
 bool log_partition_release_staging(struct log_partition *part);
