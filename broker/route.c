@@ -391,8 +391,15 @@ void route_part_answer(struct broker_core *core,
     }
     if (route->parts_left > 0 && route->header.api == PROTO_API_FETCH &&
         route_fetch_part_has_news(p)) {
+        /* A cancel to this very core runs inline and may answer the last part, which frees
+         * the route: it goes last, and the route is not touched after it. */
+        bool cancel_own = false;
         for (unsigned other = 0; other < BROKER_CORES_MAX; other++) {
             if (route->parts[other].used && !route->parts[other].answered) {
+                if (other == core->core_index) {
+                    cancel_own = true;
+                    continue;
+                }
                 struct broker_msg *msg = calloc(1, sizeof(*msg));
                 if (msg != NULL) {
                     msg->type = BROKER_MSG_CANCEL;
@@ -401,6 +408,14 @@ void route_part_answer(struct broker_core *core,
                     broker_msg_send(core, other, msg);
                 }
             }
+        }
+        struct broker_msg *msg = cancel_own ? calloc(1, sizeof(*msg)) : NULL;
+        if (msg != NULL) {
+            msg->type = BROKER_MSG_CANCEL;
+            msg->route = route;
+            msg->part = core->core_index;
+            broker_msg_send(core, core->core_index, msg);
+            return; /* parts_left was > 0: the route finishes (or not) inside */
         }
     }
     if (route->parts_left == 0) {
