@@ -1519,6 +1519,9 @@ static void group_step(rill_consumer_t *c, bool from_consume)
         g->revoke_stage == CG_REVOKE_NONE && room && now >= g->join_retry_ns) {
         join_send(c, g, now);
     }
+    if (g->leave_inflight) {
+        return; /* leaving: nothing more to say as a member */
+    }
     if (g->member && !g->join_inflight && !g->hb_inflight && now >= g->hb_next_ns) {
         heartbeat_send(c, g, now);
     }
@@ -2133,10 +2136,11 @@ static rill_err unsubscribe_until(rill_consumer_t *c, int64_t deadline)
         if (sent == RILL_OK) {
             g->leave_inflight = true;
             client_flush(&c->cl);
-            if (!group_wait(c, deadline, leave_finished, g)) {
+            bool answered = group_wait(c, deadline, leave_finished, g);
+            g->leave_inflight = false; /* a late answer only sets leave_answered */
+            if (!answered) {
                 err = err == RILL_OK ? RILL_ERR_TIMEOUT : err;
             } else {
-                g->leave_inflight = false;
                 if (g->leave_err != RILL_OK && g->leave_err != RILL_ERR_UNKNOWN_MEMBER_ID) {
                     err = err == RILL_OK ? g->leave_err : err;
                 }
