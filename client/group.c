@@ -139,6 +139,7 @@ struct cgroup {
     uint64_t hb_epoch;
     int64_t hb_next_ns;
     unsigned hb_failures;
+    int64_t joined_ns; /* when the last join answer was applied */
     /* offset lookups */
     bool offsets_inflight; /* OFFSET_FETCH */
     bool list_inflight;    /* LIST_OFFSETS */
@@ -372,6 +373,17 @@ static void events_drop_rebalances(struct cgroup *g)
 
 /* Forgets every partition without a commit: the membership is gone (UNKNOWN_MEMBER_ID, a
  * session that expired unheard). The LOST callback follows; the member joins again with "". */
+/* The delay to the next heartbeat. Right after a join the group is often still moving:
+ * partitions that other members are giving up come to this one with a later answer, which
+ * a heartbeat announces. For two intervals after a join the member heartbeats eight times as
+ * often, so it takes them over soon after their release (a tiny request; the coordinator's
+ * session bookkeeping is the same). */
+static int64_t heartbeat_delay(const struct cgroup *g, int64_t now)
+{
+    bool settling = now - g->joined_ns < 2 * g->heartbeat_ns;
+    return settling ? g->heartbeat_ns / 8 : g->heartbeat_ns;
+}
+
 static void group_lose(rill_consumer_t *c, struct cgroup *g, const char *why)
 {
     if (c->part_count > 0) {
@@ -907,7 +919,8 @@ static void join_apply(rill_consumer_t *c, struct cgroup *g, struct cg_join_answ
             session_ms / 3 > CGROUP_HEARTBEAT_MIN_MS ? session_ms / 3 : CGROUP_HEARTBEAT_MIN_MS;
     }
     g->heartbeat_ns = ms_ns(heartbeat_ms);
-    g->hb_next_ns = now + g->heartbeat_ns;
+    g->joined_ns = now;
+    g->hb_next_ns = now + heartbeat_delay(g, now);
     g->hb_failures = 0;
     if (g->auto_commit_ns == 0) {
         g->auto_commit_ns = now + c->gconf.auto_commit_interval_ns;
@@ -1145,7 +1158,7 @@ static void heartbeat_send(rill_consumer_t *c, struct cgroup *g, int64_t now)
     }
     g->hb_inflight = true;
     g->hb_epoch = g->member_epoch;
-    g->hb_next_ns = now + g->heartbeat_ns;
+    g->hb_next_ns = now + heartbeat_delay(g, now);
     client_flush(&c->cl);
 }
 
@@ -1630,11 +1643,11 @@ int32_t cgroup_fetch_wait_ms(const rill_consumer_t *c, int32_t wanted_ms)
     if (g == NULL || !g->active) {
         return wanted_ms;
     }
-    /* A heartbeat queued behind a long poll waits for it: keep the poll below half a
-     * heartbeat interval. */
-    int64_t interval_ms =
-        g->member ? g->heartbeat_ns / 1000000 : (int64_t)c->gconf.session_timeout_ms / 3;
-    int64_t cap = interval_ms / 2;
+    /* A heartbeat queued behind a long poll waits for it: keep the poll below half the
+     * current heartbeat delay. */
+    int64_t delay_ms = g->member ? heartbeat_delay(g, client_now_ns()) / 1000000
+                                 : (int64_t)c->gconf.session_timeout_ms / 3;
+    int64_t cap = delay_ms / 2;
     return cap < wanted_ms ? (int32_t)cap : wanted_ms;
 }
 

@@ -754,6 +754,7 @@ static void t_group_rebalance_time(void)
         T_ASSERT(wait_balanced(admin, group, 1, 6, 0x3f, 20000));
         worker_start(&workers[1], group, "rb", 1);
         T_ASSERT(wait_balanced(admin, group, 2, 3, 0x3f, 20000));
+        pause_ms(1000); /* steady state: the two members heartbeat at the full interval */
         int64_t start = now_ms();
         worker_start(&workers[2], group, "rb", 2);
         T_ASSERT(wait_balanced(admin, group, 3, 2, 0x3f, 20000));
