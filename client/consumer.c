@@ -225,6 +225,7 @@ static rill_err assign_at(rill_consumer_t *c,
     part->paused = false;
     part->needs_offset = false;
     part->needs_reset = false;
+    part->lookup_inflight = false; /* an answer in flight is for the old epoch: ignored */
     part->event_due = RILL_OK;
     part->eof_reported = false;
     part->retry_at_ns = 0;

@@ -911,7 +911,7 @@ static void join_apply(rill_consumer_t *c, struct cgroup *g, struct cg_join_answ
     g->generation = answer->generation;
     g->member_epoch++;
     g->contact_ns = now;
-    g->rejoin = false;
+    g->rejoin = g->join_version != g->sub_version; /* subscribed anew meanwhile: tell it */
     int64_t session_ms = c->gconf.session_timeout_ms;
     int64_t heartbeat_ms = answer->heartbeat_ms;
     if (heartbeat_ms < CGROUP_HEARTBEAT_MIN_MS || heartbeat_ms > session_ms) {
