@@ -79,7 +79,8 @@ struct fake {
     int joins, fresh_joins, heartbeats, leaves, commits, regressions;
     int32_t hb_error; /* answer the next hb_error_count heartbeats with this */
     int hb_error_count;
-    int join_hostile;       /* 1: unordered partitions, 2: a foreign topic, 3: huge member id */
+    int join_hostile;       /* 1: unordered partitions, 2: a foreign topic, 3: huge member id,
+                               4: a subscribed topic the broker does not know, 5: 20,000 partitions */
     int join_hostile_count; /* that many joins */
 };
 
@@ -266,6 +267,21 @@ static void fake_join(struct proto_join_group_request *jr,
             }
             out->assignment = two;
             out->assignment_count = out->assignment_count == 0 ? 1 : 2;
+        } else if (fake.join_hostile == 4) {
+            struct proto_topic_partitions *two = proto_arena_alloc(arena, 2, sizeof(*two));
+            two[0] = out->assignment[0];
+            two[1] = (struct proto_topic_partitions){ .topic = { "ghost", 5 },
+                                                      .partitions = two[0].partitions,
+                                                      .partition_count = 2 };
+            out->assignment = two;
+            out->assignment_count = 2;
+            fake.join_hostile_count++; /* every time */
+        } else if (fake.join_hostile == 5) {
+            out->assignment->partitions = proto_arena_alloc(arena, 20000, sizeof(int32_t));
+            out->assignment->partition_count = 20000;
+            for (int32_t p = 0; p < 20000; p++) {
+                out->assignment->partitions[p] = p; /* far more than any topic may have */
+            }
         } else if (fake.join_hostile == 3) {
             memset(fake.member_id, 'm', 300);
             fake.member_id[300] = '\0';
@@ -1877,6 +1893,67 @@ static void t_fake_group_hostile_answers(void)
     }
 }
 
+/* A subscribed topic the broker does not know is assigned: each of its partitions reports
+ * RILL_ERR_UNKNOWN_TOPIC once while the known topic flows; an assignment of 20,000 partitions
+ * is refused as corrupt. */
+static void t_fake_group_unknown_topic_and_huge_list(void)
+{
+    fake_start("events", 2);
+    produce_n(200);
+    fake.join_hostile = 4;
+    fake.join_hostile_count = 1;
+    char errstr[256];
+    const char *pairs[] = { "auto.offset.reset", "earliest", "fetch.max.wait.ms", "50", NULL };
+    rill_conf_t *conf = fake_conf(pairs);
+    rill_consumer_t *consumer = NULL;
+    T_ASSERT_OK(rill_consumer_create(conf, errstr, sizeof(errstr), &consumer));
+    rill_conf_destroy(conf);
+    const char *topics[] = { "events", "ghost" };
+    T_ASSERT_OK(rill_subscribe(consumer, "g", topics, 2, NULL));
+    size_t records = 0;
+    uint32_t unknown = 0;
+    int64_t deadline = rill_clock_mono_ns() + 3000000000LL;
+    while (rill_clock_mono_ns() < deadline) {
+        const rill_message_t *msg = NULL;
+        rill_err err = rill_consume(consumer, 50, &msg);
+        if (err == RILL_ERR_TIMEOUT) {
+            continue;
+        }
+        T_ASSERT_OK(err);
+        if (msg->err == RILL_OK) {
+            T_ASSERT(strcmp(msg->topic, "events") == 0);
+            records++;
+        } else {
+            T_ASSERT_EQ_INT(msg->err, RILL_ERR_UNKNOWN_TOPIC);
+            T_ASSERT(strcmp(msg->topic, "ghost") == 0);
+            T_ASSERT(!(unknown & (1u << msg->partition))); /* once each */
+            unknown |= 1u << msg->partition;
+        }
+    }
+    T_ASSERT_EQ_INT(records, 200);
+    T_ASSERT_EQ_INT(unknown, 0x3);
+    rill_consumer_destroy(consumer);
+
+    fake_start("events", 2);
+    fake.join_hostile = 5;
+    fake.join_hostile_count = 2;
+    struct group_log log;
+    const char *huge_pairs[] = { "fetch.max.wait.ms", "50", NULL };
+    consumer = group_consumer(huge_pairs, &log);
+    int corrupt = 0;
+    deadline = rill_clock_mono_ns() + 20000000000LL;
+    while (rill_clock_mono_ns() < deadline && (log.held != 0x3 || fake.join_hostile_count > 0)) {
+        const rill_message_t *msg = group_consume(consumer, &log);
+        if (msg != NULL && msg->err == RILL_ERR_CORRUPT) {
+            corrupt++;
+        }
+    }
+    T_ASSERT_EQ_INT(corrupt, 1);
+    T_ASSERT_EQ_INT(log.held, 0x3);
+    T_ASSERT_EQ_INT(log.assigned, 1);
+    rill_consumer_destroy(consumer);
+}
+
 /* Argument checks, the exclusive modes and the new configuration keys. */
 static void t_fake_group_api_checks(void)
 {
@@ -1964,6 +2041,7 @@ static const struct t_case cases[] = {
     T_CASE(t_fake_group_reset_error),
     T_CASE(t_fake_group_manual_commit),
     T_CASE(t_fake_group_hostile_answers),
+    T_CASE(t_fake_group_unknown_topic_and_huge_list),
     T_CASE(t_fake_group_api_checks),
 };
 
