@@ -10,12 +10,14 @@
  *   target_owner  partition -> the member the current target assignment gives it to
  *   offsets       partition -> committed offset
  * A member holds what JOIN_GROUP responses gave it until it rejoins without it in `owned`,
- * leaves or is removed. Its revoke list is what it holds but the target gives elsewhere; its
- * pending partitions are targets held by someone else; it is told to rejoin (HEARTBEAT
- * ERR_REBALANCE_IN_PROGRESS) while it has something to revoke or a target nobody holds.
+ * leaves or is removed. Its revoke list is what it holds but the target gives elsewhere (once
+ * listed there, a partition is marked `told`: the client stopped consuming it); its pending
+ * partitions are targets held by someone else; it is told to rejoin (HEARTBEAT
+ * ERR_REBALANCE_IN_PROGRESS) while it has something to revoke, a told partition not yet
+ * released, or a target nobody holds.
  *
- * The target is recomputed (assign_compute, sticky fed with what members hold) on a join,
- * leave, removal, subscription or strategy change, or topic change; each recomputation is a
+ * The target is recomputed (assign_compute, sticky fed with what members still consume) on a
+ * join, leave, removal, subscription or strategy change, or topic change; each recomputation is a
  * rebalance step and bumps the group generation, and so does a rejoin that releases revoked
  * partitions to their new owner (the follow-up step). A joining member's share of the step
  * (keep, revoke, assign now, pending) is worked out for that member alone from the holder and
