@@ -150,6 +150,7 @@ struct group_coord {
     uint64_t offset_total;      /* committed offsets over all groups */
     uint64_t rebalances;        /* target computations */
     uint64_t expirations;       /* members removed by a timeout */
+    int64_t tick_due;           /* mono_ms before which a tick has nothing to do */
 };
 
 static const struct proto_str STR_EMPTY = { "", 0 };
@@ -185,6 +186,14 @@ static char *dup_bytes(const char *ptr, size_t bytes)
 static void bump_generation(struct ggroup *g)
 {
     g->generation = g->generation == INT32_MAX ? 1 : g->generation + 1;
+}
+
+/* Something may expire at mono_ms `at` (INT64_MIN: the next tick must look at everything). */
+static void tick_soon(struct group_coord *c, int64_t at)
+{
+    if (at < c->tick_due) {
+        c->tick_due = at;
+    }
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -667,6 +676,7 @@ static rill_err group_create(struct group_coord *c, struct proto_str id, struct 
     g->id_bytes = id.bytes;
     g->last_commit_wall_ms = INT64_MIN;
     g->empty_since_mono_ms = UNSET;
+    tick_soon(c, INT64_MIN);
     gmap_str_init(&g->member_map, c->group_map.seed ^ (uint64_t)(uintptr_t)g);
     if (gmap_str_put(&c->group_map, g->id, g->id_bytes, g) != RILL_OK) {
         free(copy);
@@ -760,6 +770,11 @@ static bool release_one(struct ggroup *g, const struct gmember *m, uint64_t key)
     }
     const struct gmember *to = gmap_u64_get(&g->target_owner, key);
     return to != NULL && to != m;
+}
+
+static int64_t member_deadline(const struct gmember *m)
+{
+    return m->session_deadline < m->rejoin_deadline ? m->session_deadline : m->rejoin_deadline;
 }
 
 /* Does m have to rejoin: something to revoke (or revoked earlier and not released, even if the
@@ -1018,6 +1033,7 @@ static rill_err group_rebalance(struct group_coord *c, struct ggroup *g)
                       rill_err_name(err), g->member_count);
         }
         g->dirty = true;
+        tick_soon(c, INT64_MIN);
         free(u);
         compute_scratch_free(&s, g->member_count);
         return err;
@@ -1069,6 +1085,7 @@ static void member_remove(struct group_coord *c, struct ggroup *g, struct gmembe
     member_free(m);
     if (g->member_count == 0) {
         g->empty_since_mono_ms = mono;
+        tick_soon(c, INT64_MIN);
     }
 }
 
@@ -1095,6 +1112,7 @@ rill_err group_coord_create(const struct group_config *config,
     }
     c->config = *config;
     c->topics = *topics;
+    c->tick_due = INT64_MIN;
     uint64_t seed = (uint64_t)(uintptr_t)c * 0x9e3779b97f4a7c15ULL ^ (uint64_t)(uintptr_t)&seed;
     gmap_str_init(&c->group_map, seed);
     gmap_str_init(&c->name_map, seed * 31 + 7);
@@ -1414,6 +1432,7 @@ static rill_err member_create(struct group_coord *c,
         return RILL_ERR_NOMEM;
     }
     m->rejoin_deadline = INT64_MAX;
+    tick_soon(c, INT64_MIN); /* until its first answer sets its deadlines */
     m->index = g->member_count;
     g->members[g->member_count++] = m;
     c->member_total++;
@@ -1571,6 +1590,7 @@ static rill_err join_answer(struct group_coord *c,
     m->session_deadline = add_sat(mono, m->session_timeout_ms);
     int32_t rt = m->rebalance_timeout_ms > 0 ? m->rebalance_timeout_ms : m->session_timeout_ms;
     m->rejoin_deadline = nr > 0 ? add_sat(mono, rt) : INT64_MAX;
+    tick_soon(c, member_deadline(m));
     return err;
 }
 
@@ -1709,6 +1729,7 @@ rill_err group_heartbeat(struct group_coord *coord,
             int32_t rt =
                 m->rebalance_timeout_ms > 0 ? m->rebalance_timeout_ms : m->session_timeout_ms;
             m->rejoin_deadline = add_sat(mono_ms, rt);
+            tick_soon(coord, m->rejoin_deadline);
         }
     } else {
         m->rejoin_deadline = INT64_MAX;
@@ -2436,11 +2457,6 @@ rill_err group_reset_offsets(struct group_coord *coord,
 /* Time and topic changes                                                                   */
 /* ---------------------------------------------------------------------------------------- */
 
-static int64_t member_deadline(const struct gmember *m)
-{
-    return m->session_deadline < m->rejoin_deadline ? m->session_deadline : m->rejoin_deadline;
-}
-
 /* Removes the members of g whose deadline passed; rebalances once if any went. */
 static int64_t tick_members(struct group_coord *c, struct ggroup *g, int64_t mono)
 {
@@ -2488,7 +2504,7 @@ static int64_t tick_empty_group(struct group_coord *c,
         if (group_erase(c, g, wall, sink, appended) == RILL_OK) {
             return INT64_MAX;
         }
-        return add_sat(mono, 1000); /* the sink refused: try again later */
+        return add_sat(mono, 1); /* the sink refused: try again at the next tick */
     }
     int64_t at_commit = add_sat(mono, commit_left > 0 ? commit_left : 0);
     return empty_until > at_commit ? empty_until : at_commit;
@@ -2503,6 +2519,10 @@ int64_t group_coord_tick(struct group_coord *coord,
     if (appended != NULL) {
         *appended = 0;
     }
+    names_collect(coord);
+    if (mono_ms < coord->tick_due) {
+        return coord->tick_due; /* nothing can have expired: skip the scan */
+    }
     int64_t next = INT64_MAX;
     for (uint32_t i = coord->group_count; i-- > 0;) {
         struct ggroup *g = coord->groups[i];
@@ -2515,7 +2535,7 @@ int64_t group_coord_tick(struct group_coord *coord,
         }
         next = at < next ? at : next;
     }
-    names_collect(coord);
+    coord->tick_due = next;
     return next;
 }
 
@@ -2546,6 +2566,7 @@ static bool group_reresolve(struct group_coord *c, struct ggroup *g)
             count = prev->resolved_count;
         } else if (sub_resolve(c, &m->sub, &ids, &count) != RILL_OK) {
             g->dirty = true;
+            tick_soon(c, INT64_MIN);
             continue;
         }
         if (!ids_equal(ids, count, m->resolved, m->resolved_count)) {

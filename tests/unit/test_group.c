@@ -1153,6 +1153,63 @@ static void t_rebalance_timeout(void)
     env_free(e);
 }
 
+/* The tick skips its scan until the earliest deadline, and every call that sets an earlier
+ * deadline (a join with a shorter session, a rebalance timeout started by a heartbeat, a group
+ * becoming empty) brings it forward. */
+static void t_tick_deadlines(void)
+{
+    struct group_config cfg = default_config();
+    cfg.retention_ms = 50000;
+    struct env *e = env_new_cfg(cfg);
+    ft_set(&e->ft, "t", 2, 0, 100);
+    struct sim a, b;
+    sim_init(&a, "g", "t");
+    sim_init(&b, "g", "t");
+    a.session_ms = 30000;
+    a.rebalance_ms = 2000;
+    b.session_ms = 1000;
+    uint32_t appended = 0;
+    T_ASSERT_EQ_INT(sim_join(e, &a), 0);
+    int64_t next = group_coord_tick(e->c, e->mono, e->wall, &e->gs, &appended);
+    T_ASSERT_EQ_INT(next, e->mono + 30000);
+    T_ASSERT_EQ_INT(group_coord_tick(e->c, e->mono + 10, e->wall, &e->gs, &appended), next);
+    T_ASSERT_EQ_INT(sim_join(e, &b), 0);
+    e->mono += 1000;
+    next = group_coord_tick(e->c, e->mono, e->wall, &e->gs, &appended);
+    T_ASSERT_EQ_INT(describe(e, "g").member_count, 1); /* b expired */
+    T_ASSERT_EQ_INT(next, e->mono - 1000 + 30000);
+    sim_init(&b, "g", "t");
+    b.session_ms = 60000;
+    T_ASSERT_EQ_INT(sim_join(e, &b), 0);
+    T_ASSERT_EQ_INT(group_coord_tick(e->c, e->mono, e->wall, &e->gs, &appended), e->mono + 29000);
+    T_ASSERT_EQ_INT(sim_heartbeat(e, &a), RILL_ERR_REBALANCE_IN_PROGRESS);
+    T_ASSERT_EQ_INT(group_coord_tick(e->c, e->mono, e->wall, &e->gs, &appended), e->mono + 2000);
+    e->mono += 2000;
+    (void)group_coord_tick(e->c, e->mono, e->wall, &e->gs, &appended);
+    T_ASSERT_EQ_INT(sim_heartbeat(e, &a), RILL_ERR_UNKNOWN_MEMBER_ID);
+    /* b commits and leaves: the empty group's retention is the next deadline. */
+    T_ASSERT_EQ_INT(sim_heartbeat(e, &b), RILL_ERR_REBALANCE_IN_PROGRESS);
+    T_ASSERT_EQ_INT(sim_join(e, &b), 0);
+    int32_t perr = 0;
+    T_ASSERT_EQ_INT(sim_commit(e, &b, "t", 0, 5, &perr), 0);
+    T_ASSERT_EQ_INT(perr, 0);
+    T_ASSERT_EQ_INT(sim_leave(e, &b), 0);
+    next = group_coord_tick(e->c, e->mono, e->wall, &e->gs, &appended);
+    T_ASSERT_EQ_INT(next, e->mono + 50000);
+    T_ASSERT_EQ_INT(group_coord_tick(e->c, e->mono + 49999, e->wall + 49999, &e->gs, &appended),
+                    next);
+    T_ASSERT_EQ_INT(appended, 0);
+    T_ASSERT_EQ_INT(group_coord_tick(e->c, e->mono + 50000, e->wall + 50000, &e->gs, &appended),
+                    INT64_MAX);
+    T_ASSERT_EQ_INT(appended, 1);
+    /* A manual commit creates an empty group: the next tick scans again. */
+    e->mono += 50000;
+    e->wall += 50000;
+    T_ASSERT_EQ_INT(commit_as(e, "n", "", -1, "t", 1, 3, NULL, &perr), 0);
+    T_ASSERT_EQ_INT(group_coord_tick(e->c, e->mono, e->wall, &e->gs, &appended), e->mono + 50000);
+    env_free(e);
+}
+
 static void t_group_retention(void)
 {
     struct group_config cfg = default_config();
@@ -1185,11 +1242,13 @@ static void t_group_retention(void)
     e->mono += 20000;
     e->wall += 20000;
     e->sink.fail = RILL_ERR_OFFLINE;
-    (void)group_coord_tick(e->c, e->mono, e->wall, &e->gs, &appended);
+    next = group_coord_tick(e->c, e->mono, e->wall, &e->gs, &appended);
     T_ASSERT_EQ_INT(appended, 0);
+    T_ASSERT_EQ_INT(next, e->mono + 1); /* retried at the next tick */
     T_ASSERT_EQ_INT(describe(e, "g").error, 0);
     e->sink.fail = RILL_OK;
     int before = e->sink.n;
+    e->mono += 100;
     next = group_coord_tick(e->c, e->mono, e->wall, &e->gs, &appended);
     T_ASSERT_EQ_INT(appended, 2);
     T_ASSERT_EQ_INT(next, INT64_MAX);
@@ -2341,32 +2400,15 @@ static void t_allocation_failures(void)
 int main(int argc, char **argv)
 {
     static const struct t_case cases[] = {
-        T_CASE(t_first_join),
-        T_CASE(t_join_errors),
-        T_CASE(t_handover_three_members),
-        T_CASE(t_stale_generation),
-        T_CASE(t_commit_rules),
-        T_CASE(t_manual_commit),
-        T_CASE(t_offset_fetch),
-        T_CASE(t_reset_offsets),
-        T_CASE(t_delete_groups),
-        T_CASE(t_list_describe),
-        T_CASE(t_session_expiry),
-        T_CASE(t_rebalance_timeout),
-        T_CASE(t_group_retention),
-        T_CASE(t_pattern_topics_changed),
-        T_CASE(t_strategies),
-        T_CASE(t_bounds),
-        T_CASE(t_sink_failure),
-        T_CASE(t_load_replay),
-        T_CASE(t_codec_roundtrip),
-        T_CASE(t_codec_hostile),
-        T_CASE(t_revoked_given_back),
-        T_CASE(t_names_churn),
-        T_CASE(t_gmap_random),
-        T_CASE(t_property_random),
-        T_CASE(t_many_members),
-        T_CASE(t_allocation_failures),
+        T_CASE(t_first_join),         T_CASE(t_join_errors),     T_CASE(t_handover_three_members),
+        T_CASE(t_stale_generation),   T_CASE(t_commit_rules),    T_CASE(t_manual_commit),
+        T_CASE(t_offset_fetch),       T_CASE(t_reset_offsets),   T_CASE(t_delete_groups),
+        T_CASE(t_list_describe),      T_CASE(t_session_expiry),  T_CASE(t_rebalance_timeout),
+        T_CASE(t_group_retention),    T_CASE(t_tick_deadlines),  T_CASE(t_pattern_topics_changed),
+        T_CASE(t_strategies),         T_CASE(t_bounds),          T_CASE(t_sink_failure),
+        T_CASE(t_load_replay),        T_CASE(t_codec_roundtrip), T_CASE(t_codec_hostile),
+        T_CASE(t_revoked_given_back), T_CASE(t_names_churn),     T_CASE(t_gmap_random),
+        T_CASE(t_property_random),    T_CASE(t_many_members),    T_CASE(t_allocation_failures),
     };
     return t_run(argc, argv, cases, T_COUNT(cases));
 }
