@@ -520,24 +520,25 @@ static size_t fetch_trim(const uint8_t *buf, size_t bytes, int64_t high)
     return used;
 }
 
-/* Fills one partition's result, reading at most budget bytes - but at least one batch, unless
- * the budget is spent and the response already carries data (first false). The read buffer, if
- * any, is returned in *out_buf for the caller to free after encoding. */
-static void fetch_partition(struct broker_topic *topic,
-                            const struct proto_fetch_partition *in,
-                            uint64_t budget,
-                            bool first,
-                            struct proto_fetch_partition_result *out,
-                            uint8_t **out_buf)
+/* Fills one partition's result fields and, when there is something to read, *out_plan (then
+ * true): at most budget bytes - but at least one batch, unless the budget is spent and the
+ * response already carries data (first false). */
+static bool fetch_partition_plan(struct broker_topic *topic,
+                                 const struct proto_fetch_partition *in,
+                                 uint64_t budget,
+                                 bool first,
+                                 struct proto_fetch_partition_result *out,
+                                 struct broker_partition **out_bp,
+                                 struct log_read_plan *out_plan)
 {
-    out->partition = in->partition;
-    out->high_watermark = -1;
-    out->log_start_offset = -1;
+    *out = (struct proto_fetch_partition_result){ .partition = in->partition,
+                                                  .high_watermark = -1,
+                                                  .log_start_offset = -1 };
     struct broker_partition *bp = data_partition(topic, in->partition);
     if (bp == NULL) {
         bool exists = topic != NULL && in->partition >= 0 && in->partition < topic->partition_count;
         out->error = topic == NULL || exists ? RILL_ERR_UNKNOWN_TOPIC : RILL_ERR_UNKNOWN_PARTITION;
-        return;
+        return false;
     }
     struct log_partition *log = bp->log;
     int64_t high = topics_high_watermark(bp);
@@ -546,57 +547,91 @@ static void fetch_partition(struct broker_topic *topic,
     metrics_add(&bp->stats.fetch_requests, 1);
     if (log->failed != RILL_OK) {
         out->error = RILL_ERR_OFFLINE;
-        return;
+        return false;
     }
     if (in->offset < log->offset_start || in->offset > high) {
         out->error = RILL_ERR_OFFSET_OUT_OF_RANGE;
-        return;
+        return false;
     }
     if (in->offset == high || (budget == 0 && !first)) {
-        return; /* nothing to read, or the response is full: the client asks again */
+        return false; /* nothing to read, or the response is full: the client asks again */
     }
     uint64_t want =
         (uint64_t)in->partition_max_bytes < budget ? (uint64_t)in->partition_max_bytes : budget;
-    uint8_t *buf = NULL;
-    size_t bytes = 0;
-    rill_err err = log_partition_read(log, in->offset, (size_t)want, &buf, &bytes);
-    if (err == RILL_ERR_END) {
-        return;
-    }
-    if (err != RILL_OK) {
+    rill_err err = log_partition_read_plan(log, in->offset, (size_t)want, out_plan);
+    if (err != RILL_OK && err != RILL_ERR_END) {
         out->error = err;
-        return;
     }
-    bytes = fetch_trim(buf, bytes, high);
-    if (bytes > RILL_FRAME_BYTES_MAX / 2) {
-        bytes = 0; /* cannot happen with batch bounds below the frame bound; stay safe */
-    }
-    out->batches = (struct proto_bin){ buf, (uint32_t)bytes };
-    metrics_add(&bp->stats.fetch_bytes, bytes);
-    *out_buf = buf;
+    *out_bp = bp;
+    return err == RILL_OK;
 }
 
-void fetch_answer(struct broker_core *core,
-                  const struct dispatch_origin *origin,
-                  const struct proto_request_header *header,
-                  const struct proto_fetch_request *request)
+/*
+ * Writes one partition's result into the response frame, its batches read from the segment
+ * straight into the frame (one copy: page cache to frame; the kernel's send is the other).
+ * *out_got is the batch bytes it carries. An error here is the whole response's.
+ */
+static rill_err fetch_partition_write(struct broker_topic *topic,
+                                      const struct proto_fetch_partition *in,
+                                      uint64_t budget,
+                                      bool first,
+                                      struct mp_writer *writer,
+                                      uint64_t *out_got)
 {
-    struct proto_arena arena;
-    proto_arena_init(&arena, RILL_PROTO_ARENA_BYTES_MAX);
-    struct proto_fetch_response out = { .topic_count = request->topic_count };
-    uint8_t **buffers = NULL;
-    uint32_t buffer_count = 0;
-    uint32_t partition_total = 0;
-    for (uint32_t t = 0; t < request->topic_count; t++) {
-        partition_total += request->topics[t].partition_count;
+    struct proto_fetch_partition_result result;
+    struct broker_partition *bp = NULL;
+    struct log_read_plan plan;
+    bool reading = fetch_partition_plan(topic, in, budget, first, &result, &bp, &plan);
+    size_t start = writer->bytes;
+    size_t bin_position = 0;
+    if (!proto_fetch_partition_begin(writer, &result, &bin_position)) {
+        return writer->err;
     }
-    rill_err err = RILL_OK;
-    if (request->topic_count > 0) {
-        out.topics = proto_arena_alloc(&arena, request->topic_count, sizeof(*out.topics));
-        buffers = partition_total > 0 ? calloc(partition_total, sizeof(*buffers)) : NULL;
-        if (out.topics == NULL || (partition_total > 0 && buffers == NULL)) {
-            err = RILL_ERR_NOMEM;
+    size_t got = 0;
+    if (reading) {
+        uint8_t *dst = mp_writer_claim(writer, plan.bytes);
+        if (dst == NULL) {
+            return writer->err;
         }
+        rill_err err = log_partition_read_into(bp->log, &plan, dst, &got);
+        if (err == RILL_OK) {
+            got = fetch_trim(dst, got, result.high_watermark);
+            if (got > RILL_FRAME_BYTES_MAX / 2) {
+                got = 0; /* cannot happen with batch bounds below the frame bound; stay safe */
+            }
+            mp_writer_truncate(writer, bin_position + got);
+        } else {
+            /* The read failed: this partition answers the error, without batches. */
+            got = 0;
+            result.error = err;
+            mp_writer_truncate(writer, start);
+            if (!proto_fetch_partition_begin(writer, &result, &bin_position)) {
+                return writer->err;
+            }
+        }
+        metrics_add(&bp->stats.fetch_bytes, got);
+    }
+    proto_fetch_partition_end(writer, bin_position);
+    *out_got = got;
+    return RILL_OK;
+}
+
+/* Writes the whole FETCH response frame (header and body) into writer. */
+static rill_err fetch_write(struct broker_core *core,
+                            const struct proto_request_header *header,
+                            const struct proto_fetch_request *request,
+                            struct mp_writer *writer)
+{
+    struct proto_response_header response_header = { .correlation_id = header->correlation_id };
+    rill_err err = proto_frame_begin(writer);
+    if (err == RILL_OK) {
+        err = proto_response_header_encode(writer, &response_header);
+    }
+    if (err != RILL_OK) {
+        return err;
+    }
+    if (!proto_fetch_response_begin(writer, request->topic_count)) {
+        return writer->err;
     }
     /* The response stays within max_bytes, except that a partition may return one batch larger
      * than what is left (docs/protocol.md); once nothing is left, later partitions return
@@ -605,40 +640,46 @@ void fetch_answer(struct broker_core *core,
     uint64_t budget_max = RILL_FRAME_BYTES_MAX - RILL_BATCH_BYTES_MAX - (1u << 20);
     budget = budget < budget_max ? budget : budget_max;
     uint64_t sent = 0;
-    for (uint32_t t = 0; err == RILL_OK && t < request->topic_count; t++) {
+    for (uint32_t t = 0; t < request->topic_count; t++) {
         const struct proto_fetch_topic *in = &request->topics[t];
-        struct proto_fetch_topic_result *result = &out.topics[t];
-        result->name = in->name;
-        result->partition_count = in->partition_count;
+        if (!proto_fetch_topic_begin(writer, &in->name, in->partition_count)) {
+            return writer->err;
+        }
         if (in->partition_count == 0) {
             continue;
         }
-        result->partitions =
-            proto_arena_alloc(&arena, in->partition_count, sizeof(*result->partitions));
-        if (result->partitions == NULL) {
-            err = RILL_ERR_NOMEM;
-            break;
-        }
         struct broker_topic *topic = topics_view_find(core->view, in->name.ptr, in->name.bytes);
         for (uint32_t p = 0; p < in->partition_count; p++) {
-            uint8_t *buf = NULL;
-            fetch_partition(topic, &in->partitions[p], budget, sent == 0, &result->partitions[p],
-                            &buf);
-            if (buf != NULL) {
-                buffers[buffer_count++] = buf;
+            uint64_t got = 0;
+            err = fetch_partition_write(topic, &in->partitions[p], budget, sent == 0, writer, &got);
+            if (err != RILL_OK) {
+                return err;
             }
-            uint64_t got = result->partitions[p].batches.bytes;
             budget = got < budget ? budget - got : 0;
             sent += got;
         }
     }
-    union proto_response response = { .fetch = out };
-    dispatch_complete(core, origin, header, err, &response);
-    for (uint32_t i = 0; i < buffer_count; i++) {
-        free(buffers[i]);
+    return proto_frame_end(writer);
+}
+
+void fetch_answer(struct broker_core *core,
+                  const struct dispatch_origin *origin,
+                  const struct proto_request_header *header,
+                  const struct proto_fetch_request *request)
+{
+    struct mp_writer writer;
+    mp_writer_init(&writer, PROTO_FRAME_PREFIX_BYTES + (size_t)RILL_FRAME_BYTES_MAX);
+    rill_err err = fetch_write(core, header, request, &writer);
+    if (err != RILL_OK) {
+        /* Out of memory (or a frame bound): the request is answered with the error alone. */
+        mp_writer_deinit(&writer);
+        union proto_response none;
+        memset(&none, 0, sizeof(none));
+        dispatch_complete(core, origin, header, err, &none);
+        return;
     }
-    free(buffers);
-    proto_arena_deinit(&arena);
+    RILL_ASSERT(writer.bytes <= UINT32_MAX);
+    dispatch_complete_frame(core, origin, header, RILL_OK, writer.data, (uint32_t)writer.bytes);
 }
 
 /* Copies the names of a fetch request into the arena (they point into the frame). */

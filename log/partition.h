@@ -185,6 +185,27 @@ RILL_MUST_CHECK rill_err log_partition_read(struct log_partition *part,
                                             size_t max_bytes,
                                             uint8_t **out_buf,
                                             size_t *out_bytes);
+/*
+ * log_partition_read in two steps, for a caller that reads into memory of its own (the broker
+ * reads fetched batches straight into the response frame): the plan says where the read goes
+ * and how many bytes it needs (plan->bytes); log_partition_read_into reads them into dst, which
+ * must hold plan->bytes, and returns the length of the whole batches at its front. Nothing may
+ * change the partition between the two calls (same thread, no I/O reaped in between).
+ */
+struct log_read_plan {
+    uint32_t segment_index;   /* in part->segments */
+    uint64_t position;        /* file position of the batch containing the offset */
+    size_t bytes;             /* bytes to read: dst must hold this many */
+    size_t first_batch_bytes; /* the first batch, which must come back whole */
+};
+RILL_MUST_CHECK rill_err log_partition_read_plan(struct log_partition *part,
+                                                 int64_t offset,
+                                                 size_t max_bytes,
+                                                 struct log_read_plan *out_plan);
+RILL_MUST_CHECK rill_err log_partition_read_into(struct log_partition *part,
+                                                 const struct log_read_plan *plan,
+                                                 uint8_t *dst,
+                                                 size_t *out_bytes);
 RILL_MUST_CHECK rill_err log_partition_offset_for_time(struct log_partition *part,
                                                        int64_t timestamp,
                                                        int64_t *out_offset);

@@ -11,6 +11,7 @@
 
 #include <stdlib.h>
 
+#include "common/assert.h"
 #include "common/diag.h"
 
 uint32_t log_partition_segment_find(const struct log_partition *part, int64_t offset)
@@ -90,11 +91,10 @@ static size_t whole_batches_bytes(const uint8_t *buf, size_t buf_bytes, bool com
     return used;
 }
 
-rill_err log_partition_read(struct log_partition *part,
-                            int64_t offset,
-                            size_t max_bytes,
-                            uint8_t **out_buf,
-                            size_t *out_bytes)
+rill_err log_partition_read_plan(struct log_partition *part,
+                                 int64_t offset,
+                                 size_t max_bytes,
+                                 struct log_read_plan *out_plan)
 {
     if (offset < part->offset_start || offset > part->offset_written) {
         return RILL_ERR_OFFSET_OUT_OF_RANGE;
@@ -120,22 +120,55 @@ rill_err log_partition_read(struct log_partition *part,
     if (want > available) {
         want = (size_t)available;
     }
-    uint8_t *buf = malloc(want);
+    *out_plan = (struct log_read_plan){ .segment_index = index,
+                                        .position = position,
+                                        .bytes = want,
+                                        .first_batch_bytes = log_batch_total_bytes(&first) };
+    return RILL_OK;
+}
+
+rill_err log_partition_read_into(struct log_partition *part,
+                                 const struct log_read_plan *plan,
+                                 uint8_t *dst,
+                                 size_t *out_bytes)
+{
+    RILL_ASSERT(plan->segment_index < part->segment_count);
+    struct log_segment *seg = part->segments[plan->segment_index];
+    size_t read_bytes = 0;
+    rill_err err =
+        part->io->ops->pread(part->io, seg->fd, dst, plan->bytes, plan->position, &read_bytes);
+    size_t whole = err == RILL_OK ? whole_batches_bytes(dst, read_bytes, seg->compacted) : 0;
+    if (err == RILL_OK && whole < plan->first_batch_bytes) {
+        err = RILL_ERR_CORRUPT;
+    }
+    if (err != RILL_OK) {
+        return err;
+    }
+    *out_bytes = whole;
+    return RILL_OK;
+}
+
+rill_err log_partition_read(struct log_partition *part,
+                            int64_t offset,
+                            size_t max_bytes,
+                            uint8_t **out_buf,
+                            size_t *out_bytes)
+{
+    struct log_read_plan plan;
+    rill_err err = log_partition_read_plan(part, offset, max_bytes, &plan);
+    if (err != RILL_OK) {
+        return err;
+    }
+    uint8_t *buf = malloc(plan.bytes);
     if (buf == NULL) {
         return RILL_ERR_NOMEM;
     }
-    size_t read_bytes = 0;
-    err = part->io->ops->pread(part->io, seg->fd, buf, want, position, &read_bytes);
-    size_t whole = err == RILL_OK ? whole_batches_bytes(buf, read_bytes, seg->compacted) : 0;
-    if (err == RILL_OK && whole < log_batch_total_bytes(&first)) {
-        err = RILL_ERR_CORRUPT;
-    }
+    err = log_partition_read_into(part, &plan, buf, out_bytes);
     if (err != RILL_OK) {
         free(buf);
         return err;
     }
     *out_buf = buf;
-    *out_bytes = whole;
     return RILL_OK;
 }
 

@@ -816,6 +816,43 @@ rill_err proto_fetch_response_encode_spliced(struct mp_writer *writer,
     return RILL_OK;
 }
 
+bool proto_fetch_response_begin(struct mp_writer *writer, uint32_t topic_count)
+{
+    return mp_write_array(writer, RILL_ARRAY_COUNT(fetch_response_fields)) &&
+           mp_write_array(writer, topic_count);
+}
+
+bool proto_fetch_topic_begin(struct mp_writer *writer,
+                             const struct proto_str *name,
+                             uint32_t partition_count)
+{
+    return mp_write_array(writer, RILL_ARRAY_COUNT(fetch_topic_result_fields)) &&
+           mp_write_str(writer, name->ptr != NULL ? name->ptr : "", name->bytes) &&
+           mp_write_array(writer, partition_count);
+}
+
+bool proto_fetch_partition_begin(struct mp_writer *writer,
+                                 const struct proto_fetch_partition_result *part,
+                                 size_t *out_bin_position)
+{
+    if (!mp_write_array(writer, RILL_ARRAY_COUNT(fetch_partition_result_fields)) ||
+        !mp_write_int(writer, part->partition) || !mp_write_int(writer, part->error) ||
+        !mp_write_int(writer, part->high_watermark) ||
+        !mp_write_int(writer, part->log_start_offset) || !mp_write_bin_header(writer, 0)) {
+        return false;
+    }
+    *out_bin_position = writer->bytes;
+    return true;
+}
+
+void proto_fetch_partition_end(struct mp_writer *writer, size_t bin_position)
+{
+    RILL_ASSERT(bin_position >= 4 && bin_position <= writer->bytes);
+    size_t bytes = writer->bytes - bin_position;
+    RILL_ASSERT(bytes <= UINT32_MAX);
+    mp_writer_patch_u32(writer, bin_position - 4, (uint32_t)bytes);
+}
+
 bool proto_group_id_valid(const char *group, size_t group_bytes)
 {
     return group_bytes <= PROTO_GROUP_ID_BYTES_MAX &&

@@ -695,6 +695,25 @@ RILL_MUST_CHECK rill_err proto_response_body_encode(uint32_t api,
                                                     const union proto_response *response);
 
 /*
+ * A FETCH response body written in pieces, so that batches can be read from disk straight into
+ * the frame: proto_fetch_response_begin, then per topic proto_fetch_topic_begin, then per
+ * partition proto_fetch_partition_begin (its fields, batches as a bin32 header whose length is
+ * patched later) followed by the batch bytes (mp_writer_claim) and proto_fetch_partition_end
+ * with their length. The bytes equal proto_response_body_encode's except that every batches
+ * field is a bin32 (msgpack allows any width). False with writer->err on failure.
+ */
+bool proto_fetch_response_begin(struct mp_writer *writer, uint32_t topic_count);
+bool proto_fetch_topic_begin(struct mp_writer *writer,
+                             const struct proto_str *name,
+                             uint32_t partition_count);
+/* part->batches is ignored; *out_bin_position is what proto_fetch_partition_end takes. */
+bool proto_fetch_partition_begin(struct mp_writer *writer,
+                                 const struct proto_fetch_partition_result *part,
+                                 size_t *out_bin_position);
+/* Ends the partition begun at bin_position: its batches are the bytes written since. */
+void proto_fetch_partition_end(struct mp_writer *writer, size_t bin_position);
+
+/*
  * Zero-copy fetch response. Encodes response like proto_fetch_response_encode() except that a
  * partition's batch bytes are not copied: for each partition with batches.bytes > 0 it writes
  * a bin32 header (0xc6 + u32 batches.bytes), ignores batches.ptr and appends a splice telling

@@ -682,6 +682,17 @@ bool mp_writer_reserve(struct mp_writer *writer, size_t bytes_count, size_t *out
     return true;
 }
 
+uint8_t *mp_writer_claim(struct mp_writer *writer, size_t bytes_count)
+{
+    return writer_grow(writer, bytes_count);
+}
+
+void mp_writer_truncate(struct mp_writer *writer, size_t bytes_count)
+{
+    RILL_ASSERT(bytes_count <= writer->bytes);
+    writer->bytes = bytes_count;
+}
+
 void mp_writer_patch_u32(struct mp_writer *writer, size_t position, uint32_t value)
 {
     RILL_ASSERT(position <= writer->bytes && writer->bytes - position >= 4);

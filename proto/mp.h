@@ -118,6 +118,13 @@ bool mp_write_raw(struct mp_writer *writer, const void *ptr, size_t bytes_count)
 /* Appends bytes_count zero bytes to be patched later; *out_position is where they start. */
 bool mp_writer_reserve(struct mp_writer *writer, size_t bytes_count, size_t *out_position);
 
+/* Appends bytes_count bytes left as they are, for the caller to fill at once (a read straight
+ * into the frame); NULL with writer->err set when they do not fit. */
+uint8_t *mp_writer_claim(struct mp_writer *writer, size_t bytes_count);
+
+/* Drops everything written after the first bytes_count bytes (bytes_count <= writer->bytes). */
+void mp_writer_truncate(struct mp_writer *writer, size_t bytes_count);
+
 /* Overwrites 4 bytes at position (from mp_writer_reserve) with value, big-endian. */
 void mp_writer_patch_u32(struct mp_writer *writer, size_t position, uint32_t value);
 

@@ -859,6 +859,59 @@ static void t_fetch_spliced(void)
     mp_writer_deinit(&spliced_writer);
 }
 
+/* The FETCH body written in pieces (the broker's single-copy path) decodes to the same
+ * response as the schema encoder's, including partitions with and without batches. */
+static void t_fetch_pieces(void)
+{
+    union proto_response response;
+    sample_response(PROTO_API_FETCH, &response);
+    struct mp_writer inline_writer, pieces_writer;
+    mp_writer_init(&inline_writer, 1u << 20);
+    mp_writer_init(&pieces_writer, 1u << 20);
+    T_ASSERT_OK(proto_fetch_response_encode(&inline_writer, &response.fetch));
+    const struct proto_fetch_response *fetch = &response.fetch;
+    T_ASSERT(proto_fetch_response_begin(&pieces_writer, fetch->topic_count));
+    for (uint32_t t = 0; t < fetch->topic_count; t++) {
+        const struct proto_fetch_topic_result *topic = &fetch->topics[t];
+        T_ASSERT(proto_fetch_topic_begin(&pieces_writer, &topic->name, topic->partition_count));
+        for (uint32_t p = 0; p < topic->partition_count; p++) {
+            const struct proto_fetch_partition_result *part = &topic->partitions[p];
+            size_t bin_position = 0;
+            T_ASSERT(proto_fetch_partition_begin(&pieces_writer, part, &bin_position));
+            /* Claim more than the batches, as a read does, then cut back to what came. */
+            uint8_t *dst = mp_writer_claim(&pieces_writer, (size_t)part->batches.bytes + 7);
+            T_ASSERT(dst != NULL);
+            if (part->batches.bytes > 0) {
+                memcpy(dst, part->batches.ptr, part->batches.bytes);
+            }
+            mp_writer_truncate(&pieces_writer, bin_position + part->batches.bytes);
+            proto_fetch_partition_end(&pieces_writer, bin_position);
+        }
+    }
+    struct proto_arena arena;
+    proto_arena_init(&arena, RILL_PROTO_ARENA_BYTES_MAX);
+    struct mp_reader reader;
+    struct proto_fetch_response decoded;
+    mp_reader_init(&reader, pieces_writer.data, pieces_writer.bytes);
+    T_ASSERT_OK(proto_fetch_response_decode(&reader, &arena, &decoded));
+    T_ASSERT_EQ_INT(mp_reader_remaining(&reader), 0);
+    struct mp_writer again; /* decoded points into pieces_writer */
+    mp_writer_init(&again, 1u << 20);
+    T_ASSERT_OK(proto_fetch_response_encode(&again, &decoded));
+    T_ASSERT_EQ_INT(again.bytes, inline_writer.bytes);
+    T_ASSERT_MEM_EQ(again.data, inline_writer.data, inline_writer.bytes);
+    mp_writer_deinit(&again);
+    /* A claim beyond the writer's bound fails without writing. */
+    struct mp_writer small;
+    mp_writer_init(&small, 16);
+    T_ASSERT(mp_writer_claim(&small, 17) == NULL);
+    T_ASSERT_EQ_INT(small.err, RILL_ERR_TOO_LARGE);
+    mp_writer_deinit(&small);
+    proto_arena_deinit(&arena);
+    mp_writer_deinit(&inline_writer);
+    mp_writer_deinit(&pieces_writer);
+}
+
 static void t_topic_names(void)
 {
     static const struct {
@@ -1425,6 +1478,7 @@ static const struct t_case cases[] = {
     T_CASE(t_arena),
     T_CASE(t_encoder_limits),
     T_CASE(t_fetch_spliced),
+    T_CASE(t_fetch_pieces),
     T_CASE(t_topic_names),
     T_CASE(t_group_msgpack_oracle),
     T_CASE(t_group_malformed),
