@@ -144,6 +144,8 @@ struct cgroup {
     bool offsets_inflight; /* OFFSET_FETCH */
     bool list_inflight;    /* LIST_OFFSETS */
     int64_t lookup_retry_ns;
+    bool lookup_scan; /* a partition may want a lookup: look (else the loop skips the scan) */
+    bool events_scan; /* a partition may have an event due */
     unsigned lookup_failures;
     /* commits */
     int64_t auto_commit_ns;
@@ -1008,6 +1010,7 @@ static void join_apply(rill_consumer_t *c, struct cgroup *g, struct cg_join_answ
     if (added_count > 0) {
         rebalance_push(g, RILL_REBALANCE_ASSIGNED, added, added_count, false);
         g->lookup_retry_ns = 0;
+        g->lookup_scan = true;
     }
     DIAG_DEBUG(GROUP_DIAG, "group %s: generation %d, %zu assigned (%zu new), %zu revoked", g->id,
                g->generation, answer->assignment_count, added_count, revoked_count);
@@ -1210,6 +1213,7 @@ static void lookup_backoff(rill_consumer_t *c, struct cgroup *g)
 {
     g->lookup_retry_ns = client_now_ns() + client_backoff_ns(c->cl.backoff_ns, c->cl.backoff_max_ns,
                                                              g->lookup_failures++, &c->cl.rng);
+    g->lookup_scan = true;
 }
 
 /* A committed offset (or -1) arrived for part. */
@@ -1227,6 +1231,7 @@ static void offset_apply(rill_consumer_t *c, struct cpart *part, int64_t offset)
     if (c->gconf.reset == CGROUP_RESET_ERROR) {
         part->paused = true; /* until rill_consumer_seek */
         part->event_due = RILL_ERR_OFFSET_OUT_OF_RANGE;
+        c->group->events_scan = true;
         return;
     }
     part->needs_reset = true;
@@ -1274,6 +1279,7 @@ static void offsets_done(struct client *cl,
                     str_cmp_wire(part->topic, topic->name.ptr, topic->name.bytes) == 0 &&
                     part->failures++ == 0) {
                     part->event_due = RILL_ERR_UNKNOWN_TOPIC;
+                    g->events_scan = true;
                 }
             }
         }
@@ -1291,6 +1297,7 @@ static void offsets_done(struct client *cl,
     } else {
         lookup_backoff(c, g);
     }
+    g->lookup_scan = true; /* what comes next (a reset after -1, the partitions left out) */
 }
 
 static void offsets_send(rill_consumer_t *c, struct cgroup *g)
@@ -1397,6 +1404,7 @@ static void list_done(struct client *cl,
     } else {
         lookup_backoff(c, g);
     }
+    g->lookup_scan = true; /* what comes next (a reset after -1, the partitions left out) */
 }
 
 /* LIST_OFFSETS for the partitions to reset that the leader of the first one leads. */
@@ -1545,7 +1553,8 @@ static void group_step(rill_consumer_t *c, bool from_consume)
         }
     }
     commits_step(c, g, now);
-    if (now >= g->lookup_retry_ns) {
+    if (g->lookup_scan && now >= g->lookup_retry_ns) {
+        g->lookup_scan = false; /* set again by a backoff or the answers */
         if (!g->offsets_inflight) {
             offsets_send(c, g);
         }
@@ -1592,7 +1601,7 @@ const rill_message_t *cgroup_serve(rill_consumer_t *c)
         c->msg = (rill_message_t){ .err = err, .partition = -1, .high_watermark = -1 };
         return &c->msg;
     }
-    for (unsigned i = 0; i < c->part_count; i++) {
+    for (unsigned i = 0; g->events_scan && i < c->part_count; i++) {
         struct cpart *part = c->parts[i];
         if (part->event_due != RILL_OK) {
             rill_err err = part->event_due;
@@ -1600,6 +1609,7 @@ const rill_message_t *cgroup_serve(rill_consumer_t *c)
             return consumer_message_event(c, part, err);
         }
     }
+    g->events_scan = false;
     return NULL;
 }
 
@@ -1622,12 +1632,8 @@ int64_t cgroup_wake_ns(const rill_consumer_t *c)
     if (g->member) {
         wake = min_ns(wake, g->contact_ns + ms_ns(c->gconf.session_timeout_ms) + 1);
     }
-    for (unsigned i = 0; i < c->part_count; i++) {
-        const struct cpart *part = c->parts[i];
-        if ((part->needs_offset || part->needs_reset) && !part->lookup_inflight) {
-            wake = min_ns(wake, g->lookup_retry_ns);
-            break;
-        }
+    if (g->lookup_scan) {
+        wake = min_ns(wake, g->lookup_retry_ns);
     }
     for (unsigned i = 0; i < g->commit_count; i++) {
         if (!g->commits[i]->sent) {
@@ -1670,6 +1676,7 @@ bool cgroup_out_of_range(rill_consumer_t *c, struct cpart *part)
               part->partition, (long long)part->position);
     part->needs_reset = true;
     part->retry_at_ns = 0;
+    c->group->lookup_scan = true;
     return true;
 }
 
