@@ -146,6 +146,8 @@ struct cgroup {
     int64_t lookup_retry_ns;
     bool lookup_scan; /* a partition may want a lookup: look (else the loop skips the scan) */
     bool events_scan; /* a partition may have an event due */
+    bool poke;        /* an answer came or a call changed something: run the loop */
+    int64_t due_ns;   /* else the loop has nothing to do before this (cgroup_wake_ns) */
     unsigned lookup_failures;
     /* commits */
     int64_t auto_commit_ns;
@@ -487,6 +489,7 @@ static void commit_fail(struct cg_commit *commit, rill_err err)
         commit->offsets[i].err = err;
     }
     commit->done = true;
+    commit->c->group->poke = true;
 }
 
 static bool commit_add(struct cgroup *g, struct cg_commit *commit)
@@ -620,6 +623,7 @@ static void commit_done(struct client *cl,
     }
     commit->err = RILL_OK;
     commit->done = true;
+    commit->c->group->poke = true;
 }
 
 /* Sends commit when the member may: returns false when it must wait. */
@@ -823,6 +827,7 @@ static void join_done(struct client *cl,
     struct cg_join_answer *answer = &g->answer;
     answer_clear(answer);
     g->join_answered = true;
+    g->poke = true;
     union proto_response resp;
     if (err == RILL_OK) {
         err = hdr->error != RILL_OK ? client_wire_err(hdr->error)
@@ -1142,6 +1147,7 @@ static void heartbeat_done(struct client *cl,
     rill_consumer_t *c = ctx;
     c->group->hb_err = error_answer(cl, PROTO_API_HEARTBEAT, err, hdr, body, conn);
     c->group->hb_answered = true;
+    c->group->poke = true;
 }
 
 static void heartbeat_send(rill_consumer_t *c, struct cgroup *g, int64_t now)
@@ -1203,6 +1209,7 @@ static void leave_done(struct client *cl,
     rill_consumer_t *c = ctx;
     c->group->leave_err = error_answer(cl, PROTO_API_LEAVE_GROUP, err, hdr, body, conn);
     c->group->leave_answered = true;
+    c->group->poke = true;
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -1247,6 +1254,7 @@ static void offsets_done(struct client *cl,
     rill_consumer_t *c = ctx;
     struct cgroup *g = c->group;
     g->offsets_inflight = false;
+    g->poke = true;
     union proto_response resp;
     if (err == RILL_OK) {
         err = hdr->error != RILL_OK ? client_wire_err(hdr->error)
@@ -1365,6 +1373,7 @@ static void list_done(struct client *cl,
     rill_consumer_t *c = ctx;
     struct cgroup *g = c->group;
     g->list_inflight = false;
+    g->poke = true;
     union proto_response resp;
     if (err == RILL_OK) {
         err = hdr->error != RILL_OK ? client_wire_err(hdr->error)
@@ -1564,6 +1573,8 @@ static void group_step(rill_consumer_t *c, bool from_consume)
     }
 }
 
+static const rill_message_t *group_serve(rill_consumer_t *c, struct cgroup *g);
+
 /* Calls the queued callbacks (rill_consume only). */
 static void events_deliver(rill_consumer_t *c, struct cgroup *g)
 {
@@ -1591,6 +1602,20 @@ const rill_message_t *cgroup_serve(rill_consumer_t *c)
     if (g == NULL) {
         return NULL;
     }
+    /* The fast path, once per record: nothing answered, nothing queued, nothing due. */
+    if (!g->poke && g->event_count == 0 && g->error_due == RILL_OK && !g->events_scan &&
+        client_now_ns() < g->due_ns) {
+        return NULL;
+    }
+    g->poke = false;
+    const rill_message_t *msg = group_serve(c, g);
+    g->due_ns = cgroup_wake_ns(c);
+    return msg;
+}
+
+/* The whole loop: answers, callbacks, what is due, then events to hand out. */
+static const rill_message_t *group_serve(rill_consumer_t *c, struct cgroup *g)
+{
     group_step(c, true);
     events_deliver(c, g);
     group_step(c, true); /* what the callbacks (and the revoke commit) made due */
@@ -1636,8 +1661,10 @@ int64_t cgroup_wake_ns(const rill_consumer_t *c)
         wake = min_ns(wake, g->lookup_retry_ns);
     }
     for (unsigned i = 0; i < g->commit_count; i++) {
-        if (!g->commits[i]->sent) {
-            wake = min_ns(wake, g->commits[i]->deadline_ns);
+        if (!g->commits[i]->sent && !g->commits[i]->done) {
+            /* waiting for the membership or a connection: look again soon */
+            int64_t soon = client_now_ns() + (c->cl.backoff_ns > 0 ? c->cl.backoff_ns : 1000000);
+            wake = min_ns(wake, min_ns(soon, g->commits[i]->deadline_ns));
         }
     }
     return wake;
@@ -1677,6 +1704,7 @@ bool cgroup_out_of_range(rill_consumer_t *c, struct cpart *part)
     part->needs_reset = true;
     part->retry_at_ns = 0;
     c->group->lookup_scan = true;
+    c->group->poke = true;
     return true;
 }
 
@@ -1855,6 +1883,7 @@ rill_err rill_subscribe(rill_consumer_t *consumer,
     g->sub_version++;
     g->rejoin = true;
     g->join_retry_ns = 0;
+    g->poke = true;
     return RILL_OK;
 }
 
@@ -1960,6 +1989,7 @@ rill_commit(rill_consumer_t *consumer, rill_commit_offset_t *offsets, size_t cou
         return RILL_ERR_INVALID;
     }
     struct cgroup *g = c->group;
+    g->poke = true;
     bool moved = offsets == NULL || count == 0;
     rill_commit_offset_t *entries = offsets;
     size_t entry_count = count;
