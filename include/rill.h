@@ -566,12 +566,15 @@ RILL_API RILL_MUST_CHECK rill_err rill_consumer_partition_count(rill_consumer_t 
                                                                 const char *topic,
                                                                 int32_t *out_count);
 /** Repositions an assigned partition (same offsets as assign); records already fetched from
- * before the seek are discarded. */
+ * before the seek are discarded. In subscribe mode it works on the partitions held (also from
+ * the ASSIGNED callback, and to resume a partition paused by auto.offset.reset=error). */
 RILL_API RILL_MUST_CHECK rill_err rill_consumer_seek(rill_consumer_t *consumer,
                                                      const char *topic,
                                                      int32_t partition,
                                                      int64_t offset);
-/** The offset of the next record rill_consume() will return for the partition. */
+/** The offset of the next record rill_consume() will return for the partition; in subscribe
+ * mode -1 while its starting offset is still being looked up. RILL_ERR_NOT_FOUND when the
+ * partition is not assigned (or not held). */
 RILL_API RILL_MUST_CHECK rill_err rill_consumer_position(rill_consumer_t *consumer,
                                                          const char *topic,
                                                          int32_t partition,
