@@ -82,6 +82,7 @@ struct fake {
     int join_hostile;       /* 1: unordered partitions, 2: a foreign topic, 3: huge member id,
                                4: a subscribed topic the broker does not know, 5: 20,000 partitions */
     int join_hostile_count; /* that many joins */
+    int hb_stall_ms;        /* hold the next heartbeat's answer this long (once) */
 };
 
 static struct fake fake;
@@ -293,6 +294,17 @@ static void fake_join(struct proto_join_group_request *jr,
 static int32_t fake_heartbeat(struct proto_heartbeat_request *hr)
 {
     fake.heartbeats++;
+    if (fake.hb_stall_ms > 0) {
+        /* a coordinator that stops answering for a while (the caller holds mu: nothing else
+         * of the fake moves meanwhile, like a stuck broker) */
+        struct timespec ts = { .tv_sec = fake.hb_stall_ms / 1000,
+                               .tv_nsec = (long)(fake.hb_stall_ms % 1000) * 1000000 };
+        fake.hb_stall_ms = 0;
+        nanosleep(&ts, NULL);
+        fake.member_id[0] = '\0'; /* it dropped the silent member meanwhile */
+        fake.held = 0;
+        return RILL_ERR_UNKNOWN_MEMBER_ID;
+    }
     if (fake.hb_error_count > 0) {
         fake.hb_error_count--;
         if (fake.hb_error == RILL_ERR_UNKNOWN_MEMBER_ID) {
@@ -1521,6 +1533,8 @@ struct group_log {
     int commit_cbs;
     rill_err commit_cb_err;
     size_t commit_cb_count;
+    bool commit_in_revoke;      /* the REVOKED callback commits synchronously */
+    rill_err revoke_commit_err; /* what that commit returned */
 };
 
 static void on_rebalance(rill_consumer_t *consumer,
@@ -1549,6 +1563,9 @@ static void on_rebalance(rill_consumer_t *consumer,
         log->held &= ~bits;
         log->last_revoked = bits;
         memcpy(log->at_revoke, log->next, sizeof(log->next));
+        if (log->commit_in_revoke) {
+            log->revoke_commit_err = rill_commit(consumer, NULL, 0, false);
+        }
         break;
     case RILL_REBALANCE_LOST:
         log->lost++;
@@ -1958,6 +1975,90 @@ static void t_fake_group_huge_assignment(void)
     rill_consumer_destroy(consumer);
 }
 
+/* Without auto-commit the REVOKED callback commits the revoked partitions itself (they are
+ * still held during the call), and only then are they released. */
+static void t_fake_group_commit_in_revoke_callback(void)
+{
+    fake_start("events", 4);
+    produce_n(4000);
+    const char *pairs[] = { "auto.offset.reset",
+                            "earliest",
+                            "enable.auto.commit",
+                            "false",
+                            "fetch.max.wait.ms",
+                            "100",
+                            "max.partition.fetch.bytes",
+                            "4k",
+                            NULL };
+    struct group_log log;
+    rill_consumer_t *consumer = group_consumer(pairs, &log);
+    log.commit_in_revoke = true;
+    log.revoke_commit_err = RILL_ERR_INVALID;
+    int64_t deadline = rill_clock_mono_ns() + 20000000000LL;
+    while (rill_clock_mono_ns() < deadline && (log.next[2] == 0 || log.next[3] == 0)) {
+        (void)group_consume(consumer, &log);
+    }
+    pthread_mutex_lock(&fake.mu);
+    fake.target = 0x3;
+    pthread_mutex_unlock(&fake.mu);
+    bool released = false;
+    while (!released && rill_clock_mono_ns() < deadline) {
+        (void)group_consume(consumer, &log);
+        pthread_mutex_lock(&fake.mu);
+        released = fake.held == 0x3;
+        pthread_mutex_unlock(&fake.mu);
+    }
+    T_ASSERT(released);
+    T_ASSERT_EQ_INT(log.revoked, 1);
+    T_ASSERT_OK(log.revoke_commit_err);
+    T_ASSERT_EQ_INT(fake.released_commit[2], log.at_revoke[2]);
+    T_ASSERT_EQ_INT(fake.released_commit[3], log.at_revoke[3]);
+    rill_consumer_destroy(consumer);
+    T_ASSERT_EQ_INT(fake.leaves, 1);
+}
+
+/* The coordinator goes silent for longer than the session: the member gives its partitions
+ * up as lost by itself (no commit), then joins anew when the coordinator answers again. */
+static void t_fake_group_silent_coordinator(void)
+{
+    fake_start("events", 2);
+    produce_n(200);
+    const char *pairs[] = { "auto.offset.reset",
+                            "earliest",
+                            "session.timeout.ms",
+                            "600",
+                            "fetch.max.wait.ms",
+                            "50",
+                            "auto.commit.interval.ms",
+                            "50",
+                            NULL };
+    struct group_log log;
+    rill_consumer_t *consumer = group_consumer(pairs, &log);
+    int64_t deadline = rill_clock_mono_ns() + 20000000000LL;
+    while (rill_clock_mono_ns() < deadline &&
+           (log.seen < 200 || fake_committed(0) != fake.parts[0].hw ||
+            fake_committed(1) != fake.parts[1].hw)) {
+        (void)group_consume(consumer, &log); /* everything received is committed */
+    }
+    T_ASSERT_EQ_INT(log.seen, 200);
+    pthread_mutex_lock(&fake.mu);
+    fake.hb_stall_ms = 1500;
+    pthread_mutex_unlock(&fake.mu);
+    while (rill_clock_mono_ns() < deadline && (log.lost == 0 || log.assigned < 2)) {
+        (void)group_consume(consumer, &log);
+    }
+    T_ASSERT_EQ_INT(log.lost, 1);
+    T_ASSERT_EQ_INT(log.assigned, 2);
+    T_ASSERT_EQ_INT(log.held, 0x3);
+    T_ASSERT_EQ_INT(fake.fresh_joins, 2);
+    produce_n(100); /* continues from the committed offsets: nothing twice */
+    while (log.seen < 300 && rill_clock_mono_ns() < deadline) {
+        (void)group_consume(consumer, &log);
+    }
+    T_ASSERT_EQ_INT(log.seen, 300);
+    rill_consumer_destroy(consumer);
+}
+
 /* Argument checks, the exclusive modes and the new configuration keys. */
 static void t_fake_group_api_checks(void)
 {
@@ -2047,6 +2148,8 @@ static const struct t_case cases[] = {
     T_CASE(t_fake_group_hostile_answers),
     T_CASE(t_fake_group_unknown_topic),
     T_CASE(t_fake_group_huge_assignment),
+    T_CASE(t_fake_group_commit_in_revoke_callback),
+    T_CASE(t_fake_group_silent_coordinator),
     T_CASE(t_fake_group_api_checks),
 };
 
