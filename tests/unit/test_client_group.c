@@ -3,8 +3,9 @@
  * (tests/rilld_fixture.h, with group.min.session.timeout.ms lowered so that members may use
  * short sessions): members in separate processes sharing a topic and surviving a kill -9 of
  * one of them, two groups fanning out one topic, a broker killed and restarted under a member,
- * committed offsets that never regress across rebalances, and the time a group of three takes
- * to become stable (printed, not asserted).
+ * committed offsets that never regress across rebalances, a pattern subscription picking up a
+ * topic created later, and the time a group of three takes to become stable (printed, not
+ * asserted).
  *
  * Member processes run a consume loop with auto-commit and append "partition offset" for every
  * record they receive to their own file before it can be committed, so the union of the files
@@ -738,6 +739,59 @@ static void t_group_offsets_never_regress(void)
     rilld_stop_clean(&broker);
 }
 
+/* A pattern subscription: the member gets the partitions of the matching topics only, and a
+ * matching topic created later is assigned to it without a new subscribe. */
+static void t_group_pattern_subscription(void)
+{
+    broker_up();
+    create_topic("pat-a", 2);
+    create_topic("pat-b", 1);
+    create_topic("other", 2);
+    struct produced pa = { .parts = 2 };
+    produce("pat-a", &pa, 100);
+    char errstr[256];
+    rill_conf_t *conf = conf_for(member_pairs);
+    T_ASSERT(conf != NULL);
+    rill_consumer_t *consumer = NULL;
+    T_ASSERT_OK(rill_consumer_create(conf, errstr, sizeof(errstr), &consumer));
+    rill_conf_destroy(conf);
+    T_ASSERT_OK(rill_subscribe(consumer, "gp", NULL, 0, "pat-.*"));
+    size_t received = 0;
+    int64_t deadline = now_ms() + 20000;
+    while (received < 100 && now_ms() < deadline) {
+        const rill_message_t *msg = NULL;
+        if (rill_consume(consumer, 50, &msg) == RILL_OK && msg->err == RILL_OK) {
+            T_ASSERT(strcmp(msg->topic, "pat-a") == 0);
+            received++;
+        }
+    }
+    T_ASSERT_EQ_INT(received, 100);
+    rill_topic_partition_t *held = NULL;
+    size_t count = 0;
+    T_ASSERT_OK(rill_consumer_assignment(consumer, &held, &count));
+    T_ASSERT_EQ_INT(count, 3); /* pat-a/0, pat-a/1, pat-b/0: never "other" */
+    T_ASSERT(strcmp(held[0].topic, "pat-a") == 0 && strcmp(held[2].topic, "pat-b") == 0);
+    free(held);
+    create_topic("pat-c", 2);
+    struct produced pc = { .parts = 2 };
+    produce("pat-c", &pc, 50);
+    received = 0;
+    while (received < 50 && now_ms() < deadline) {
+        const rill_message_t *msg = NULL;
+        if (rill_consume(consumer, 50, &msg) == RILL_OK && msg->err == RILL_OK) {
+            T_ASSERT(strcmp(msg->topic, "pat-c") == 0);
+            received++;
+        }
+    }
+    T_ASSERT_EQ_INT(received, 50); /* auto.offset.reset=earliest for the new partitions */
+    T_ASSERT_OK(rill_consumer_assignment(consumer, &held, &count));
+    T_ASSERT_EQ_INT(count, 5);
+    free(held);
+    T_ASSERT_OK(rill_unsubscribe(consumer, 5000));
+    rill_consumer_destroy(consumer);
+    rilld_stop_clean(&broker);
+}
+
 /* Measures (prints) the time from the start of the third member to a stable group of three
  * holding two partitions each, with 1.5 s sessions. */
 static void t_group_rebalance_time(void)
@@ -773,7 +827,7 @@ static void t_group_rebalance_time(void)
 static const struct t_case cases[] = {
     T_CASE(t_group_three_members_kill_one), T_CASE(t_group_two_groups_fan_out),
     T_CASE(t_group_broker_restart),         T_CASE(t_group_offsets_never_regress),
-    T_CASE(t_group_rebalance_time),
+    T_CASE(t_group_pattern_subscription),   T_CASE(t_group_rebalance_time),
 };
 
 int main(int argc, char **argv)
