@@ -792,6 +792,65 @@ static void t_group_pattern_subscription(void)
     rilld_stop_clean(&broker);
 }
 
+/* A member accepting no strategy the group uses is refused: rill_consume reports
+ * RILL_ERR_INCONSISTENT_STRATEGY once (topic NULL) and the member keeps trying while the group
+ * goes on without it. */
+static void t_group_inconsistent_strategy(void)
+{
+    broker_up();
+    create_topic("st", 2);
+    const char *topics[] = { "st" };
+    rill_consumer_t *consumers[2] = { NULL, NULL };
+    const char *strategies[2] = { "range", "roundrobin" };
+    char errstr[256];
+    for (int i = 0; i < 2; i++) {
+        rill_conf_t *conf = conf_for(member_pairs);
+        T_ASSERT(conf != NULL);
+        T_ASSERT_OK(rill_conf_set(conf, "partition.assignment.strategy", strategies[i], errstr,
+                                  sizeof(errstr)));
+        T_ASSERT_OK(rill_consumer_create(conf, errstr, sizeof(errstr), &consumers[i]));
+        rill_conf_destroy(conf);
+    }
+    T_ASSERT_OK(rill_subscribe(consumers[0], "gs", topics, 1, NULL));
+    size_t held = 0;
+    int64_t deadline = now_ms() + 20000;
+    while (held != 2 && now_ms() < deadline) {
+        const rill_message_t *msg = NULL;
+        rill_err err = rill_consume(consumers[0], 50, &msg);
+        T_ASSERT(err == RILL_OK || err == RILL_ERR_TIMEOUT);
+        rill_topic_partition_t *parts = NULL;
+        T_ASSERT_OK(rill_consumer_assignment(consumers[0], &parts, &held));
+        free(parts);
+    }
+    T_ASSERT_EQ_INT(held, 2);
+    T_ASSERT_OK(rill_subscribe(consumers[1], "gs", topics, 1, NULL));
+    int refused = 0;
+    int64_t until = now_ms() + 3000;
+    while (now_ms() < until) {
+        for (int i = 0; i < 2; i++) {
+            const rill_message_t *msg = NULL;
+            if (rill_consume(consumers[i], 20, &msg) == RILL_OK && msg->err != RILL_OK) {
+                T_ASSERT_EQ_INT(i, 1);
+                T_ASSERT_EQ_INT(msg->err, RILL_ERR_INCONSISTENT_STRATEGY);
+                T_ASSERT(msg->topic == NULL && msg->partition == -1);
+                refused++;
+            }
+        }
+    }
+    T_ASSERT_EQ_INT(refused, 1); /* once, however many times the join is refused */
+    rill_topic_partition_t *parts = NULL;
+    T_ASSERT_OK(rill_consumer_assignment(consumers[1], &parts, &held));
+    T_ASSERT_EQ_INT(held, 0);
+    free(parts);
+    T_ASSERT_OK(rill_consumer_assignment(consumers[0], &parts, &held));
+    T_ASSERT_EQ_INT(held, 2);
+    free(parts);
+    for (int i = 0; i < 2; i++) {
+        rill_consumer_destroy(consumers[i]);
+    }
+    rilld_stop_clean(&broker);
+}
+
 /* Measures (prints) the time from the start of the third member to a stable group of three
  * holding two partitions each, with 1.5 s sessions. */
 static void t_group_rebalance_time(void)
@@ -827,7 +886,8 @@ static void t_group_rebalance_time(void)
 static const struct t_case cases[] = {
     T_CASE(t_group_three_members_kill_one), T_CASE(t_group_two_groups_fan_out),
     T_CASE(t_group_broker_restart),         T_CASE(t_group_offsets_never_regress),
-    T_CASE(t_group_pattern_subscription),   T_CASE(t_group_rebalance_time),
+    T_CASE(t_group_pattern_subscription),   T_CASE(t_group_inconsistent_strategy),
+    T_CASE(t_group_rebalance_time),
 };
 
 int main(int argc, char **argv)
