@@ -1574,6 +1574,7 @@ static void group_step(rill_consumer_t *c, bool from_consume)
 }
 
 static const rill_message_t *group_serve(rill_consumer_t *c, struct cgroup *g);
+static int64_t group_wake_ns(const rill_consumer_t *c, bool joins);
 
 /* Calls the queued callbacks (rill_consume only). */
 static void events_deliver(rill_consumer_t *c, struct cgroup *g)
@@ -1640,6 +1641,13 @@ static const rill_message_t *group_serve(rill_consumer_t *c, struct cgroup *g)
 
 int64_t cgroup_wake_ns(const rill_consumer_t *c)
 {
+    return group_wake_ns(c, true);
+}
+
+/* When the loop has something to do next; joins counts only where they may be sent (from
+ * rill_consume), else a wanted join would make a waiting call spin. */
+static int64_t group_wake_ns(const rill_consumer_t *c, bool joins)
+{
     const struct cgroup *g = c->group;
     if (g == NULL || !g->active) {
         return INT64_MAX;
@@ -1648,7 +1656,8 @@ int64_t cgroup_wake_ns(const rill_consumer_t *c)
     if (g->member && !g->hb_inflight && !g->join_inflight) {
         wake = min_ns(wake, g->hb_next_ns);
     }
-    if ((g->rejoin || !g->member) && !g->join_inflight && g->revoke_stage == CG_REVOKE_NONE) {
+    if (joins && (g->rejoin || !g->member) && !g->join_inflight &&
+        g->revoke_stage == CG_REVOKE_NONE) {
         wake = min_ns(wake, g->join_retry_ns);
     }
     if (g->member && c->gconf.auto_commit) {
@@ -1680,7 +1689,7 @@ int32_t cgroup_fetch_wait_ms(const rill_consumer_t *c, int32_t wanted_ms)
      * current heartbeat delay. */
     int64_t delay_ms = g->member ? heartbeat_delay(g, client_now_ns()) / 1000000
                                  : (int64_t)c->gconf.session_timeout_ms / 3;
-    int64_t cap = delay_ms / 2;
+    int64_t cap = delay_ms / 2 > 5 ? delay_ms / 2 : 5; /* never a busy poll */
     return cap < wanted_ms ? (int32_t)cap : wanted_ms;
 }
 
@@ -1900,7 +1909,7 @@ group_wait(rill_consumer_t *c, int64_t deadline_ns, bool (*done)(const void *), 
         if (now >= deadline_ns) {
             return false;
         }
-        client_poll(&c->cl, min_ns(deadline_ns, cgroup_wake_ns(c)));
+        client_poll(&c->cl, min_ns(deadline_ns, group_wake_ns(c, false)));
     }
 }
 
