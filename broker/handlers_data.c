@@ -125,8 +125,27 @@ static struct broker_partition *data_partition(struct broker_topic *topic, int32
     return &topic->partitions[index];
 }
 
-/* A partition without appends for this long gives its staging buffers back (2 x 1 MiB). */
+/* A partition without appends for this long gives its staging buffers back (2 x 1 MiB); a
+ * core without appends for this long empties its staging pool. */
 #define DATA_IDLE_RELEASE_MS 5000
+
+/* Idle staging buffers a core keeps for its partitions' next writes (1 MiB each). */
+#define DATA_STAGING_POOL_KEEP 8u
+
+/* One staging pool per core (log/partition.h), used only by that core's thread (one broker per
+ * process, as rilld runs it). */
+static struct log_staging_pool data_staging_pools[BROKER_CORES_MAX];
+
+static struct log_staging_pool *data_staging_pool(const struct broker_core *core)
+{
+    RILL_ASSERT(core->core_index < BROKER_CORES_MAX);
+    struct log_staging_pool *pool = &data_staging_pools[core->core_index];
+    if (pool->buffer_bytes == 0) {
+        pool->buffer_bytes = (size_t)1 << 20; /* log_partition_staging_bytes() by default */
+        pool->free_max = DATA_STAGING_POOL_KEEP;
+    }
+    return pool;
+}
 
 /*
  * The cleaner of compacted topics (log/compact.c) runs on the owner core, between rounds, from
@@ -186,15 +205,23 @@ void data_idle_release(struct broker_core *core)
         return;
     }
     int64_t now_ms = rill_clock_mono_ns() / DATA_NS_PER_MS;
+    bool appending = false;
     for (uint32_t t = 0; t < view->topic_count; t++) {
         struct broker_topic *topic = view->topics[t];
         for (int32_t p = 0; p < topic->partition_count; p++) {
             struct broker_partition *bp = &topic->partitions[p];
-            if (bp->core_index == core->core_index && bp->log != NULL && !bp->commit_pending &&
-                now_ms - bp->append_last_ms >= DATA_IDLE_RELEASE_MS) {
+            if (bp->core_index != core->core_index || bp->log == NULL) {
+                continue;
+            }
+            if (!bp->commit_pending && now_ms - bp->append_last_ms >= DATA_IDLE_RELEASE_MS) {
                 (void)log_partition_release_staging(bp->log);
+            } else {
+                appending = true;
             }
         }
+    }
+    if (!appending) {
+        log_staging_pool_trim(data_staging_pool(core), 0);
     }
 }
 
@@ -287,6 +314,10 @@ static rill_err produce_partition(struct broker_core *core,
     rill_err err = produce_validate(core, bp, data, bytes, &batch_count);
     if (err != RILL_OK) {
         return err;
+    }
+    if (log->staging_pool == NULL && !log->staging[0].in_flight && !log->staging[1].in_flight &&
+        log->staging[0].used_bytes == 0 && log->staging[1].used_bytes == 0) {
+        log_partition_use_staging_pool(log, data_staging_pool(core));
     }
     int64_t first_base = -1;
     int64_t end = -1;

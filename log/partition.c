@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -165,6 +166,8 @@ static void partition_drain(struct log_partition *part)
     }
 }
 
+static void staging_drop(struct log_partition *part, struct log_staging *stage, bool to_pool);
+
 rill_err log_partition_close(struct log_partition *part)
 {
     if (part == NULL) {
@@ -190,7 +193,7 @@ rill_err log_partition_close(struct log_partition *part)
         log_segment_destroy(part, part->segments[i]);
     }
     for (unsigned i = 0; i < 2; i++) {
-        free(part->staging[i].buf);
+        staging_drop(part, &part->staging[i], false); /* may run on another thread */
     }
     free(part->segments);
     if (part->lock_fd >= 0) {
@@ -223,6 +226,81 @@ static bool roll_needed(const struct log_partition *part,
     return seg->created_ms >= 0 && rill_clock_wall_ms() - seg->created_ms >= part->cfg.segment_ms;
 }
 
+/* ---- staging buffers: malloc'd, or from a pool (anonymous mappings) ---- */
+
+static uint8_t *staging_map(size_t bytes)
+{
+    void *buf = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return buf == MAP_FAILED ? NULL : buf;
+}
+
+void log_staging_pool_trim(struct log_staging_pool *pool, uint32_t keep)
+{
+    while (pool->free_count > keep) {
+        pool->free_count--;
+        munmap(pool->free_bufs[pool->free_count], pool->buffer_bytes);
+    }
+}
+
+static uint8_t *staging_buf_get(struct log_partition *part, size_t bytes)
+{
+    struct log_staging_pool *pool = part->staging_pool;
+    if (pool == NULL) {
+        return malloc(bytes);
+    }
+    if (bytes == pool->buffer_bytes && pool->free_count > 0) {
+        return pool->free_bufs[--pool->free_count];
+    }
+    return staging_map(bytes);
+}
+
+/* Gives a staging buffer back; to_pool false from a thread that may not own the pool. */
+static void staging_buf_put(struct log_partition *part, uint8_t *buf, size_t bytes, bool to_pool)
+{
+    struct log_staging_pool *pool = part->staging_pool;
+    if (buf == NULL) {
+        return;
+    }
+    if (pool == NULL) {
+        free(buf);
+    } else if (to_pool && bytes == pool->buffer_bytes && pool->free_count < pool->free_max) {
+        pool->free_bufs[pool->free_count++] = buf;
+    } else {
+        munmap(buf, bytes);
+    }
+}
+
+static void staging_drop(struct log_partition *part, struct log_staging *stage, bool to_pool)
+{
+    staging_buf_put(part, stage->buf, stage->capacity_bytes, to_pool);
+    stage->buf = NULL;
+    stage->capacity_bytes = 0;
+}
+
+void log_partition_use_staging_pool(struct log_partition *part, struct log_staging_pool *pool)
+{
+    RILL_ASSERT(pool->free_max <= RILL_ARRAY_COUNT(pool->free_bufs));
+    for (unsigned i = 0; i < 2; i++) {
+        RILL_ASSERT(!part->staging[i].in_flight && part->staging[i].used_bytes == 0);
+        staging_drop(part, &part->staging[i], false);
+    }
+    part->staging_pool = pool;
+}
+
+/* With a pool, a partition keeps no idle buffer: each empty one not being written goes back. */
+static void staging_give_back_idle(struct log_partition *part)
+{
+    if (part->staging_pool == NULL) {
+        return;
+    }
+    for (unsigned i = 0; i < 2; i++) {
+        struct log_staging *stage = &part->staging[i];
+        if (stage->buf != NULL && !stage->in_flight && stage->used_bytes == 0) {
+            staging_drop(part, stage, true);
+        }
+    }
+}
+
 bool log_partition_release_staging(struct log_partition *part)
 {
     for (unsigned i = 0; i < 2; i++) {
@@ -234,9 +312,7 @@ bool log_partition_release_staging(struct log_partition *part)
         return false;
     }
     for (unsigned i = 0; i < 2; i++) {
-        free(part->staging[i].buf);
-        part->staging[i].buf = NULL;
-        part->staging[i].capacity_bytes = 0;
+        staging_drop(part, &part->staging[i], true);
     }
     return true;
 }
@@ -253,25 +329,22 @@ static rill_err staging_reserve(struct log_partition *part, size_t batch_bytes)
     if (stage->buf == NULL) {
         /* Allocated on first use: idle partitions cost no staging memory. */
         size_t capacity = log_partition_staging_bytes(part);
-        for (unsigned i = 0; i < 2; i++) {
-            if (part->staging[i].buf == NULL) {
-                part->staging[i].buf = malloc(capacity);
-                if (part->staging[i].buf == NULL) {
-                    return RILL_ERR_NOMEM;
-                }
-                part->staging[i].capacity_bytes = capacity;
-            }
+        stage->buf = staging_buf_get(part, capacity);
+        if (stage->buf == NULL) {
+            return RILL_ERR_NOMEM;
         }
+        stage->capacity_bytes = capacity;
     }
     if (stage->used_bytes + batch_bytes <= stage->capacity_bytes) {
         return RILL_OK;
     }
     if (stage->used_bytes == 0) {
         /* An exchanged buffer can be smaller than this batch: grow it while it is idle. */
-        uint8_t *grown = realloc(stage->buf, batch_bytes);
+        uint8_t *grown = staging_buf_get(part, batch_bytes);
         if (grown == NULL) {
             return RILL_ERR_NOMEM;
         }
+        staging_drop(part, stage, true);
         stage->buf = grown;
         stage->capacity_bytes = batch_bytes;
         return RILL_OK;
@@ -328,6 +401,7 @@ static rill_err partition_stage(struct log_partition *part,
      * Exchange only a buffer at least as large as the staging one: staging buffers must stay
      * large so that batches arriving while a write is in flight coalesce into one big write.
      */
+    RILL_ASSERT(exchange_buf == NULL || part->staging_pool == NULL);
     if (exchange_buf != NULL && stage->used_bytes == 0 &&
         *exchange_capacity >= stage->capacity_bytes) {
         RILL_ASSERT(*exchange_buf == batch);
@@ -584,6 +658,7 @@ void log_partition_on_completion(struct log_partition *part, const struct log_io
             partition_fail(part, err, 0);
         }
     }
+    staging_give_back_idle(part);
 }
 
 rill_err log_partition_poll(struct log_partition *part, bool wait)

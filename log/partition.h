@@ -78,6 +78,24 @@ struct log_staging {
     bool sync_in_flight;     /* a linked sync follows the write */
 };
 
+/*
+ * Staging buffers shared by the partitions of one broker core (one thread). A partition that
+ * uses a pool holds a staging buffer only while it has bytes staged or being written, and gives
+ * it back when the write completes: memory follows the writes in progress, not the number of
+ * partitions (1,000 partitions written in turn held 2 x 1 MiB each before). The pool keeps up
+ * to free_max idle buffers of buffer_bytes (no page faults for the next partition) and maps
+ * any other size directly; its buffers are anonymous mappings, so an emptied pool returns them
+ * to the kernel at once (free() kept them in the heap: ~300 MB after such a load).
+ */
+struct log_staging_pool {
+    uint8_t *free_bufs[16]; /* idle buffers, each buffer_bytes */
+    uint32_t free_count;
+    uint32_t free_max;   /* <= 16 */
+    size_t buffer_bytes; /* the size kept; 0 until set */
+};
+/* Gives back the idle buffers beyond keep. */
+void log_staging_pool_trim(struct log_staging_pool *pool, uint32_t keep);
+
 struct log_partition {
     char *dir;
     struct log_io *io; /* borrowed */
@@ -97,12 +115,13 @@ struct log_partition {
     int64_t sync_last_ms;          /* monotonic ms of the last sync submission */
 
     struct log_staging staging[2];
-    unsigned staging_filling;     /* index of the buffer appends go into */
-    bool sync_only_in_flight;     /* an fdatasync without a write is in flight */
-    int64_t sync_only_offset_end; /* what that sync covers */
-    bool roll_sync_in_flight;     /* the fdatasync of the segment sealed by the last roll */
-    int64_t roll_offset_end;      /* that segment's end: durable once its sync completes */
-    int64_t durable_after_roll;   /* syncs of the new segment that completed meanwhile */
+    unsigned staging_filling;              /* index of the buffer appends go into */
+    struct log_staging_pool *staging_pool; /* borrowed, NULL: own malloc'd buffers, kept */
+    bool sync_only_in_flight;              /* an fdatasync without a write is in flight */
+    int64_t sync_only_offset_end;          /* what that sync covers */
+    bool roll_sync_in_flight;   /* the fdatasync of the segment sealed by the last roll */
+    int64_t roll_offset_end;    /* that segment's end: durable once its sync completes */
+    int64_t durable_after_roll; /* syncs of the new segment that completed meanwhile */
 
     rill_err failed; /* sticky: RILL_OK until a write or sync fails */
     int failed_errno;
@@ -146,6 +165,9 @@ RILL_MUST_CHECK rill_err log_partition_append_validated(struct log_partition *pa
 /* Frees both staging buffers when nothing is staged or being written (an idle partition then
  * costs no staging memory; the next append allocates them again). True when freed. */
 bool log_partition_release_staging(struct log_partition *part);
+/* Makes part take its staging buffers from pool, used on this thread only, from now on
+ * (its current buffers, if any, are freed first). Not with log_partition_append_exchange. */
+void log_partition_use_staging_pool(struct log_partition *part, struct log_staging_pool *pool);
 /* Capacity of each staging buffer: max(1 MiB, max.batch.bytes). */
 size_t log_partition_staging_bytes(const struct log_partition *part);
 /*
