@@ -225,6 +225,50 @@ static int part_ptr_cmp(const void *a, const void *b)
     return tp_cmp(pa->topic, pa->partition, pb->topic, pb->partition);
 }
 
+/* The partitions of c sorted by (topic, partition), for the answers that list many of them;
+ * NULL when out of memory (part_lookup then searches linearly). Valid while no partition is
+ * added or removed. */
+static struct cpart **parts_sorted(rill_consumer_t *c)
+{
+    struct cpart **sorted = malloc((c->part_count + 1u) * sizeof(*sorted));
+    if (sorted != NULL && c->part_count > 0) {
+        memcpy(sorted, c->parts, c->part_count * sizeof(*sorted));
+        qsort(sorted, c->part_count, sizeof(*sorted), part_ptr_cmp);
+    }
+    return sorted;
+}
+
+static struct cpart *part_lookup(rill_consumer_t *c,
+                                 struct cpart *const *sorted,
+                                 size_t sorted_count,
+                                 const char *topic,
+                                 size_t topic_bytes,
+                                 int32_t partition)
+{
+    if (sorted == NULL) {
+        return consumer_part_find(c, topic, topic_bytes, partition);
+    }
+    size_t low = 0;
+    size_t high = sorted_count;
+    while (low < high) {
+        size_t mid = low + (high - low) / 2;
+        int cmp = str_cmp_wire(sorted[mid]->topic, topic, topic_bytes);
+        if (cmp == 0) {
+            cmp = sorted[mid]->partition < partition ? -1
+                                                     : (sorted[mid]->partition > partition ? 1 : 0);
+        }
+        if (cmp == 0) {
+            return sorted[mid];
+        }
+        if (cmp < 0) {
+            low = mid + 1;
+        } else {
+            high = mid;
+        }
+    }
+    return NULL;
+}
+
 /* A list of the given parts as one allocation (names copied after the array). NULL when out
  * of memory or count is 0. */
 static rill_topic_partition_t *tp_from_parts(struct cpart *const *parts, size_t count)
@@ -707,17 +751,19 @@ static void commit_collect(rill_consumer_t *c, struct cgroup *g, struct cg_commi
             g->contact_ns = client_now_ns();
         }
     }
+    struct cpart **sorted = parts_sorted(c);
     for (size_t i = 0; i < commit->count; i++) {
         const rill_commit_offset_t *entry = &commit->offsets[i];
         if (entry->err != RILL_OK) {
             continue;
         }
-        struct cpart *part =
-            consumer_part_find(c, entry->topic, strlen(entry->topic), entry->partition);
+        struct cpart *part = part_lookup(c, sorted, c->part_count, entry->topic,
+                                         strlen(entry->topic), entry->partition);
         if (part != NULL && entry->offset > part->committed) {
             part->committed = entry->offset;
         }
     }
+    free(sorted);
     if (commit->kind == CG_COMMIT_REVOKE && g->revoke_commit == commit) {
         if (commit->err != RILL_OK) {
             DIAG_WARN(GROUP_DIAG, "group %s: commit of revoked partitions failed: %s", g->id,
@@ -978,9 +1024,13 @@ static void join_apply(rill_consumer_t *c, struct cgroup *g, struct cg_join_answ
         g->rejoin = true; /* nothing of it is held: release it at once */
     }
     bool foreign = false;
+    struct cpart **sorted = parts_sorted(c); /* what is held, before adding */
+    unsigned held_count = c->part_count;
     for (size_t i = 0; i < answer->assignment_count; i++) {
         const rill_topic_partition_t *item = &answer->assignment[i];
-        if (consumer_part_find(c, item->topic, strlen(item->topic), item->partition) != NULL) {
+        /* the assignment has no repeats (checked): only what was held before can match */
+        if (part_lookup(c, sorted, held_count, item->topic, strlen(item->topic), item->partition) !=
+            NULL) {
             continue;
         }
         if (!topic_subscribed(g, item->topic)) {
@@ -996,6 +1046,7 @@ static void join_apply(rill_consumer_t *c, struct cgroup *g, struct cg_join_answ
         part->needs_offset = true;
         added[added_count++] = part;
     }
+    free(sorted);
     if (foreign && g->join_version == g->sub_version) {
         /* Not a subscription that changed meanwhile: the coordinator is wrong. Said once,
          * and the rejoins that follow back off. */
@@ -1267,12 +1318,13 @@ static void offsets_done(struct client *cl,
         err = client_wire_err(resp.offset_fetch.error);
     }
     bool complete = err == RILL_OK;
+    struct cpart **sorted = err == RILL_OK ? parts_sorted(c) : NULL;
     for (uint32_t t = 0; err == RILL_OK && t < resp.offset_fetch.topic_count; t++) {
         const struct proto_committed_topic *topic = &resp.offset_fetch.topics[t];
         for (uint32_t i = 0; i < topic->partition_count; i++) {
             const struct proto_committed_partition *entry = &topic->partitions[i];
-            struct cpart *part =
-                consumer_part_find(c, topic->name.ptr, topic->name.bytes, entry->partition);
+            struct cpart *part = part_lookup(c, sorted, c->part_count, topic->name.ptr,
+                                             topic->name.bytes, entry->partition);
             if (part == NULL || !part->lookup_inflight || !part->needs_offset ||
                 part->lookup_epoch != part->epoch) {
                 continue;
@@ -1292,6 +1344,7 @@ static void offsets_done(struct client *cl,
             }
         }
     }
+    free(sorted);
     /* Partitions the answer left out ask again after a backoff. */
     for (unsigned i = 0; i < c->part_count; i++) {
         struct cpart *part = c->parts[i];
@@ -1382,12 +1435,13 @@ static void list_done(struct client *cl,
             client_conn_abort(cl, conn);
         }
     }
+    struct cpart **sorted = err == RILL_OK ? parts_sorted(c) : NULL;
     for (uint32_t t = 0; err == RILL_OK && t < resp.list_offsets.topic_count; t++) {
         const struct proto_list_offsets_topic_result *topic = &resp.list_offsets.topics[t];
         for (uint32_t i = 0; i < topic->partition_count; i++) {
             const struct proto_list_offsets_partition_result *entry = &topic->partitions[i];
-            struct cpart *part =
-                consumer_part_find(c, topic->name.ptr, topic->name.bytes, entry->partition);
+            struct cpart *part = part_lookup(c, sorted, c->part_count, topic->name.ptr,
+                                             topic->name.bytes, entry->partition);
             if (part == NULL || !part->lookup_inflight || !part->needs_reset ||
                 part->lookup_epoch != part->epoch || entry->error != RILL_OK || entry->offset < 0) {
                 continue;
@@ -1397,6 +1451,7 @@ static void list_done(struct client *cl,
             part->position = entry->offset;
         }
     }
+    free(sorted);
     bool complete = err == RILL_OK;
     for (unsigned i = 0; i < c->part_count; i++) {
         struct cpart *part = c->parts[i];
