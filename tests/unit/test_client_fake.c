@@ -2059,6 +2059,46 @@ static void t_fake_group_silent_coordinator(void)
     rill_consumer_destroy(consumer);
 }
 
+/* Unsubscribe (commit and leave), then subscribe again on the same consumer: the new
+ * membership starts at the committed offsets, so nothing comes twice; assign mode is open
+ * in between. */
+static void t_fake_group_resubscribe(void)
+{
+    fake_start("events", 2);
+    produce_n(400);
+    const char *pairs[] = { "auto.offset.reset",
+                            "earliest",
+                            "fetch.max.wait.ms",
+                            "50",
+                            "max.partition.fetch.bytes",
+                            "1k",
+                            NULL };
+    struct group_log log;
+    rill_consumer_t *consumer = group_consumer(pairs, &log);
+    int64_t deadline = rill_clock_mono_ns() + 20000000000LL;
+    while (log.seen < 150 && rill_clock_mono_ns() < deadline) {
+        (void)group_consume(consumer, &log);
+    }
+    T_ASSERT(log.seen >= 150);
+    T_ASSERT_OK(rill_unsubscribe(consumer, 5000));
+    T_ASSERT_EQ_INT(fake.leaves, 1);
+    for (int32_t p = 0; p < 2; p++) { /* what was returned, nothing where nothing was */
+        T_ASSERT_EQ_INT(fake_committed(p), log.next[p] > 0 ? log.next[p] : -1);
+    }
+    T_ASSERT_OK(rill_consumer_assign(consumer, "events", 0, 0)); /* assign mode now allowed */
+    T_ASSERT_OK(rill_consumer_unassign(consumer, "events", 0));
+    const char *topics[] = { "events" };
+    log.held = 0;
+    T_ASSERT_OK(rill_subscribe(consumer, "g", topics, 1, NULL));
+    while (log.seen < 400 && rill_clock_mono_ns() < deadline) {
+        (void)group_consume(consumer, &log); /* offsets continue: no record twice */
+    }
+    T_ASSERT_EQ_INT(log.seen, 400);
+    T_ASSERT_EQ_INT(fake.fresh_joins, 2);
+    rill_consumer_destroy(consumer);
+    T_ASSERT_EQ_INT(fake.leaves, 2);
+}
+
 /* Argument checks, the exclusive modes and the new configuration keys. */
 static void t_fake_group_api_checks(void)
 {
@@ -2150,6 +2190,7 @@ static const struct t_case cases[] = {
     T_CASE(t_fake_group_huge_assignment),
     T_CASE(t_fake_group_commit_in_revoke_callback),
     T_CASE(t_fake_group_silent_coordinator),
+    T_CASE(t_fake_group_resubscribe),
     T_CASE(t_fake_group_api_checks),
 };
 
