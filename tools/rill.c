@@ -18,7 +18,7 @@ static const char rill_usage[] =
     "Broker commands:\n"
     "  topic create|list|describe|alter|delete   manage topics\n"
     "  produce TOPIC     send lines from stdin as records\n"
-    "  consume TOPIC     print records, then follow new ones\n"
+    "  consume TOPIC     print records, then follow new ones (--group: as a group member)\n"
     "  cluster status    cluster id, brokers, controller, topics; exit 1 if unreachable\n"
     "  group list|describe|reset-offsets|delete   manage consumer groups\n"
     "\n"

@@ -424,6 +424,7 @@ wait_held() {
     done
     [ "$(held "$1")" = "$2" ]
 }
+: >"$work/pair1"
 "$RILL" consume g2 --group pair --commit manual >"$work/pair1" 2>"$work/pair1.err" &
 pair1=$!
 pids="$pids $pair1"
@@ -433,6 +434,7 @@ else
     fail "the first member holds both partitions and reads the 6 records" \
         "held: $(held pair)" "$(cat "$work/pair1.err")"
 fi
+: >"$work/pair2"
 "$RILL" consume g2 --group pair --commit manual >"$work/pair2" 2>"$work/pair2.err" &
 pair2=$!
 pids="$pids $pair2"
@@ -451,8 +453,8 @@ while [ $(($(wc -l <"$work/pair1") + $(wc -l <"$work/pair2"))) -lt 16 ] && [ $tr
 done
 stop_with TERM "$pair1"
 check "the first member exits 0" 0 "$status"
-stop_with TERM "$pair2"
-check "the second member exits 0" 0 "$status"
+stop_with INT "$pair2"
+check "the second member exits 0 on SIGINT" 0 "$status"
 check "together they printed every record once" \
     "100 101 102 103 104 105 200 201 202 203 204 300 301 302 303 304" \
     "$(sort -n "$work/pair1" "$work/pair2" | tr '\n' ' ' | sed 's/ $//')"
@@ -465,6 +467,7 @@ check "the group committed every record" 16 \
     "$(($(committed pair g2 0) + $(committed pair g2 1)))"
 
 # --- a live member: describe shows it, reset and delete are refused ----------------------------
+: >"$work/live"
 "$RILL" consume g1 --group live --commit manual -X client.id=watcher >"$work/live" \
     2>"$work/live.err" &
 live_pid=$!
