@@ -3,6 +3,10 @@
  * splitting PRODUCE, FETCH and LIST_OFFSETS by partition owner and merging the answers, and
  * the messages that carry them.
  *
+ * A request whose partitions all live on one other core is not split: its frame goes to that
+ * core as it is and the owner's answer frame passes through unchanged (ROUTE_FORWARD, like the
+ * core 0 apis), so no batch byte is decoded or copied again on the reading core.
+ *
  * A split request becomes one sub-request per owner core, each a complete request of the same
  * api and version holding that core's partitions, encoded with proto/api.h. Every part runs
  * through dispatch_request() on its owner like a request read from a connection, except that
@@ -77,7 +81,7 @@ struct route_part {
 };
 
 enum route_kind {
-    ROUTE_FORWARD = 1, /* whole request to core 0; the answer passes through */
+    ROUTE_FORWARD = 1, /* whole request to one core; the answer passes through */
     ROUTE_SPLIT = 2,   /* one part per owner core, merged */
     ROUTE_DELETE = 3,  /* DELETE_TOPICS waiting for owners to close partitions */
 };
@@ -141,6 +145,22 @@ static void route_destroy(struct broker_core *core, struct route *route)
     }
     proto_arena_deinit(&route->arena);
     free(route);
+}
+
+/* The error in a forwarded answer's header, for the metrics (the frame passes unread). */
+static rill_err route_answer_error(const uint8_t *frame, uint32_t frame_bytes)
+{
+    if (frame_bytes < PROTO_FRAME_PREFIX_BYTES) {
+        return RILL_ERR_INVALID;
+    }
+    struct mp_reader reader;
+    mp_reader_init(&reader, frame + PROTO_FRAME_PREFIX_BYTES,
+                   frame_bytes - PROTO_FRAME_PREFIX_BYTES);
+    struct proto_response_header header;
+    if (proto_response_header_decode(&reader, &header) != RILL_OK) {
+        return RILL_ERR_INVALID;
+    }
+    return (rill_err)header.error;
 }
 
 /* Answers the route's connection with frame (malloc'd, taken). */
@@ -384,7 +404,8 @@ void route_part_answer(struct broker_core *core,
         if (answer == NULL) {
             dispatch_complete(core, &route->origin, &route->header, error, NULL);
         } else {
-            route_answer_connection(core, route, answer, frame_bytes, RILL_OK);
+            route_answer_connection(core, route, answer, frame_bytes,
+                                    route_answer_error(answer, frame_bytes));
         }
         route_destroy(core, route);
         return;
@@ -421,6 +442,58 @@ void route_part_answer(struct broker_core *core,
     if (route->parts_left == 0) {
         route_split_finish(core, route);
     }
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Forwarding whole requests                                                                  */
+/* ---------------------------------------------------------------------------------------- */
+
+/*
+ * Sends the request frame as it is to core target, whose answer frame (same correlation id)
+ * passes through to the connection unchanged. forget: acks=0, nothing waits for an answer
+ * (RILL_ERR_END). Used for the core 0 apis and for a split api whose partitions all live on
+ * one other core: no sub-request to encode, no answer to decode and merge, no batch byte
+ * copied on this core.
+ */
+static rill_err route_forward(struct broker_core *core,
+                              const struct dispatch_origin *origin,
+                              const struct proto_request_header *header,
+                              const uint8_t *frame,
+                              uint32_t frame_bytes,
+                              unsigned target,
+                              bool forget)
+{
+    RILL_ASSERT(target < core->broker->core_count && target != core->core_index);
+    metrics_add(&core->requests_routed, 1);
+    struct route *route = forget ? NULL : route_create(core, ROUTE_FORWARD, origin, header);
+    struct broker_msg *msg = calloc(1, sizeof(*msg));
+    uint8_t *copy = malloc(frame_bytes > 0 ? frame_bytes : 1);
+    if ((!forget && route == NULL) || msg == NULL || copy == NULL) {
+        free(msg);
+        free(copy);
+        if (route != NULL) {
+            route_destroy(core, route);
+        }
+        return RILL_ERR_NOMEM;
+    }
+    memcpy(copy, frame, frame_bytes);
+    if (route != NULL) {
+        route->parts[target].used = true;
+        route->parts_left = 1;
+    }
+    *msg = (struct broker_msg){ .type = BROKER_MSG_CALL,
+                                .route = route,
+                                .part = target,
+                                .frame = copy,
+                                .frame_bytes = frame_bytes };
+    if (header->api == PROTO_API_JOIN_GROUP && origin->conn != NULL) {
+        /* The member's host is the address of the connection it joined on: read here, where
+         * the connection lives. */
+        _Static_assert(sizeof(msg->peer) >= CONN_PEER_BYTES, "peer fits the message");
+        conn_peer_address(origin->conn, msg->peer, sizeof(msg->peer));
+    }
+    broker_msg_send(core, target, msg);
+    return forget ? RILL_ERR_END : RILL_ERR_AGAIN;
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -590,6 +663,8 @@ static bool route_fire_and_forget(uint32_t api, const union proto_request *reque
 static rill_err route_split(struct broker_core *core,
                             const struct dispatch_origin *origin,
                             const struct proto_request_header *header,
+                            const uint8_t *frame,
+                            uint32_t frame_bytes,
                             const union proto_request *request)
 {
     uint32_t api = header->api;
@@ -599,16 +674,26 @@ static rill_err route_split(struct broker_core *core,
     struct route_topic *topics = *route_topics_field(api, &copy, &count_field);
     uint32_t topic_count = *count_field;
     uint32_t slot_count = 0;
-    bool remote = false;
+    bool owners[BROKER_CORES_MAX] = { false };
+    unsigned owner_count = 0;
+    unsigned last_owner = core->core_index;
     for (uint32_t t = 0; t < topic_count; t++) {
         for (uint32_t p = 0; p < topics[t].partition_count; p++) {
             int32_t number = route_partition_number(topics[t].partitions, element_bytes, p);
-            remote |= route_owner(core, topics[t].name, number) != core->core_index;
+            unsigned owner = route_owner(core, topics[t].name, number);
+            owner_count += !owners[owner];
+            owners[owner] = true;
+            last_owner = owner;
         }
         slot_count += topics[t].partition_count;
     }
-    if (!remote) {
+    if (owner_count == 0 || (owner_count == 1 && last_owner == core->core_index)) {
         return RILL_ERR_NOT_FOUND;
+    }
+    if (owner_count == 1) {
+        /* Everything on one other core: its answer is the answer. */
+        return route_forward(core, origin, header, frame, frame_bytes, last_owner,
+                             route_fire_and_forget(api, request));
     }
     struct route *route = route_create(core, ROUTE_SPLIT, origin, header);
     if (route == NULL) {
@@ -640,13 +725,12 @@ static rill_err route_split(struct broker_core *core,
     /* Encode every part first: running the local part resets the core's arena, which holds
      * the decoded request. */
     uint8_t *frames[BROKER_CORES_MAX] = { 0 };
-    uint32_t frame_bytes[BROKER_CORES_MAX] = { 0 };
+    uint32_t part_bytes[BROKER_CORES_MAX] = { 0 };
     struct proto_arena scratch;
     proto_arena_init(&scratch, RILL_PROTO_ARENA_BYTES_MAX);
     for (unsigned part = 0; err == RILL_OK && part < core->broker->core_count; part++) {
         if (route->parts[part].used) {
-            err =
-                route_encode_part(route, part, &copy, &scratch, &frames[part], &frame_bytes[part]);
+            err = route_encode_part(route, part, &copy, &scratch, &frames[part], &part_bytes[part]);
             route->parts_left++;
         }
     }
@@ -677,11 +761,11 @@ static rill_err route_split(struct broker_core *core,
         msg->route = target;
         msg->part = part;
         msg->frame = frames[part];
-        msg->frame_bytes = frame_bytes[part];
+        msg->frame_bytes = part_bytes[part];
         broker_msg_send(core, part, msg);
     }
     if (frames[local] != NULL) {
-        route_run_part(core, target, local, local, frames[local], frame_bytes[local], NULL);
+        route_run_part(core, target, local, local, frames[local], part_bytes[local], NULL);
         free(frames[local]);
     }
     if (forget) {
@@ -797,38 +881,11 @@ rill_err route_request(struct broker_core *core,
         if (core->core_index == 0) {
             return RILL_ERR_NOT_FOUND;
         }
-        metrics_add(&core->requests_routed, 1);
-        struct route *route = route_create(core, ROUTE_FORWARD, origin, header);
-        struct broker_msg *msg = calloc(1, sizeof(*msg));
-        uint8_t *copy = malloc(frame_bytes);
-        if (route == NULL || msg == NULL || copy == NULL) {
-            free(msg);
-            free(copy);
-            if (route != NULL) {
-                route_destroy(core, route);
-            }
-            return RILL_ERR_NOMEM;
-        }
-        memcpy(copy, frame, frame_bytes);
-        route->parts[0].used = true;
-        route->parts_left = 1;
-        *msg = (struct broker_msg){ .type = BROKER_MSG_CALL,
-                                    .route = route,
-                                    .part = 0,
-                                    .frame = copy,
-                                    .frame_bytes = frame_bytes };
-        if (header->api == PROTO_API_JOIN_GROUP && origin->conn != NULL) {
-            /* The member's host is the address of the connection it joined on: read here,
-             * where the connection lives. */
-            _Static_assert(sizeof(msg->peer) >= CONN_PEER_BYTES, "peer fits the message");
-            conn_peer_address(origin->conn, msg->peer, sizeof(msg->peer));
-        }
-        broker_msg_send(core, 0, msg);
-        return RILL_ERR_AGAIN;
+        return route_forward(core, origin, header, frame, frame_bytes, 0, false);
     }
     if (header->api == PROTO_API_PRODUCE || header->api == PROTO_API_FETCH ||
         header->api == PROTO_API_LIST_OFFSETS) {
-        return route_split(core, origin, header, request);
+        return route_split(core, origin, header, frame, frame_bytes, request);
     }
     return RILL_ERR_NOT_FOUND;
 }

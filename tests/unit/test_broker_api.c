@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include "broker/handlers.h"
+#include "broker/topics.h"
 #include "common/clock.h"
 #include "log/batch.h"
 #include "proto/api.h"
@@ -24,6 +25,7 @@ struct api_client {
     uint32_t correlation_id;
     struct proto_arena arena; /* decoded response arrays, reset per call */
     uint8_t *frame;           /* last response frame (decoded strings point into it) */
+    uint32_t frame_bytes;     /* bytes at frame (length prefix not included) */
     struct proto_response_header header;
 };
 
@@ -70,6 +72,7 @@ static int32_t client_recv(struct api_client *client,
     client->frame = malloc(bytes);
     T_ASSERT(client->frame != NULL);
     T_ASSERT(wire_recv_exact(client->fd, client->frame, bytes, deadline));
+    client->frame_bytes = bytes;
     struct mp_reader reader;
     mp_reader_init(&reader, client->frame, bytes);
     T_ASSERT(proto_response_header_decode(&reader, &client->header) == RILL_OK);
@@ -1208,6 +1211,167 @@ static void t_partitions_across_cores(void)
     rilld_stop_clean(&broker);
 }
 
+/*
+ * Requests whose partitions all live on one core, sent on connections dealt to every core: on
+ * a foreign core the request frame goes to the owner as it is and the owner's answer passes
+ * through (route.c). Each connection sees the same answers byte for byte (same correlation ids,
+ * same calls), and the fetched batches are the produced ones byte for byte but the offset the
+ * broker assigned (and the leader epoch outside the CRC).
+ */
+static void t_single_owner_pass_through(void)
+{
+    struct rilld broker;
+    api_prepare(&broker, NULL);
+    rilld_start(&broker);
+    enum { CLIENTS = 3, PARTITIONS = 6, RECORDS = 3 };
+    struct api_client clients[CLIENTS];
+    for (int c = 0; c < CLIENTS; c++) {
+        client_open(&clients[c], broker.port);
+    }
+    T_ASSERT_EQ_INT(create_topic(&clients[0], "solo", PARTITIONS, NULL, 0), 0);
+    clients[1].correlation_id = clients[0].correlation_id;
+    clients[2].correlation_id = clients[0].correlation_id;
+    uint8_t *batches[PARTITIONS][CLIENTS];
+    size_t batch_bytes[PARTITIONS][CLIENTS];
+    for (int32_t p = 0; p < PARTITIONS; p++) {
+        for (int c = 0; c < CLIENTS; c++) {
+            char prefix[32];
+            snprintf(prefix, sizeof(prefix), "p%d-c%d", p, c);
+            batches[p][c] = make_batch(prefix, RECORDS, LOG_CODEC_NONE, -1, 0, &batch_bytes[p][c]);
+            struct proto_produce_partition part = {
+                p, { batches[p][c], (uint32_t)batch_bytes[p][c] }
+            };
+            struct proto_produce_topic entry = { str_of("solo"), &part, 1 };
+            union proto_request request = { .produce = { -1, 10000, &entry, 1 } };
+            union proto_response response;
+            T_ASSERT_EQ_INT(client_call(&clients[c], PROTO_API_PRODUCE, &request, &response), 0);
+            T_ASSERT_EQ_INT(response.produce.topic_count, 1);
+            T_ASSERT_EQ_INT(response.produce.topics[0].partition_count, 1);
+            T_ASSERT_EQ_INT(response.produce.topics[0].partitions[0].partition, p);
+            T_ASSERT_EQ_INT(response.produce.topics[0].partitions[0].error, 0);
+            T_ASSERT_EQ_INT(response.produce.topics[0].partitions[0].base_offset, c * RECORDS);
+        }
+    }
+    /* Every client catches up on the others' calls, so correlation ids agree again. */
+    uint32_t top = 0;
+    for (int c = 0; c < CLIENTS; c++) {
+        top = clients[c].correlation_id > top ? clients[c].correlation_id : top;
+    }
+    for (int c = 0; c < CLIENTS; c++) {
+        clients[c].correlation_id = top;
+    }
+    for (int32_t p = 0; p < PARTITIONS; p++) {
+        uint8_t *first = NULL;
+        uint32_t first_bytes = 0;
+        for (int c = 0; c < CLIENTS; c++) {
+            struct proto_fetch_partition part = { p, 0, 1 << 20 };
+            struct proto_fetch_topic entry = { str_of("solo"), &part, 1 };
+            union proto_request request = { .fetch = { 1000, 1, 8 << 20, &entry, 1 } };
+            union proto_response response;
+            T_ASSERT_EQ_INT(client_call(&clients[c], PROTO_API_FETCH, &request, &response), 0);
+            T_ASSERT_EQ_INT(response.fetch.topic_count, 1);
+            T_ASSERT_EQ_INT(response.fetch.topics[0].partition_count, 1);
+            const struct proto_fetch_partition_result *result =
+                &response.fetch.topics[0].partitions[0];
+            T_ASSERT_EQ_INT(result->partition, p);
+            T_ASSERT_EQ_INT(result->error, 0);
+            T_ASSERT_EQ_INT(result->high_watermark, CLIENTS * RECORDS);
+            size_t position = 0;
+            for (int b = 0; b < CLIENTS; b++) {
+                size_t bytes = batch_bytes[p][b];
+                T_ASSERT(result->batches.bytes - position >= bytes);
+                const uint8_t *got = result->batches.ptr + position;
+                int64_t base = 0;
+                for (int i = 0; i < 8; i++) {
+                    base = (int64_t)((uint64_t)base << 8 | got[i]);
+                }
+                T_ASSERT_EQ_INT(base, b * RECORDS);
+                T_ASSERT(memcmp(got + 8, batches[p][b] + 8, 4) == 0); /* length */
+                T_ASSERT(memcmp(got + 16, batches[p][b] + 16, bytes - 16) == 0);
+                position += bytes;
+            }
+            T_ASSERT_EQ_INT(position, result->batches.bytes);
+            if (c == 0) {
+                first_bytes = clients[c].frame_bytes;
+                first = malloc(first_bytes);
+                T_ASSERT(first != NULL);
+                memcpy(first, clients[c].frame, first_bytes);
+            } else {
+                T_ASSERT_EQ_INT(clients[c].frame_bytes, first_bytes);
+                T_ASSERT(memcmp(clients[c].frame, first, first_bytes) == 0);
+            }
+        }
+        free(first);
+    }
+    /* Two partitions of one owner in one request (forwarded whole on a foreign core), and a
+     * long poll there answered by a produce on another connection. */
+    int32_t pair[2] = { -1, -1 };
+    for (int32_t p = 0; p < PARTITIONS && pair[1] < 0; p++) {
+        for (int32_t q = p + 1; q < PARTITIONS && pair[1] < 0; q++) {
+            if (topics_owner_core("solo", p, api_cores) ==
+                topics_owner_core("solo", q, api_cores)) {
+                pair[0] = p;
+                pair[1] = q;
+            }
+        }
+    }
+    T_ASSERT(pair[1] >= 0); /* 6 partitions over at most 3 cores: two share one */
+    int64_t ends[2] = { CLIENTS * RECORDS, CLIENTS * RECORDS };
+    for (int c = 0; c < CLIENTS; c++) {
+        struct proto_fetch_partition parts[2] = { { pair[0], ends[0], 1 << 20 },
+                                                  { pair[1], ends[1], 1 << 20 } };
+        struct proto_fetch_topic entry = { str_of("solo"), parts, 2 };
+        union proto_request request = { .fetch = { 10000, 1, 8 << 20, &entry, 1 } };
+        client_send(&clients[c], PROTO_API_FETCH, &request);
+        int other = (c + 1) % CLIENTS;
+        struct proto_produce_partition part = { pair[c % 2],
+                                                { batches[0][0], (uint32_t)batch_bytes[0][0] } };
+        struct proto_produce_topic produce_entry = { str_of("solo"), &part, 1 };
+        request = (union proto_request){ .produce = { 1, 10000, &produce_entry, 1 } };
+        union proto_response response;
+        T_ASSERT_EQ_INT(client_call(&clients[other], PROTO_API_PRODUCE, &request, &response), 0);
+        T_ASSERT_EQ_INT(response.produce.topics[0].partitions[0].error, 0);
+        T_ASSERT_EQ_INT(client_recv(&clients[c], PROTO_API_FETCH, &response, API_IO_TIMEOUT_MS), 0);
+        T_ASSERT_EQ_INT(response.fetch.topics[0].partition_count, 2);
+        int records = 0;
+        for (int i = 0; i < 2; i++) {
+            const struct proto_fetch_partition_result *result =
+                &response.fetch.topics[0].partitions[i];
+            T_ASSERT_EQ_INT(result->partition, pair[i]);
+            T_ASSERT_EQ_INT(result->error, 0);
+            records += count_records(&result->batches, 0, NULL);
+        }
+        T_ASSERT_EQ_INT(records, RECORDS);
+        ends[c % 2] += RECORDS;
+    }
+    if (api_cores > 1) {
+        char *metrics = http_get(broker.http_port, "/metrics");
+        uint64_t routed = 0;
+        for (const char *at = metrics;
+             (at = strstr(at, "rill_core_requests_routed_total{")) != NULL; at++) {
+            const char *value = strchr(at, '}');
+            routed += value != NULL ? strtoull(value + 2, NULL, 10) : 0;
+        }
+        T_ASSERT(routed > 0);
+        free(metrics);
+    }
+    for (int32_t p = 0; p < PARTITIONS; p++) {
+        for (int c = 0; c < CLIENTS; c++) {
+            free(batches[p][c]);
+        }
+    }
+    for (int c = 0; c < CLIENTS; c++) {
+        client_close(&clients[c]);
+    }
+    rilld_stop_clean(&broker);
+}
+
+static void t_single_owner_pass_through_3cores(void)
+{
+    api_cores = 3;
+    t_single_owner_pass_through();
+}
+
 static void t_partitions_across_cores_3cores(void)
 {
     api_cores = 3;
@@ -1232,6 +1396,8 @@ static const struct t_case cases[] = {
     T_CASE(t_auto_create),
     T_CASE(t_auto_create_3cores),
     T_CASE(t_partitions_across_cores),
+    T_CASE(t_single_owner_pass_through),
+    T_CASE(t_single_owner_pass_through_3cores),
     T_CASE(t_partitions_across_cores_3cores),
     T_CASE(t_topics_lifecycle),
     T_CASE(t_produce_fetch_acks),
