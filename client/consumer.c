@@ -10,6 +10,13 @@
  * pointing into the frame (or into the LZ4 iterator's buffer). The frame is released on the
  * rill_consume() call after its last record, which is what keeps the views valid until then.
  * A seek bumps the partition's epoch: fetched data of an older epoch is dropped.
+ *
+ * While an answer is walked (cur), the next FETCH is already in flight (one prefetch): a
+ * partition with data in hand is asked from the end of its complete batches in hand (ahead),
+ * the others from their position. Its answer waits in next until cur is exhausted. An entry is
+ * used only when the offset it asked for is at most the partition's position, so data in
+ * hand that was not walked to its end (a seek, a bad batch) leaves no gap: the entry is
+ * dropped and the partition fetched again from its position.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +71,7 @@ rill_err rill_consumer_create(const rill_conf_t *conf,
     cgroup_conf_read(&c->gconf, conf);
     c->epoch_next = 1;
     proto_arena_init(&c->arena, RILL_PROTO_ARENA_BYTES_MAX);
+    proto_arena_init(&c->next_arena, RILL_PROTO_ARENA_BYTES_MAX);
     log_record_iter_init(&c->it);
     *out_consumer = c;
     return RILL_OK;
@@ -74,7 +82,42 @@ static void fetch_release(rill_consumer_t *c)
     free(c->cur.frame);
     memset(&c->cur, 0, sizeof(c->cur));
     c->fetched = false;
+    c->prefetch_tried = false;
     proto_arena_reset(&c->arena);
+}
+
+/* The answer that arrived (in cur now) belongs to the partitions its fetch asked for. */
+static void fetch_promote(rill_consumer_t *c)
+{
+    for (unsigned i = 0; i < c->part_count; i++) {
+        struct cpart *part = c->parts[i];
+        part->in_fetch = part->in_next;
+        part->fetch_epoch = part->next_epoch;
+        part->fetch_offset = part->next_offset;
+        part->in_next = false;
+    }
+    c->fetched = true;
+    c->prefetch_tried = false;
+}
+
+/* Once cur is exhausted: the prefetched answer, if it arrived, becomes cur. */
+static void fetch_advance(rill_consumer_t *c)
+{
+    /* Partitions cur did not cover fetch again too. */
+    for (unsigned i = 0; i < c->part_count; i++) {
+        c->parts[i]->in_fetch = false;
+    }
+    fetch_release(c);
+    if (!c->next_ready) {
+        return;
+    }
+    struct proto_arena arena = c->arena;
+    c->arena = c->next_arena;
+    c->next_arena = arena;
+    c->cur = c->next;
+    memset(&c->next, 0, sizeof(c->next));
+    c->next_ready = false;
+    fetch_promote(c);
 }
 
 void rill_consumer_destroy(rill_consumer_t *consumer)
@@ -86,6 +129,7 @@ void rill_consumer_destroy(rill_consumer_t *consumer)
     client_deinit(&consumer->cl);   /* a fetch in flight fails: its handler only sets flags */
     cgroup_destroy_end(consumer);
     fetch_release(consumer);
+    free(consumer->next.frame);
     for (unsigned i = 0; i < consumer->part_count; i++) {
         free(consumer->parts[i]->topic);
         free(consumer->parts[i]);
@@ -93,6 +137,7 @@ void rill_consumer_destroy(rill_consumer_t *consumer)
     free(consumer->parts);
     free(consumer->retired_topic);
     proto_arena_deinit(&consumer->arena);
+    proto_arena_deinit(&consumer->next_arena);
     log_record_iter_deinit(&consumer->it);
     free(consumer);
 }
@@ -314,6 +359,41 @@ rill_err rill_consumer_position(rill_consumer_t *consumer,
 /* Fetching                                                                                   */
 /* ---------------------------------------------------------------------------------------- */
 
+/* Where the complete batches of an arrived answer end, per partition it was asked for: the
+ * prefetch continues from there. */
+static void fetch_note_ahead(rill_consumer_t *c, const union proto_response *resp)
+{
+    for (uint32_t t = 0; t < resp->fetch.topic_count; t++) {
+        const struct proto_fetch_topic_result *topic = &resp->fetch.topics[t];
+        for (uint32_t i = 0; i < topic->partition_count; i++) {
+            const struct proto_fetch_partition_result *entry = &topic->partitions[i];
+            struct cpart *part =
+                consumer_part_find(c, topic->name.ptr, topic->name.bytes, entry->partition);
+            if (part == NULL || !part->in_next || part->next_epoch != part->epoch) {
+                continue;
+            }
+            part->ahead_epoch = 0;
+            if (entry->error != RILL_OK) {
+                continue;
+            }
+            int64_t end = part->next_offset;
+            const uint8_t *at = entry->batches.ptr;
+            size_t left = entry->batches.bytes;
+            struct log_batch_header hdr;
+            while (left >= LOG_BATCH_HEADER_BYTES &&
+                   log_batch_header_decode(at, left, &hdr) == RILL_OK &&
+                   log_batch_total_bytes(&hdr) <= left) {
+                int64_t last = log_batch_offset_last(&hdr);
+                end = last >= end ? last + 1 : end;
+                at += log_batch_total_bytes(&hdr);
+                left -= log_batch_total_bytes(&hdr);
+            }
+            part->ahead = end;
+            part->ahead_epoch = part->epoch;
+        }
+    }
+}
+
 static void fetch_done(struct client *cl,
                        void *ctx,
                        rill_err err,
@@ -324,11 +404,21 @@ static void fetch_done(struct client *cl,
     rill_consumer_t *c = ctx;
     c->fetching = false;
     if (err == RILL_OK && hdr->error == RILL_OK) {
-        proto_arena_reset(&c->arena);
-        err = proto_response_body_decode(PROTO_API_FETCH, body, &c->arena, &c->cur.resp);
+        /* While cur is walked, the answer waits in next. */
+        struct cfetch *slot = c->fetched ? &c->next : &c->cur;
+        struct proto_arena *arena = c->fetched ? &c->next_arena : &c->arena;
+        RILL_ASSERT(!c->next_ready);
+        proto_arena_reset(arena);
+        memset(slot, 0, sizeof(*slot));
+        err = proto_response_body_decode(PROTO_API_FETCH, body, arena, &slot->resp);
         if (err == RILL_OK) {
-            c->cur.frame = client_conn_take_frame(conn);
-            c->fetched = true;
+            slot->frame = client_conn_take_frame(conn);
+            fetch_note_ahead(c, &slot->resp);
+            if (c->fetched) {
+                c->next_ready = true;
+            } else {
+                fetch_promote(c);
+            }
             return;
         }
         client_conn_abort(cl, conn);
@@ -339,8 +429,8 @@ static void fetch_done(struct client *cl,
     int64_t now = client_now_ns();
     for (unsigned i = 0; i < c->part_count; i++) {
         struct cpart *part = c->parts[i];
-        if (part->in_fetch) {
-            part->in_fetch = false;
+        if (part->in_next) {
+            part->in_next = false;
             part->retry_at_ns = now + client_backoff_ns(c->cl.backoff_ns, c->cl.backoff_max_ns,
                                                         part->failures++, &c->cl.rng);
             if (part->meta != NULL) {
@@ -353,7 +443,7 @@ static void fetch_done(struct client *cl,
 /* Sends one FETCH for the ready partitions of the leader of the first ready partition. */
 static void fetch_send(rill_consumer_t *c)
 {
-    if (c->fetching || c->fetched || c->part_count == 0) {
+    if (c->fetching || c->next_ready || c->part_count == 0) {
         return;
     }
     int64_t now = client_now_ns();
@@ -365,8 +455,9 @@ static void fetch_send(rill_consumer_t *c)
     struct client_conn *conn = NULL;
     for (unsigned n = 0; n < c->part_count && wire_count < RILL_ARRAY_COUNT(wire_parts); n++) {
         struct cpart *part = c->parts[(c->fetch_next + n) % c->part_count];
-        if (part->paused || part->retry_at_ns > now || !cgroup_part_ready(part)) {
-            continue;
+        if (part->paused || part->retry_at_ns > now || !cgroup_part_ready(part) ||
+            (part->in_fetch && part->ahead_epoch != part->epoch)) {
+            continue; /* (an entry in cur without a known end: after its walk) */
         }
         if (part->meta == NULL) {
             part->meta = client_topic_find(&c->cl, part->topic);
@@ -402,8 +493,12 @@ static void fetch_send(rill_consumer_t *c)
             };
         }
         (void)t;
-        part->in_fetch = true;
-        part->fetch_epoch = part->epoch;
+        part->in_next = true;
+        part->next_epoch = part->epoch;
+        part->next_offset = part->position;
+        if (part->ahead_epoch == part->epoch && part->ahead > part->position) {
+            part->next_offset = part->ahead; /* the data before it is in hand */
+        }
         wire_count++;
     }
     c->fetch_next++;
@@ -416,10 +511,10 @@ static void fetch_send(rill_consumer_t *c)
         topics[t].partitions = &wire_parts[used];
         for (unsigned i = 0; i < c->part_count; i++) {
             struct cpart *part = c->parts[i];
-            if (part->in_fetch && strcmp(part->topic, topics[t].name.ptr) == 0) {
+            if (part->in_next && strcmp(part->topic, topics[t].name.ptr) == 0) {
                 wire_parts[used++] = (struct proto_fetch_partition){
                     .partition = part->partition,
-                    .offset = part->position,
+                    .offset = part->next_offset,
                     .partition_max_bytes = c->partition_max_bytes,
                 };
             }
@@ -437,7 +532,7 @@ static void fetch_send(rill_consumer_t *c)
     rill_err err = client_request(&c->cl, conn, PROTO_API_FETCH, &request, fetch_done, c, timeout);
     if (err != RILL_OK) {
         for (unsigned i = 0; i < c->part_count; i++) {
-            c->parts[i]->in_fetch = false;
+            c->parts[i]->in_next = false;
         }
         return;
     }
@@ -478,6 +573,12 @@ static const rill_message_t *entry_start(rill_consumer_t *c)
         return NULL; /* not asked, unassigned or repositioned meanwhile */
     }
     part->in_fetch = false;
+    if (part->fetch_offset > part->position) {
+        /* Prefetched past data in hand that was not walked to its end: fetch again from the
+         * position (and not from ahead, which is what asked too far). */
+        part->ahead_epoch = 0;
+        return NULL;
+    }
     if (entry->error != RILL_OK) {
         rill_err err = client_wire_err(entry->error);
         part->retry_at_ns =
@@ -571,6 +672,7 @@ static const rill_message_t *entry_next_record(rill_consumer_t *c)
         }
         if (err != RILL_OK) {
             cur->batch_pos = cur->batch_end;
+            part->ahead_epoch = 0; /* what follows the bad batch is not returned */
             part->retry_at_ns =
                 client_now_ns() + client_backoff_ns(c->cl.backoff_ns, c->cl.backoff_max_ns,
                                                     part->failures++, &c->cl.rng);
@@ -644,16 +746,19 @@ rill_err rill_consume(rill_consumer_t *consumer, int timeout_ms, const rill_mess
             return RILL_OK;
         }
         if (c->fetched) {
+            if (!c->prefetch_tried) {
+                c->prefetch_tried = true; /* once per answer: the next is fetched meanwhile */
+                fetch_send(c);
+            }
             const rill_message_t *msg = fetch_next(c);
             if (msg != NULL) {
                 *out_message = msg;
                 return RILL_OK;
             }
-            /* Exhausted: partitions it did not cover fetch again too. */
-            for (unsigned i = 0; i < c->part_count; i++) {
-                c->parts[i]->in_fetch = false;
+            fetch_advance(c);
+            if (c->fetched) {
+                continue; /* the prefetched answer */
             }
-            fetch_release(c);
         }
         fetch_send(c);
         int64_t now = client_now_ns();

@@ -40,11 +40,18 @@ struct cpart {
     int64_t position;       /* offset of the next record to return */
     int64_t high_watermark; /* as of the last fetch */
     uint64_t epoch;         /* bumped by assign and seek */
-    uint64_t fetch_epoch;   /* epoch when the fetch in flight was sent */
-    bool in_fetch;          /* part of the fetch in flight */
-    bool paused;            /* after OFFSET_OUT_OF_RANGE: until the next seek */
-    bool eof_reported;      /* RILL_ERR_END given at this position */
-    int64_t retry_at_ns;    /* after a partition error: no fetch before */
+    uint64_t fetch_epoch;   /* epoch when the fetch of that answer was sent */
+    bool in_fetch;          /* has an entry in the answer being walked (cur) */
+    int64_t fetch_offset;   /* the offset that answer asked for */
+    bool in_next;           /* part of the fetch in flight, or of the answer waiting in next */
+    uint64_t next_epoch;    /* epoch when that fetch was sent */
+    int64_t next_offset;    /* the offset it asked for */
+    int64_t ahead;          /* offset after the complete batches fetched for it (a prefetch
+                             * asks from there); valid while ahead_epoch == epoch */
+    uint64_t ahead_epoch;
+    bool paused;         /* after OFFSET_OUT_OF_RANGE: until the next seek */
+    bool eof_reported;   /* RILL_ERR_END given at this position */
+    int64_t retry_at_ns; /* after a partition error: no fetch before */
     unsigned failures;
     /* subscribe mode (client/group.c) */
     int64_t returned;      /* offset after the last record rill_consume returned; -1: none */
@@ -82,10 +89,14 @@ struct rill_consumer {
     unsigned part_capacity;
     unsigned fetch_next; /* round robin start over partitions */
     uint64_t epoch_next;
-    bool fetching; /* a FETCH is in flight */
-    bool fetched;  /* its answer is in cur */
+    bool fetching;       /* a FETCH is in flight */
+    bool fetched;        /* an answer is in cur (being walked) */
+    bool next_ready;     /* the answer of the prefetch is in next, walked after cur */
+    bool prefetch_tried; /* the prefetch for the current cur was sent or could not be */
     struct cfetch cur;
-    struct proto_arena arena; /* the decoded fetch answer */
+    struct proto_arena arena; /* the decoded fetch answer in cur */
+    struct cfetch next;
+    struct proto_arena next_arena; /* the decoded answer in next */
     struct log_record_iter it;
     struct rill_record_view view;
     rill_message_t msg;

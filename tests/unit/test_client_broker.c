@@ -230,6 +230,86 @@ static void consume_check(
     rill_conf_destroy(conf);
 }
 
+/* Reads with seeks in between (the walked answer and the prefetched one both hold data of
+ * the partition sought): after a seek the very next record of that partition is the one at
+ * the new offset, and no partition ever skips or repeats a record otherwise. */
+static void
+consume_with_seeks(uint16_t port, const char *topic, const struct deliveries *d, size_t n)
+{
+    enum { PARTS = 4, READS = 40000 };
+    char errstr[256];
+    const char *pairs[] = { "fetch.max.wait.ms",
+                            "100",
+                            "fetch.max.bytes",
+                            "64k",
+                            "max.partition.fetch.bytes",
+                            "16k",
+                            NULL };
+    rill_conf_t *conf = conf_for(port, pairs);
+    rill_consumer_t *consumer = NULL;
+    T_ASSERT_OK(rill_consumer_create(conf, errstr, sizeof(errstr), &consumer));
+    int64_t end[PARTS] = { 0 };
+    for (size_t i = 0; i < n; i++) {
+        int32_t p = d->partitions[i];
+        T_ASSERT(p >= 0 && p < PARTS);
+        end[p] = d->offsets[i] + 1 > end[p] ? d->offsets[i] + 1 : end[p];
+    }
+    for (int32_t p = 0; p < PARTS; p++) {
+        T_ASSERT_OK(rill_consumer_assign(consumer, topic, p, RILL_OFFSET_BEGINNING));
+    }
+    int64_t next[PARTS] = { 0 };
+    uint64_t rng = 0x9e3779b97f4a7c15ull;
+    size_t reads = 0;
+    unsigned seeks = 0;
+    int64_t deadline = now_ms() + 60000;
+    while (reads < READS && now_ms() < deadline) {
+        const rill_message_t *msg = NULL;
+        rill_err err = rill_consume(consumer, 1000, &msg);
+        if (err == RILL_ERR_TIMEOUT) {
+            continue;
+        }
+        T_ASSERT_OK(err);
+        if (msg->err == RILL_ERR_END) {
+            continue;
+        }
+        T_ASSERT_OK(msg->err);
+        int32_t p = msg->partition;
+        int64_t offset = rill_record_offset(msg->record);
+        T_ASSERT_EQ_INT(offset, next[p]);
+        next[p] = offset + 1;
+        size_t key_bytes = 0;
+        const char *key = rill_record_key(msg->record, &key_bytes);
+        T_ASSERT(key != NULL && key_bytes > 4 && key_bytes < 32);
+        char key_text[32];
+        memcpy(key_text, key, key_bytes);
+        key_text[key_bytes] = '\0';
+        size_t index = strtoull(key_text + 4, NULL, 10);
+        T_ASSERT(index < n);
+        T_ASSERT_EQ_INT(d->partitions[index], p);
+        T_ASSERT_EQ_INT(d->offsets[index], offset);
+        reads++;
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        if (rng % 97 == 0 || next[p] >= end[p]) {
+            int32_t q = (int32_t)((rng >> 8) % PARTS);
+            int64_t to = (int64_t)((rng >> 16) % (uint64_t)end[q]);
+            T_ASSERT_OK(rill_consumer_seek(consumer, topic, q, to));
+            next[q] = to;
+            seeks++;
+        }
+    }
+    T_ASSERT_EQ_INT(reads, READS);
+    T_ASSERT(seeks > 100);
+    for (int32_t p = 0; p < PARTS; p++) {
+        int64_t position = -1;
+        T_ASSERT_OK(rill_consumer_position(consumer, topic, p, &position));
+        T_ASSERT_EQ_INT(position, next[p]);
+    }
+    rill_consumer_destroy(consumer);
+    rill_conf_destroy(conf);
+}
+
 /* ---- cases ---- */
 
 static void t_produce_consume_100k(void)
@@ -259,6 +339,7 @@ static void t_produce_consume_100k(void)
     consume_check(broker.port, "events", &d, n, 4);
     consume_small = true;
     consume_check(broker.port, "events", &d, n, 4);
+    consume_with_seeks(broker.port, "events", &d, n);
     deliveries_free(&d);
     rilld_stop_clean(&broker);
 }
