@@ -656,10 +656,13 @@ static bool conn_receive(struct client *cl, struct client_conn *conn)
                 return false; /* a taken frame belongs to the handler now */
             }
             if (conn->frame_taken) {
-                /* The handler kept the buffer: the bytes after the frame move to a new one. */
+                /* The handler kept the buffer: the bytes after the frame move to a new one.
+                 * Frames are taken by fetches, whose next answer is about as large: room for
+                 * one like it spares growing (and copying) the buffer while it arrives. */
                 size_t rest = frame_buffer_bytes - start - total;
                 size_t capacity =
-                    rest > CLIENT_RECV_BYTES_INITIAL ? rest : CLIENT_RECV_BYTES_INITIAL;
+                    total > CLIENT_RECV_BYTES_INITIAL ? total : CLIENT_RECV_BYTES_INITIAL;
+                capacity = rest > capacity ? rest : capacity;
                 conn->in = malloc(capacity);
                 if (conn->in == NULL) {
                     conn_fail(cl, conn, RILL_ERR_NOMEM);
