@@ -29,6 +29,9 @@
 
 #define CONSUMER_DIAG "consumer"
 
+/* Records handed out between two looks at the sockets while a prefetch is in flight. */
+#define CONSUMER_WALK_POLL_RECORDS 64u
+
 struct cpart *
 consumer_part_find(rill_consumer_t *c, const char *topic, size_t topic_bytes, int32_t partition)
 {
@@ -749,6 +752,11 @@ rill_err rill_consume(rill_consumer_t *consumer, int timeout_ms, const rill_mess
             if (!c->prefetch_tried) {
                 c->prefetch_tried = true; /* once per answer: the next is fetched meanwhile */
                 fetch_send(c);
+            } else if (c->fetching && ++c->walk_records >= CONSUMER_WALK_POLL_RECORDS) {
+                /* A look at the sockets now and then: the prefetch's answer keeps flowing
+                 * (the broker is not held by a full socket) and is read before it is due. */
+                c->walk_records = 0;
+                client_poll(&c->cl, 0);
             }
             const rill_message_t *msg = fetch_next(c);
             if (msg != NULL) {

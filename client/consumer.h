@@ -89,10 +89,11 @@ struct rill_consumer {
     unsigned part_capacity;
     unsigned fetch_next; /* round robin start over partitions */
     uint64_t epoch_next;
-    bool fetching;       /* a FETCH is in flight */
-    bool fetched;        /* an answer is in cur (being walked) */
-    bool next_ready;     /* the answer of the prefetch is in next, walked after cur */
-    bool prefetch_tried; /* the prefetch for the current cur was sent or could not be */
+    bool fetching;         /* a FETCH is in flight */
+    bool fetched;          /* an answer is in cur (being walked) */
+    bool next_ready;       /* the answer of the prefetch is in next, walked after cur */
+    bool prefetch_tried;   /* the prefetch for the current cur was sent or could not be */
+    unsigned walk_records; /* records handed out since the last look at the sockets */
     struct cfetch cur;
     struct proto_arena arena; /* the decoded fetch answer in cur */
     struct cfetch next;
