@@ -54,6 +54,23 @@ rill_err admin_call_err(rill_err err)
     return err == RILL_ERR_CLOSED ? RILL_ERR_CONNECTION : err;
 }
 
+const struct proto_topic_result *admin_result_find(const struct proto_topic_results *results,
+                                                   const char *name,
+                                                   char *errstr,
+                                                   size_t errstr_bytes)
+{
+    size_t name_bytes = strlen(name);
+    for (uint32_t i = 0; i < results->result_count; i++) {
+        const struct proto_topic_result *result = &results->results[i];
+        if (result->name.bytes == name_bytes &&
+            (name_bytes == 0 || memcmp(result->name.ptr, name, name_bytes) == 0)) {
+            return result;
+        }
+    }
+    rill_errstr_set(errstr, errstr_bytes, "the broker's answer does not list \"%s\"", name);
+    return NULL;
+}
+
 /* ---- create / delete / alter: one topic, one [name, error, message] result ---- */
 
 struct result_call {
@@ -87,24 +104,18 @@ static void result_done(struct client *cl,
         return;
     }
     /* create_topics, delete_topics and alter_configs share struct proto_topic_results. */
-    const struct proto_topic_results *results = &resp.create_topics;
-    size_t name_bytes = strlen(call->name);
-    for (uint32_t i = 0; i < results->result_count; i++) {
-        const struct proto_topic_result *result = &results->results[i];
-        if (result->name.bytes == name_bytes &&
-            memcmp(result->name.ptr, call->name, name_bytes) == 0) {
-            call->err = client_wire_err(result->error);
-            if (result->error != RILL_OK) {
-                rill_errstr_set(
-                    call->errstr, call->errstr_bytes, "%.*s", (int)result->message.bytes,
-                    result->message.ptr != NULL ? result->message.ptr : rill_err_str(call->err));
-            }
-            return;
-        }
+    const struct proto_topic_result *result =
+        admin_result_find(&resp.create_topics, call->name, call->errstr, call->errstr_bytes);
+    if (result == NULL) {
+        call->err = RILL_ERR_CORRUPT;
+        return;
     }
-    call->err = RILL_ERR_CORRUPT;
-    rill_errstr_set(call->errstr, call->errstr_bytes, "the broker's answer does not list \"%s\"",
-                    call->name);
+    call->err = client_wire_err(result->error);
+    if (result->error != RILL_OK) {
+        rill_errstr_set(call->errstr, call->errstr_bytes, "%.*s", (int)result->message.bytes,
+                        result->message.ptr != NULL ? result->message.ptr
+                                                    : rill_err_str(call->err));
+    }
 }
 
 static rill_err result_call_run(rill_admin_t *admin,

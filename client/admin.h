@@ -18,4 +18,12 @@ int64_t admin_deadline(const rill_admin_t *admin);
  * connection to the caller). */
 rill_err admin_call_err(rill_err err);
 
+/* The entry for name in an answer of [name, error, message] results (topic and group
+ * deletion, creation, alteration). NULL when the answer does not list it: errstr then says so,
+ * and the caller reports RILL_ERR_CORRUPT. */
+const struct proto_topic_result *admin_result_find(const struct proto_topic_results *results,
+                                                   const char *name,
+                                                   char *errstr,
+                                                   size_t errstr_bytes);
+
 #endif

@@ -96,6 +96,49 @@ static rill_err group_decode(struct client *cl,
     return err == RILL_ERR_NOMEM ? err : (err != RILL_OK ? RILL_ERR_CORRUPT : RILL_OK);
 }
 
+/*
+ * One call of a group api. Every api's call struct holds this first, so read casts it back.
+ * Each answer goes through group_call_done: decoded (group_decode), then handed to read, whose
+ * return is the call's outcome; an answer carrying an error never reaches read.
+ */
+struct group_call {
+    uint32_t api;
+    rill_err (*read)(struct group_call *call, const union proto_response *resp);
+    rill_err err;        /* the outcome */
+    char *errstr;        /* gets the broker's message of a request-level error; NULL: nowhere */
+    size_t errstr_bytes; /* of errstr */
+};
+
+static void group_call_done(struct client *cl,
+                            void *ctx,
+                            rill_err err,
+                            const struct proto_response_header *hdr,
+                            struct mp_reader *body,
+                            struct client_conn *conn)
+{
+    (void)err;
+    (void)conn;
+    struct group_call *call = ctx;
+    union proto_response resp;
+    call->err = group_decode(cl, call->api, hdr, body, &resp);
+    if (call->err == RILL_OK) {
+        call->err = call->read(call, &resp);
+    } else if (hdr->error != RILL_OK && hdr->message != NULL) {
+        rill_errstr_set(call->errstr, call->errstr_bytes, "%.*s", (int)hdr->message_bytes,
+                        hdr->message);
+    }
+}
+
+/* Sends request to any broker and waits for its answer: the transport's error, or the call's
+ * outcome. */
+static rill_err
+group_call_run(rill_admin_t *admin, const union proto_request *request, struct group_call *call)
+{
+    rill_err err = client_call_any(&admin->cl, call->api, request, group_call_done, call,
+                                   admin_deadline(admin));
+    return err != RILL_OK ? admin_call_err(err) : call->err;
+}
+
 /* ---- list ---- */
 
 struct group_list_owned {
@@ -114,43 +157,30 @@ void rill_group_list_destroy(rill_group_list_t *list)
 }
 
 struct list_groups_call {
+    struct group_call base; /* first */
     struct group_list_owned *owned;
-    rill_err err;
 };
 
-static void list_groups_done(struct client *cl,
-                             void *ctx,
-                             rill_err err,
-                             const struct proto_response_header *hdr,
-                             struct mp_reader *body,
-                             struct client_conn *conn)
+static rill_err list_groups_read(struct group_call *base, const union proto_response *resp)
 {
-    (void)err;
-    (void)conn;
-    struct list_groups_call *call = ctx;
-    union proto_response resp;
-    call->err = group_decode(cl, PROTO_API_LIST_GROUPS, hdr, body, &resp);
-    if (call->err != RILL_OK) {
-        return;
-    }
-    const struct proto_list_groups_response *wire = &resp.list_groups;
+    struct list_groups_call *call = (struct list_groups_call *)base;
+    const struct proto_list_groups_response *wire = &resp->list_groups;
     struct pool *pool = &call->owned->pool;
     rill_group_listing_t *groups = pool_alloc(pool, wire->group_count, sizeof(*groups));
     if (groups == NULL) {
-        call->err = RILL_ERR_NOMEM;
-        return;
+        return RILL_ERR_NOMEM;
     }
     for (uint32_t i = 0; i < wire->group_count; i++) {
         groups[i].group = pool_str(pool, wire->groups[i].group);
         groups[i].state = pool_str(pool, wire->groups[i].state);
         groups[i].member_count = wire->groups[i].member_count;
         if (groups[i].group == NULL || groups[i].state == NULL) {
-            call->err = RILL_ERR_NOMEM;
-            return;
+            return RILL_ERR_NOMEM;
         }
     }
     call->owned->list.groups = groups;
     call->owned->list.group_count = wire->group_count;
+    return RILL_OK;
 }
 
 rill_err rill_admin_list_groups(rill_admin_t *admin, rill_group_list_t **out_list)
@@ -163,10 +193,11 @@ rill_err rill_admin_list_groups(rill_admin_t *admin, rill_group_list_t **out_lis
         return RILL_ERR_NOMEM;
     }
     union proto_request request = { .list_groups = { .states_all = true } };
-    struct list_groups_call call = { .owned = owned };
-    rill_err err = client_call_any(&admin->cl, PROTO_API_LIST_GROUPS, &request, list_groups_done,
-                                   &call, admin_deadline(admin));
-    err = err != RILL_OK ? admin_call_err(err) : call.err;
+    struct list_groups_call call = {
+        .base = { .api = PROTO_API_LIST_GROUPS, .read = list_groups_read },
+        .owned = owned,
+    };
+    rill_err err = group_call_run(admin, &request, &call.base);
     if (err != RILL_OK) {
         rill_group_list_destroy(&owned->list);
         return err;
@@ -178,46 +209,24 @@ rill_err rill_admin_list_groups(rill_admin_t *admin, rill_group_list_t **out_lis
 /* ---- delete ---- */
 
 struct delete_group_call {
+    struct group_call base; /* first */
     const char *group;
-    rill_err err;
-    char *errstr;
-    size_t errstr_bytes;
 };
 
-static void delete_group_done(struct client *cl,
-                              void *ctx,
-                              rill_err err,
-                              const struct proto_response_header *hdr,
-                              struct mp_reader *body,
-                              struct client_conn *conn)
+static rill_err delete_group_read(struct group_call *base, const union proto_response *resp)
 {
-    (void)err;
-    (void)conn;
-    struct delete_group_call *call = ctx;
-    union proto_response resp;
-    call->err = group_decode(cl, PROTO_API_DELETE_GROUPS, hdr, body, &resp);
-    if (call->err != RILL_OK) {
-        if (hdr->error != RILL_OK && hdr->message != NULL) {
-            rill_errstr_set(call->errstr, call->errstr_bytes, "%.*s", (int)hdr->message_bytes,
-                            hdr->message);
-        }
-        return;
+    struct delete_group_call *call = (struct delete_group_call *)base;
+    const struct proto_topic_result *result =
+        admin_result_find(&resp->delete_groups, call->group, base->errstr, base->errstr_bytes);
+    if (result == NULL) {
+        return RILL_ERR_CORRUPT;
     }
-    const struct proto_topic_results *results = &resp.delete_groups;
-    for (uint32_t i = 0; i < results->result_count; i++) {
-        const struct proto_topic_result *result = &results->results[i];
-        if (wire_eq(result->name, call->group)) {
-            call->err = client_wire_err(result->error);
-            if (call->err != RILL_OK && result->message.ptr != NULL) {
-                rill_errstr_set(call->errstr, call->errstr_bytes, "%.*s",
-                                (int)result->message.bytes, result->message.ptr);
-            }
-            return;
-        }
+    rill_err err = client_wire_err(result->error);
+    if (err != RILL_OK && result->message.ptr != NULL) {
+        rill_errstr_set(base->errstr, base->errstr_bytes, "%.*s", (int)result->message.bytes,
+                        result->message.ptr);
     }
-    call->err = RILL_ERR_CORRUPT;
-    rill_errstr_set(call->errstr, call->errstr_bytes, "the broker's answer does not list \"%s\"",
-                    call->group);
+    return err;
 }
 
 rill_err
@@ -229,12 +238,14 @@ rill_admin_delete_group(rill_admin_t *admin, const char *group, char *errstr, si
     rill_errstr_set(errstr, errstr_bytes, "%s", "");
     struct proto_str wire = { group, (uint32_t)strlen(group) };
     union proto_request request = { .delete_groups = { .groups = &wire, .group_count = 1 } };
-    struct delete_group_call call = { .group = group,
-                                      .errstr = errstr,
-                                      .errstr_bytes = errstr_bytes };
-    rill_err err = client_call_any(&admin->cl, PROTO_API_DELETE_GROUPS, &request, delete_group_done,
-                                   &call, admin_deadline(admin));
-    return err != RILL_OK ? admin_call_err(err) : call.err;
+    struct delete_group_call call = {
+        .base = { .api = PROTO_API_DELETE_GROUPS,
+                  .read = delete_group_read,
+                  .errstr = errstr,
+                  .errstr_bytes = errstr_bytes },
+        .group = group,
+    };
+    return group_call_run(admin, &request, &call.base);
 }
 
 /* ---- offsets of a group (OFFSET_FETCH), shared by describe and reset ---- */
@@ -291,46 +302,33 @@ committed_find(struct committed_vec *vec, const char *topic, int32_t partition)
 }
 
 struct offset_fetch_call {
+    struct group_call base; /* first */
     struct pool *pool;
     struct committed_vec *vec;
     bool skip_known; /* a partition already in vec (sorted) is left as it is */
-    rill_err err;
 };
 
-static void offset_fetch_done(struct client *cl,
-                              void *ctx,
-                              rill_err err,
-                              const struct proto_response_header *hdr,
-                              struct mp_reader *body,
-                              struct client_conn *conn)
+static rill_err offset_fetch_read(struct group_call *base, const union proto_response *resp)
 {
-    (void)err;
-    (void)conn;
-    struct offset_fetch_call *call = ctx;
-    union proto_response resp;
-    call->err = group_decode(cl, PROTO_API_OFFSET_FETCH, hdr, body, &resp);
-    if (call->err == RILL_OK) {
-        call->err = client_wire_err(resp.offset_fetch.error);
-    }
-    if (call->err != RILL_OK) {
-        return;
+    struct offset_fetch_call *call = (struct offset_fetch_call *)base;
+    rill_err err = client_wire_err(resp->offset_fetch.error);
+    if (err != RILL_OK) {
+        return err;
     }
     size_t known = call->vec->count; /* the sorted prefix to search */
-    for (uint32_t t = 0; t < resp.offset_fetch.topic_count; t++) {
-        const struct proto_committed_topic *topic = &resp.offset_fetch.topics[t];
+    for (uint32_t t = 0; t < resp->offset_fetch.topic_count; t++) {
+        const struct proto_committed_topic *topic = &resp->offset_fetch.topics[t];
         if (topic->error != RILL_OK || topic->partition_count == 0) {
             continue; /* an unknown topic: whatever the first fetch found stays */
         }
         char *name = pool_str(call->pool, topic->name);
         if (name == NULL) {
-            call->err = RILL_ERR_NOMEM;
-            return;
+            return RILL_ERR_NOMEM;
         }
         for (uint32_t p = 0; p < topic->partition_count; p++) {
             const struct proto_committed_partition *part = &topic->partitions[p];
             if (part->partition < 0) {
-                call->err = RILL_ERR_CORRUPT;
-                return;
+                return RILL_ERR_CORRUPT;
             }
             struct committed_vec prefix = { call->vec->items, known, known };
             if (call->skip_known && committed_find(&prefix, name, part->partition) != NULL) {
@@ -344,15 +342,15 @@ static void offset_fetch_done(struct client *cl,
                     part->metadata.ptr != NULL ? pool_str(call->pool, part->metadata) : NULL,
             };
             if (part->metadata.ptr != NULL && item.metadata == NULL) {
-                call->err = RILL_ERR_NOMEM;
-                return;
+                return RILL_ERR_NOMEM;
             }
-            call->err = committed_push(call->vec, &item);
-            if (call->err != RILL_OK) {
-                return;
+            err = committed_push(call->vec, &item);
+            if (err != RILL_OK) {
+                return err;
             }
         }
     }
+    return RILL_OK;
 }
 
 /*
@@ -384,11 +382,14 @@ static rill_err offsets_fetch(rill_admin_t *admin,
                                         .topic_count = (uint32_t)name_count,
                                         .topics_all = names == NULL,
                                     } };
-    struct offset_fetch_call call = { .pool = pool, .vec = vec, .skip_known = skip_known };
-    rill_err err = client_call_any(&admin->cl, PROTO_API_OFFSET_FETCH, &request, offset_fetch_done,
-                                   &call, admin_deadline(admin));
+    struct offset_fetch_call call = {
+        .base = { .api = PROTO_API_OFFSET_FETCH, .read = offset_fetch_read },
+        .pool = pool,
+        .vec = vec,
+        .skip_known = skip_known,
+    };
+    rill_err err = group_call_run(admin, &request, &call.base);
     free(wire);
-    err = err != RILL_OK ? admin_call_err(err) : call.err;
     if (vec->count > 1) {
         qsort(vec->items, vec->count, sizeof(*vec->items), committed_cmp);
     }
@@ -406,29 +407,17 @@ static rill_err offsets_fetch(rill_admin_t *admin,
 /* ---- high watermarks (LIST_OFFSETS latest, one request per topic and leader) ---- */
 
 struct watermark_call {
+    struct group_call base; /* first */
     const char *topic;
     rill_group_offset_info_t *offsets; /* the rows of this topic */
     size_t count;
-    rill_err err;
 };
 
-static void watermark_done(struct client *cl,
-                           void *ctx,
-                           rill_err err,
-                           const struct proto_response_header *hdr,
-                           struct mp_reader *body,
-                           struct client_conn *conn)
+static rill_err watermark_read(struct group_call *base, const union proto_response *resp)
 {
-    (void)err;
-    (void)conn;
-    struct watermark_call *call = ctx;
-    union proto_response resp;
-    call->err = group_decode(cl, PROTO_API_LIST_OFFSETS, hdr, body, &resp);
-    if (call->err != RILL_OK) {
-        return;
-    }
-    for (uint32_t t = 0; t < resp.list_offsets.topic_count; t++) {
-        const struct proto_list_offsets_topic_result *topic = &resp.list_offsets.topics[t];
+    struct watermark_call *call = (struct watermark_call *)base;
+    for (uint32_t t = 0; t < resp->list_offsets.topic_count; t++) {
+        const struct proto_list_offsets_topic_result *topic = &resp->list_offsets.topics[t];
         if (!wire_eq(topic->name, call->topic)) {
             continue;
         }
@@ -444,6 +433,7 @@ static void watermark_done(struct client *cl,
             }
         }
     }
+    return RILL_OK;
 }
 
 /* Fills high_watermark of the count rows of one topic (all with the same topic); rows it
@@ -494,14 +484,19 @@ static rill_err watermarks_topic(rill_admin_t *admin,
         };
         union proto_request request = { .list_offsets = { .topics = &wire_topic,
                                                           .topic_count = 1 } };
-        struct watermark_call call = { .topic = name, .offsets = offsets, .count = count };
+        struct watermark_call call = {
+            .base = { .api = PROTO_API_LIST_OFFSETS, .read = watermark_read },
+            .topic = name,
+            .offsets = offsets,
+            .count = count,
+        };
         struct client_conn *conn = leader >= 0 ? client_conn_leader(&admin->cl, leader) : NULL;
         err = conn != NULL ? client_call(&admin->cl, conn, PROTO_API_LIST_OFFSETS, &request,
-                                         watermark_done, &call, deadline)
+                                         group_call_done, &call.base, deadline)
                            : client_call_any(&admin->cl, PROTO_API_LIST_OFFSETS, &request,
-                                             watermark_done, &call, deadline);
+                                             group_call_done, &call.base, deadline);
         err = err != RILL_OK ? admin_call_err(err)
-                             : (call.err == RILL_ERR_NOMEM ? call.err : RILL_OK);
+                             : (call.base.err == RILL_ERR_NOMEM ? call.base.err : RILL_OK);
     }
     free(parts);
     free(sent);
@@ -601,35 +596,22 @@ static int member_cmp(const void *a, const void *b)
 }
 
 struct describe_group_call {
+    struct group_call base; /* first */
     struct group_info_owned *owned;
     const char *group;
-    rill_err err;
 };
 
-static void describe_group_done(struct client *cl,
-                                void *ctx,
-                                rill_err err,
-                                const struct proto_response_header *hdr,
-                                struct mp_reader *body,
-                                struct client_conn *conn)
+static rill_err describe_group_read(struct group_call *base, const union proto_response *resp)
 {
-    (void)err;
-    (void)conn;
-    struct describe_group_call *call = ctx;
-    union proto_response resp;
-    call->err = group_decode(cl, PROTO_API_DESCRIBE_GROUPS, hdr, body, &resp);
-    if (call->err != RILL_OK) {
-        return;
-    }
+    struct describe_group_call *call = (struct describe_group_call *)base;
     const struct proto_group_description *wire = NULL;
-    for (uint32_t i = 0; i < resp.describe_groups.group_count && wire == NULL; i++) {
-        if (wire_eq(resp.describe_groups.groups[i].group, call->group)) {
-            wire = &resp.describe_groups.groups[i];
+    for (uint32_t i = 0; i < resp->describe_groups.group_count && wire == NULL; i++) {
+        if (wire_eq(resp->describe_groups.groups[i].group, call->group)) {
+            wire = &resp->describe_groups.groups[i];
         }
     }
     if (wire == NULL) {
-        call->err = RILL_ERR_CORRUPT;
-        return;
+        return RILL_ERR_CORRUPT;
     }
     struct pool *pool = &call->owned->pool;
     rill_group_info_t *info = &call->owned->info;
@@ -639,13 +621,12 @@ static void describe_group_done(struct client *cl,
     info->generation = wire->generation;
     rill_group_member_info_t *members = pool_alloc(pool, wire->member_count, sizeof(*members));
     if (info->state == NULL || info->strategy == NULL || members == NULL) {
-        call->err = RILL_ERR_NOMEM;
-        return;
+        return RILL_ERR_NOMEM;
     }
     for (uint32_t m = 0; m < wire->member_count; m++) {
-        call->err = member_copy(pool, &wire->members[m], &members[m]);
-        if (call->err != RILL_OK) {
-            return;
+        rill_err err = member_copy(pool, &wire->members[m], &members[m]);
+        if (err != RILL_OK) {
+            return err;
         }
     }
     if (wire->member_count > 1) {
@@ -653,6 +634,7 @@ static void describe_group_done(struct client *cl,
     }
     info->members = members;
     info->member_count = wire->member_count;
+    return RILL_OK;
 }
 
 /* A set of topic names (borrowed strings), small and unordered. */
@@ -773,10 +755,12 @@ describe_group_run(rill_admin_t *admin, const char *group, struct group_info_own
     }
     struct proto_str wire = { group, (uint32_t)strlen(group) };
     union proto_request request = { .describe_groups = { .groups = &wire, .group_count = 1 } };
-    struct describe_group_call call = { .owned = owned, .group = group };
-    rill_err err = client_call_any(&admin->cl, PROTO_API_DESCRIBE_GROUPS, &request,
-                                   describe_group_done, &call, admin_deadline(admin));
-    err = err != RILL_OK ? admin_call_err(err) : call.err;
+    struct describe_group_call call = {
+        .base = { .api = PROTO_API_DESCRIBE_GROUPS, .read = describe_group_read },
+        .owned = owned,
+        .group = group,
+    };
+    rill_err err = group_call_run(admin, &request, &call.base);
     if (err != RILL_OK || owned->info.err != RILL_OK) {
         return err;
     }
@@ -913,36 +897,20 @@ static void reset_wire_free(struct reset_wire *wire)
 }
 
 struct reset_call {
+    struct group_call base; /* first; its err is the group level outcome */
     rill_group_reset_t **sorted;
     size_t count;
-    rill_err err; /* group level */
-    char *errstr;
-    size_t errstr_bytes;
 };
 
-static void reset_done(struct client *cl,
-                       void *ctx,
-                       rill_err err,
-                       const struct proto_response_header *hdr,
-                       struct mp_reader *body,
-                       struct client_conn *conn)
+static rill_err reset_read(struct group_call *base, const union proto_response *resp)
 {
-    (void)err;
-    (void)conn;
-    struct reset_call *call = ctx;
-    union proto_response resp;
-    call->err = group_decode(cl, PROTO_API_RESET_OFFSETS, hdr, body, &resp);
-    if (call->err == RILL_OK) {
-        call->err = client_wire_err(resp.reset_offsets.error);
-    } else if (hdr->error != RILL_OK && hdr->message != NULL) {
-        rill_errstr_set(call->errstr, call->errstr_bytes, "%.*s", (int)hdr->message_bytes,
-                        hdr->message);
+    struct reset_call *call = (struct reset_call *)base;
+    rill_err err = client_wire_err(resp->reset_offsets.error);
+    if (err != RILL_OK) {
+        return err;
     }
-    if (call->err != RILL_OK) {
-        return;
-    }
-    for (uint32_t t = 0; t < resp.reset_offsets.topic_count; t++) {
-        const struct proto_reset_topic_result *topic = &resp.reset_offsets.topics[t];
+    for (uint32_t t = 0; t < resp->reset_offsets.topic_count; t++) {
+        const struct proto_reset_topic_result *topic = &resp->reset_offsets.topics[t];
         for (uint32_t p = 0; p < topic->partition_count; p++) {
             const struct proto_reset_partition_result *part = &topic->partitions[p];
             rill_group_reset_t *entry =
@@ -953,6 +921,7 @@ static void reset_done(struct client *cl,
             }
         }
     }
+    return RILL_OK;
 }
 
 static rill_err reset_run(rill_admin_t *admin,
@@ -983,11 +952,14 @@ static rill_err reset_run(rill_admin_t *admin,
                                             .validate_only = validate_only,
                                         } };
         struct reset_call call = {
-            .sorted = sorted, .count = count, .errstr = errstr, .errstr_bytes = errstr_bytes
+            .base = { .api = PROTO_API_RESET_OFFSETS,
+                      .read = reset_read,
+                      .errstr = errstr,
+                      .errstr_bytes = errstr_bytes },
+            .sorted = sorted,
+            .count = count,
         };
-        err = client_call_any(&admin->cl, PROTO_API_RESET_OFFSETS, &request, reset_done, &call,
-                              admin_deadline(admin));
-        err = err != RILL_OK ? admin_call_err(err) : call.err;
+        err = group_call_run(admin, &request, &call.base);
         if (err != RILL_OK) {
             for (size_t i = 0; i < count; i++) {
                 sorted[i]->err = err;
