@@ -551,6 +551,13 @@ void group_wire_metrics_render(struct broker_core *core, struct metrics_text *te
 /* Handlers                                                                                   */
 /* ---------------------------------------------------------------------------------------- */
 
+/* The coordinator side that serves a group request, or NULL while the broker stops (or before
+ * the coordinator opened): the request is then answered RILL_ERR_SHUTTING_DOWN. */
+static struct group_wire *group_serving(const struct broker_core *core)
+{
+    return core->stopping ? NULL : core->groups;
+}
+
 rill_err handle_join_group(struct broker_core *core,
                            const struct dispatch_origin *origin,
                            const struct proto_request_header *header,
@@ -560,7 +567,8 @@ rill_err handle_join_group(struct broker_core *core,
     (void)header;
     const struct proto_join_group_request *req = &request->join_group;
     struct proto_join_group_response *out = &response->join_group;
-    if (core->stopping || core->groups == NULL) {
+    struct group_wire *gw = group_serving(core);
+    if (gw == NULL) {
         *out = (struct proto_join_group_response){ .error = RILL_ERR_SHUTTING_DOWN,
                                                    .generation = PROTO_GENERATION_NONE,
                                                    .member_id = req->member_id,
@@ -573,7 +581,7 @@ rill_err handle_join_group(struct broker_core *core,
         conn_peer_address(origin->conn, peer, sizeof(peer));
         host = peer;
     }
-    return group_join(core->groups->coord, group_mono_ms(), host, req, &core->arena, out);
+    return group_join(gw->coord, group_mono_ms(), host, req, &core->arena, out);
 }
 
 rill_err handle_heartbeat(struct broker_core *core,
@@ -584,12 +592,12 @@ rill_err handle_heartbeat(struct broker_core *core,
 {
     (void)origin;
     (void)header;
-    if (core->stopping || core->groups == NULL) {
+    struct group_wire *gw = group_serving(core);
+    if (gw == NULL) {
         response->heartbeat.error = RILL_ERR_SHUTTING_DOWN;
         return RILL_OK;
     }
-    return group_heartbeat(core->groups->coord, group_mono_ms(), &request->heartbeat,
-                           &response->heartbeat);
+    return group_heartbeat(gw->coord, group_mono_ms(), &request->heartbeat, &response->heartbeat);
 }
 
 rill_err handle_leave_group(struct broker_core *core,
@@ -600,12 +608,12 @@ rill_err handle_leave_group(struct broker_core *core,
 {
     (void)origin;
     (void)header;
-    if (core->stopping || core->groups == NULL) {
+    struct group_wire *gw = group_serving(core);
+    if (gw == NULL) {
         response->leave_group.error = RILL_ERR_SHUTTING_DOWN;
         return RILL_OK;
     }
-    return group_leave(core->groups->coord, group_mono_ms(), &request->leave_group,
-                       &response->leave_group);
+    return group_leave(gw->coord, group_mono_ms(), &request->leave_group, &response->leave_group);
 }
 
 rill_err handle_offset_commit(struct broker_core *core,
@@ -614,8 +622,8 @@ rill_err handle_offset_commit(struct broker_core *core,
                               const union proto_request *request,
                               union proto_response *response)
 {
-    struct group_wire *gw = core->groups;
-    if (core->stopping || gw == NULL) {
+    struct group_wire *gw = group_serving(core);
+    if (gw == NULL) {
         response->offset_commit = (struct proto_offset_commit_response){
             .error = RILL_ERR_SHUTTING_DOWN,
         };
@@ -637,13 +645,14 @@ rill_err handle_offset_fetch(struct broker_core *core,
 {
     (void)origin;
     (void)header;
-    if (core->stopping || core->groups == NULL) {
+    struct group_wire *gw = group_serving(core);
+    if (gw == NULL) {
         response->offset_fetch = (struct proto_offset_fetch_response){
             .error = RILL_ERR_SHUTTING_DOWN,
         };
         return RILL_OK;
     }
-    return group_offset_fetch(core->groups->coord, &request->offset_fetch, &core->arena,
+    return group_offset_fetch(gw->coord, &request->offset_fetch, &core->arena,
                               &response->offset_fetch);
 }
 
@@ -655,11 +664,11 @@ rill_err handle_list_groups(struct broker_core *core,
 {
     (void)origin;
     (void)header;
-    if (core->stopping || core->groups == NULL) {
+    struct group_wire *gw = group_serving(core);
+    if (gw == NULL) {
         return RILL_ERR_SHUTTING_DOWN;
     }
-    return group_list(core->groups->coord, &request->list_groups, &core->arena,
-                      &response->list_groups);
+    return group_list(gw->coord, &request->list_groups, &core->arena, &response->list_groups);
 }
 
 rill_err handle_describe_groups(struct broker_core *core,
@@ -670,10 +679,11 @@ rill_err handle_describe_groups(struct broker_core *core,
 {
     (void)origin;
     (void)header;
-    if (core->stopping || core->groups == NULL) {
+    struct group_wire *gw = group_serving(core);
+    if (gw == NULL) {
         return RILL_ERR_SHUTTING_DOWN;
     }
-    return group_describe(core->groups->coord, &request->describe_groups, &core->arena,
+    return group_describe(gw->coord, &request->describe_groups, &core->arena,
                           &response->describe_groups);
 }
 
@@ -683,8 +693,8 @@ rill_err handle_delete_groups(struct broker_core *core,
                               const union proto_request *request,
                               union proto_response *response)
 {
-    struct group_wire *gw = core->groups;
-    if (core->stopping || gw == NULL) {
+    struct group_wire *gw = group_serving(core);
+    if (gw == NULL) {
         return RILL_ERR_SHUTTING_DOWN;
     }
     group_call_begin(gw);
@@ -700,8 +710,8 @@ rill_err handle_reset_offsets(struct broker_core *core,
                               const union proto_request *request,
                               union proto_response *response)
 {
-    struct group_wire *gw = core->groups;
-    if (core->stopping || gw == NULL) {
+    struct group_wire *gw = group_serving(core);
+    if (gw == NULL) {
         response->reset_offsets = (struct proto_reset_offsets_response){
             .error = RILL_ERR_SHUTTING_DOWN,
         };

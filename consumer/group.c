@@ -1702,20 +1702,30 @@ rill_err group_join(struct group_coord *coord,
 /* HEARTBEAT, LEAVE_GROUP                                                                   */
 /* ---------------------------------------------------------------------------------------- */
 
+/* The group and member a HEARTBEAT or LEAVE_GROUP names: RILL_OK, or the answer's error. */
+static rill_err member_named(struct group_coord *coord,
+                             struct proto_str group,
+                             struct proto_str member_id,
+                             struct ggroup **out_g,
+                             struct gmember **out_m)
+{
+    if (!proto_group_id_valid(group.ptr, group.bytes)) {
+        return RILL_ERR_INVALID_GROUP_ID;
+    }
+    *out_g = group_find(coord, group);
+    *out_m = member_find(*out_g, member_id);
+    return *out_m != NULL ? RILL_OK : RILL_ERR_UNKNOWN_MEMBER_ID;
+}
+
 rill_err group_heartbeat(struct group_coord *coord,
                          int64_t mono_ms,
                          const struct proto_heartbeat_request *request,
                          struct proto_group_error_response *response)
 {
-    response->error = RILL_OK;
-    if (!proto_group_id_valid(request->group.ptr, request->group.bytes)) {
-        response->error = RILL_ERR_INVALID_GROUP_ID;
-        return RILL_OK;
-    }
-    struct ggroup *g = group_find(coord, request->group);
-    struct gmember *m = member_find(g, request->member_id);
-    if (m == NULL) {
-        response->error = RILL_ERR_UNKNOWN_MEMBER_ID;
+    struct ggroup *g = NULL;
+    struct gmember *m = NULL;
+    response->error = member_named(coord, request->group, request->member_id, &g, &m);
+    if (response->error != RILL_OK) {
         return RILL_OK;
     }
     m->session_deadline = add_sat(mono_ms, m->session_timeout_ms);
@@ -1742,15 +1752,10 @@ rill_err group_leave(struct group_coord *coord,
                      const struct proto_leave_group_request *request,
                      struct proto_group_error_response *response)
 {
-    response->error = RILL_OK;
-    if (!proto_group_id_valid(request->group.ptr, request->group.bytes)) {
-        response->error = RILL_ERR_INVALID_GROUP_ID;
-        return RILL_OK;
-    }
-    struct ggroup *g = group_find(coord, request->group);
-    struct gmember *m = member_find(g, request->member_id);
-    if (m == NULL) {
-        response->error = RILL_ERR_UNKNOWN_MEMBER_ID;
+    struct ggroup *g = NULL;
+    struct gmember *m = NULL;
+    response->error = member_named(coord, request->group, request->member_id, &g, &m);
+    if (response->error != RILL_OK) {
         return RILL_OK;
     }
     member_remove(coord, g, m, mono_ms);
