@@ -392,7 +392,9 @@ static void conn_connect(struct client *cl, struct client_conn *conn)
     if (conn_queue(cl, conn, PROTO_API_HANDSHAKE, &request, handshake_done, NULL,
                    conn->connect_deadline_ns) != RILL_OK) {
         conn_fail(cl, conn, RILL_ERR_NOMEM);
+        return;
     }
+    conn->handshake_end = conn->stream_queued;
 }
 
 bool client_conn_writable(struct client *cl, struct client_conn *conn)
@@ -489,6 +491,24 @@ size_t client_conn_unsent(const struct client_conn *conn)
     return conn->out.bytes - conn->out_sent;
 }
 
+/*
+ * The bytes conn may send now: all it has queued once the broker answered the handshake, only
+ * the handshake before that. A request sent along with the handshake could hold the
+ * handshake's answer back (a broker answers in order, and a long metadata change delays both),
+ * so the connect deadline would fail a healthy connection, and the caller's retry would send a
+ * non-idempotent request (CREATE_TOPICS) a second time.
+ */
+static size_t conn_sendable(const struct client_conn *conn)
+{
+    size_t unsent = conn->out.bytes - conn->out_sent;
+    if (conn->handshaken) {
+        return unsent;
+    }
+    uint64_t allowed =
+        conn->handshake_end > conn->stream_sent ? conn->handshake_end - conn->stream_sent : 0;
+    return allowed < unsent ? (size_t)allowed : unsent;
+}
+
 /* Completes the acks=0 requests whose bytes all left. */
 static void conn_complete_unanswered(struct client *cl, struct client_conn *conn)
 {
@@ -509,9 +529,9 @@ static void conn_complete_unanswered(struct client *cl, struct client_conn *conn
 /* Sends as much of conn->out as the socket takes. Returns false when the connection failed. */
 static bool conn_send(struct client *cl, struct client_conn *conn)
 {
-    while (conn->state == CLIENT_CONN_UP && conn->out_sent < conn->out.bytes) {
-        ssize_t sent = send(conn->fd, conn->out.data + conn->out_sent,
-                            conn->out.bytes - conn->out_sent, MSG_NOSIGNAL);
+    size_t room;
+    while (conn->state == CLIENT_CONN_UP && (room = conn_sendable(conn)) > 0) {
+        ssize_t sent = send(conn->fd, conn->out.data + conn->out_sent, room, MSG_NOSIGNAL);
         if (sent < 0) {
             if (errno == EINTR) {
                 continue;
@@ -740,7 +760,7 @@ void client_poll(struct client *cl, int64_t deadline_ns)
             wake = conn_deadline;
         }
         short events = POLLIN;
-        if (conn->state == CLIENT_CONN_CONNECTING || client_conn_unsent(conn) > 0) {
+        if (conn->state == CLIENT_CONN_CONNECTING || conn_sendable(conn) > 0) {
             events |= POLLOUT;
         }
         fds[count] = (struct pollfd){ .fd = conn->fd, .events = events };

@@ -87,6 +87,7 @@ struct client_conn {
     size_t out_sent;        /* bytes of out already sent */
     uint64_t stream_sent;   /* bytes sent over the connection's life */
     uint64_t stream_queued; /* bytes queued over the connection's life */
+    uint64_t handshake_end; /* stream offset where the handshake frame ends */
     uint8_t *in;            /* received bytes; frames parsed from in_start */
     size_t in_bytes;        /* bytes held at in */
     size_t in_capacity;

@@ -490,6 +490,14 @@ fi
 stop_with TERM "$outage_pid"
 check "SIGTERM ends it with exit 0" 0 "$status"
 
+# A request that keeps core 0 busy for longer than the connect timeout (creating 2,000
+# partitions takes seconds) must not fail the connection: the client sends it only after the
+# handshake was answered, so that answer never waits behind it (and the create is sent once).
+check_exit "a create longer than connect.timeout.ms succeeds" 0 "$RILL" topic create wide \
+    --partitions 2000 -X connect.timeout.ms=300 -X request.timeout.ms=120000
+check_exit "and its partitions are all there" 0 "$RILL" topic describe wide --json
+check "it has 2000 partitions" 2000 "$(grep -c '"partition":' "$work/out")"
+
 stop_with TERM "$rilld_pid"
 check "rilld stops cleanly" 0 "$status"
 echo "test_cli_broker: $passed passed, $failed failed, $skipped skipped"
