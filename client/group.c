@@ -1274,6 +1274,19 @@ static void lookup_backoff(rill_consumer_t *c, struct cgroup *g)
     g->lookup_scan = true;
 }
 
+/* An answer to a lookup was handled: complete, or some partitions must be asked again after a
+ * backoff. Either way the next scan sees what comes next (a reset after -1, the partitions
+ * left out). */
+static void lookup_finish(rill_consumer_t *c, struct cgroup *g, bool complete)
+{
+    if (complete) {
+        g->lookup_failures = 0;
+    } else {
+        lookup_backoff(c, g);
+    }
+    g->lookup_scan = true;
+}
+
 /* A committed offset (or -1) arrived for part. */
 static void offset_apply(rill_consumer_t *c, struct cpart *part, int64_t offset)
 {
@@ -1353,12 +1366,7 @@ static void offsets_done(struct client *cl,
             complete = false;
         }
     }
-    if (complete) {
-        g->lookup_failures = 0;
-    } else {
-        lookup_backoff(c, g);
-    }
-    g->lookup_scan = true; /* what comes next (a reset after -1, the partitions left out) */
+    lookup_finish(c, g, complete);
 }
 
 static void offsets_send(rill_consumer_t *c, struct cgroup *g)
@@ -1463,12 +1471,7 @@ static void list_done(struct client *cl,
             }
         }
     }
-    if (complete) {
-        g->lookup_failures = 0;
-    } else {
-        lookup_backoff(c, g);
-    }
-    g->lookup_scan = true; /* what comes next (a reset after -1, the partitions left out) */
+    lookup_finish(c, g, complete);
 }
 
 /* LIST_OFFSETS for the partitions to reset that the leader of the first one leads. */
