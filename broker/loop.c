@@ -175,6 +175,7 @@ static rill_err loop_disk_open(struct broker_core *core)
     if (err == RILL_OK) {
         core->disk_owner.complete = loop_disk_event_complete;
         core->metrics.render_extra = data_metrics_render;
+        core->io->sync_stats = &core->metrics.log_sync; /* rill_log_sync_seconds */
     }
     if (err != RILL_OK) {
         DIAG_ERROR("broker", "cannot open the data in %s: %s", core->cfg->data_dir,

@@ -348,6 +348,38 @@ metrics_render_api(struct broker_core *const *cores, unsigned core_count, struct
     }
 }
 
+/* rill_log_sync_seconds: the per-core sync histograms (log/io.h) summed bucket by bucket. */
+static void metrics_render_log_sync(struct broker_core *const *cores,
+                                    unsigned core_count,
+                                    struct metrics_text *text)
+{
+    const char *name = "rill_log_sync_seconds";
+    metrics_text_family(text, name, "histogram",
+                        "Partition data fdatasyncs of the storage engine, from submission "
+                        "(with the write they follow) to completion.");
+    uint64_t cumulative = 0;
+    for (uint32_t b = 0; b <= LOG_SYNC_BUCKETS; b++) {
+        for (unsigned i = 0; i < core_count; i++) {
+            cumulative +=
+                atomic_load_explicit(&cores[i]->metrics.log_sync.buckets[b], memory_order_relaxed);
+        }
+        char le[32];
+        if (b < LOG_SYNC_BUCKETS) {
+            snprintf(le, sizeof(le), "%g", (double)log_sync_bucket_ns[b] / METRICS_NS_PER_S);
+        } else {
+            snprintf(le, sizeof(le), "+Inf");
+        }
+        struct metrics_label label = { "le", le };
+        metrics_text_u64(text, "rill_log_sync_seconds_bucket", &label, 1, cumulative);
+    }
+    uint64_t sum_ns = 0;
+    for (unsigned i = 0; i < core_count; i++) {
+        sum_ns += atomic_load_explicit(&cores[i]->metrics.log_sync.ns_sum, memory_order_relaxed);
+    }
+    metrics_text_f64(text, "rill_log_sync_seconds_sum", NULL, 0, (double)sum_ns / METRICS_NS_PER_S);
+    metrics_text_u64(text, "rill_log_sync_seconds_count", NULL, 0, cumulative);
+}
+
 static void metrics_render_counter(struct metrics_text *text,
                                    const char *name,
                                    const char *help,
@@ -426,6 +458,7 @@ void metrics_render(struct broker_core *const *cores,
     RILL_ASSERT(core_count > 0);
     metrics_render_api(cores, core_count, text);
     metrics_render_broker(cores, core_count, text);
+    metrics_render_log_sync(cores, core_count, text);
     if (cores[0]->metrics.render_extra != NULL) {
         cores[0]->metrics.render_extra(cores[0], text);
     }

@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "rill.h"
+#include "log/io.h"
 #include "proto/frame.h"
 
 struct broker_core;
@@ -62,6 +63,7 @@ struct metrics_core {
     metrics_counter connections_refused;      /* accepted and closed at once: full/stopping */
     metrics_counter http_requests[6];         /* by status class: index code / 100 (1..5) */
     metrics_counter http_connections_refused; /* HTTP connections past the bound */
+    struct log_sync_stats log_sync; /* the core's partition fdatasyncs (core->io->sync_stats) */
     /* Optional: called by metrics_render() after the broker's own families, with the core
      * that renders (core 0), to append more families (per-partition lines). NULL: none. */
     void (*render_extra)(struct broker_core *core, struct metrics_text *text);

@@ -21,6 +21,7 @@
 #ifndef RILL_LOG_IO_H
 #define RILL_LOG_IO_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -28,6 +29,23 @@
 #include "rill.h"
 
 struct log_io;
+
+/*
+ * Latency of the fdatasyncs the partition logs on one io submit (partition.c records each one
+ * from submission to its completion; a linked write+sync is timed from the write's submission),
+ * for a histogram such as the broker's rill_log_sync_seconds. One writer: the thread that owns
+ * the io. Counters are relaxed atomics written with plain load+store, so another thread (the
+ * one rendering /metrics) may read them without a data race.
+ */
+#define LOG_SYNC_BUCKETS 25u
+struct log_sync_stats {
+    _Atomic uint64_t buckets[LOG_SYNC_BUCKETS + 1]; /* per bucket, not cumulative; last: +Inf */
+    _Atomic uint64_t ns_sum;                        /* total latency of the counted syncs */
+};
+/* Upper bound (inclusive, ns) of each bucket but the last: 50 us to 1 s. */
+extern const int64_t log_sync_bucket_ns[LOG_SYNC_BUCKETS];
+/* Counts one sync of latency_ns (negative counts as 0). Only the io's owner thread calls it. */
+void log_sync_stats_record(struct log_sync_stats *stats, int64_t latency_ns);
 
 enum log_io_op {
     LOG_IO_OP_WRITE = 1,
@@ -93,7 +111,8 @@ struct log_io_ops {
 
 struct log_io {
     const struct log_io_ops *ops;
-    unsigned in_flight; /* operations submitted and not yet reaped */
+    unsigned in_flight;                /* operations submitted and not yet reaped */
+    struct log_sync_stats *sync_stats; /* borrowed, NULL: the syncs are not timed */
 };
 
 /* The io_uring backend with a ring of `entries` submission slots. */

@@ -61,6 +61,45 @@ static int64_t mono_ms(void)
     return rill_clock_mono_ns() / 1000000;
 }
 
+/* ---- sync latency (io.h struct log_sync_stats) ---- */
+
+const int64_t log_sync_bucket_ns[LOG_SYNC_BUCKETS] = {
+    50000,    100000,   150000,   200000,    250000,    300000,    400000,     500000,   750000,
+    1000000,  1500000,  2000000,  3000000,   4000000,   5000000,   7500000,    10000000, 15000000,
+    20000000, 30000000, 50000000, 100000000, 250000000, 500000000, 1000000000,
+};
+
+void log_sync_stats_record(struct log_sync_stats *stats, int64_t latency_ns)
+{
+    if (latency_ns < 0) {
+        latency_ns = 0;
+    }
+    uint32_t bucket = 0;
+    while (bucket < LOG_SYNC_BUCKETS && latency_ns > log_sync_bucket_ns[bucket]) {
+        bucket++;
+    }
+    _Atomic uint64_t *counter = &stats->buckets[bucket];
+    atomic_store_explicit(counter, atomic_load_explicit(counter, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+    uint64_t sum = atomic_load_explicit(&stats->ns_sum, memory_order_relaxed);
+    atomic_store_explicit(&stats->ns_sum, sum + (uint64_t)latency_ns, memory_order_relaxed);
+}
+
+/* The submission time of a sync, when the io times them (0 otherwise). */
+static int64_t sync_clock(const struct log_partition *part)
+{
+    return part->io->sync_stats != NULL ? rill_clock_mono_ns() : 0;
+}
+
+/* Counts a successful sync submitted at submit_ns (sync_clock). */
+static void
+sync_timed(struct log_partition *part, int64_t submit_ns, const struct log_io_completion *c)
+{
+    if (part->io->sync_stats != NULL && c->err == RILL_OK) {
+        log_sync_stats_record(part->io->sync_stats, rill_clock_mono_ns() - submit_ns);
+    }
+}
+
 static struct log_segment *active_segment(struct log_partition *part)
 {
     RILL_ASSERT(part->segment_count > 0);
@@ -531,6 +570,7 @@ static rill_err submit_staged(struct log_partition *part, bool sync)
     stage->sync_in_flight = sync;
     if (sync) {
         part->sync_last_ms = mono_ms();
+        stage->sync_submit_ns = sync_clock(part);
     }
     /* New appends go to the other buffer; it is free because only one write is in flight. */
     part->staging_filling = 1 - index;
@@ -564,6 +604,7 @@ rill_err log_partition_commit(struct log_partition *part, bool want_sync)
         part->sync_only_in_flight = true;
         part->sync_only_offset_end = part->offset_written;
         part->sync_last_ms = mono_ms();
+        part->sync_only_submit_ns = sync_clock(part);
     }
     return RILL_OK;
 }
@@ -632,10 +673,12 @@ void log_partition_on_completion(struct log_partition *part, const struct log_io
     RILL_ASSERT(c->owner == part);
     if (c->cookie == LOG_COOKIE_ROLL_SYNC) {
         RILL_ASSERT(c->op == LOG_IO_OP_SYNC && part->roll_sync_in_flight);
+        sync_timed(part, part->roll_sync_submit_ns, c);
         complete_roll_sync(part, c);
     } else if (c->cookie == LOG_COOKIE_SYNC_ONLY) {
         RILL_ASSERT(c->op == LOG_IO_OP_SYNC && part->sync_only_in_flight);
         part->sync_only_in_flight = false;
+        sync_timed(part, part->sync_only_submit_ns, c);
         complete_sync(part, part->sync_only_offset_end, c);
     } else {
         RILL_ASSERT(c->cookie < 2);
@@ -645,6 +688,7 @@ void log_partition_on_completion(struct log_partition *part, const struct log_io
             complete_write(part, stage, c);
         } else {
             RILL_ASSERT(stage->sync_in_flight);
+            sync_timed(part, stage->sync_submit_ns, c);
             complete_sync(part, stage->offset_end, c);
             stage->sync_in_flight = false;
             stage->in_flight = false;
@@ -797,6 +841,7 @@ rill_err log_partition_roll(struct log_partition *part)
     }
     seg->sealed = true;
     part->roll_sync_in_flight = true;
+    part->roll_sync_submit_ns = sync_clock(part);
     part->roll_offset_end = part->offset_next;
     part->durable_after_roll = part->offset_durable;
     DIAG_DEBUG("log", "rolled dir=%s offset=%lld", part->dir, (long long)part->offset_next);

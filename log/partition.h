@@ -76,6 +76,7 @@ struct log_staging {
     int64_t offset_end;      /* offset_next after the last staged batch */
     bool in_flight;          /* write submitted, completion not reaped */
     bool sync_in_flight;     /* a linked sync follows the write */
+    int64_t sync_submit_ns;  /* monotonic submission time of that write+sync (sync stats) */
 };
 
 /*
@@ -119,9 +120,11 @@ struct log_partition {
     struct log_staging_pool *staging_pool; /* borrowed, NULL: own malloc'd buffers, kept */
     bool sync_only_in_flight;              /* an fdatasync without a write is in flight */
     int64_t sync_only_offset_end;          /* what that sync covers */
-    bool roll_sync_in_flight;   /* the fdatasync of the segment sealed by the last roll */
-    int64_t roll_offset_end;    /* that segment's end: durable once its sync completes */
-    int64_t durable_after_roll; /* syncs of the new segment that completed meanwhile */
+    int64_t sync_only_submit_ns;           /* its monotonic submission time (sync stats) */
+    bool roll_sync_in_flight;    /* the fdatasync of the segment sealed by the last roll */
+    int64_t roll_offset_end;     /* that segment's end: durable once its sync completes */
+    int64_t durable_after_roll;  /* syncs of the new segment that completed meanwhile */
+    int64_t roll_sync_submit_ns; /* monotonic submission time of the roll's sync (sync stats) */
 
     rill_err failed; /* sticky: RILL_OK until a write or sync fails */
     int failed_errno;

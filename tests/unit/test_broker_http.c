@@ -222,6 +222,65 @@ static void t_request_done_render(void)
     metrics_text_deinit(&text);
 }
 
+/* rill_log_sync_seconds: the per-core sync histograms summed, cumulative, ending in +Inf. */
+static void t_log_sync_render(void)
+{
+    static struct broker_config cfg;
+    config_init_defaults(&cfg);
+    static struct broker_core core0, core1;
+    struct broker_core *cores[] = { &core0, &core1 };
+    for (unsigned i = 0; i < 2; i++) {
+        cores[i]->cfg = &cfg;
+        metrics_core_init(&cores[i]->metrics, rill_clock_mono_ns());
+    }
+    log_sync_stats_record(&core0.metrics.log_sync, 40000);      /* le 5e-05 */
+    log_sync_stats_record(&core0.metrics.log_sync, 180000);     /* le 0.0002 */
+    log_sync_stats_record(&core1.metrics.log_sync, 190000);     /* le 0.0002 */
+    log_sync_stats_record(&core1.metrics.log_sync, 6000000);    /* le 0.0075 */
+    log_sync_stats_record(&core1.metrics.log_sync, 3000000000); /* +Inf */
+    struct metrics_text text;
+    metrics_text_init(&text, METRICS_TEXT_BYTES_MAX);
+    metrics_render(cores, 2, &text);
+    T_ASSERT_EQ_INT(text.err, RILL_OK);
+    T_ASSERT(strstr(text.data, "# TYPE rill_log_sync_seconds histogram\n") != NULL);
+    static const struct {
+        const char *series;
+        double value;
+    } expected[] = {
+        { "rill_log_sync_seconds_bucket{le=\"5e-05\"}", 1 },
+        { "rill_log_sync_seconds_bucket{le=\"0.00015\"}", 1 },
+        { "rill_log_sync_seconds_bucket{le=\"0.0002\"}", 3 },
+        { "rill_log_sync_seconds_bucket{le=\"0.005\"}", 3 },
+        { "rill_log_sync_seconds_bucket{le=\"0.0075\"}", 4 },
+        { "rill_log_sync_seconds_bucket{le=\"1\"}", 4 },
+        { "rill_log_sync_seconds_bucket{le=\"+Inf\"}", 5 },
+        { "rill_log_sync_seconds_count", 5 },
+    };
+    for (size_t i = 0; i < T_COUNT(expected); i++) {
+        double value = -1;
+        if (!sample_value(text.data, expected[i].series, &value) || value != expected[i].value) {
+            T_FAIL("%s: %g, expected %g", expected[i].series, value, expected[i].value);
+        }
+    }
+    /* Cumulative: every bucket line is at least the one before it. */
+    double previous = 0;
+    unsigned lines = 0;
+    for (const char *at = strstr(text.data, "rill_log_sync_seconds_bucket{"); at != NULL;
+         at = strstr(at + 1, "rill_log_sync_seconds_bucket{")) {
+        const char *space = strchr(at, ' ');
+        T_ASSERT(space != NULL);
+        double value = strtod(space + 1, NULL);
+        T_ASSERT(value >= previous);
+        previous = value;
+        lines++;
+    }
+    T_ASSERT_EQ_INT(lines, LOG_SYNC_BUCKETS + 1);
+    double sum = 0;
+    T_ASSERT(sample_value(text.data, "rill_log_sync_seconds_sum", &sum));
+    T_ASSERT(sum > 3.0063 && sum < 3.0065);
+    metrics_text_deinit(&text);
+}
+
 /* ---------------------------------------------------------------------------------------- */
 /* A real rilld                                                                               */
 /* ---------------------------------------------------------------------------------------- */
@@ -686,10 +745,12 @@ static void t_http_port_taken(void)
 }
 
 static const struct t_case cases[] = {
-    T_CASE(t_check_valid),   T_CASE(t_check_incomplete),    T_CASE(t_check_rejects),
-    T_CASE(t_text_escaping), T_CASE(t_text_limit),          T_CASE(t_request_done_render),
-    T_CASE(t_endpoints),     T_CASE(t_connections_bounded), T_CASE(t_shutdown_cuts_non_reader),
-    T_CASE(t_data_dir_lock), T_CASE(t_http_port_taken),
+    T_CASE(t_check_valid),         T_CASE(t_check_incomplete),
+    T_CASE(t_check_rejects),       T_CASE(t_text_escaping),
+    T_CASE(t_text_limit),          T_CASE(t_request_done_render),
+    T_CASE(t_log_sync_render),     T_CASE(t_endpoints),
+    T_CASE(t_connections_bounded), T_CASE(t_shutdown_cuts_non_reader),
+    T_CASE(t_data_dir_lock),       T_CASE(t_http_port_taken),
 };
 
 int main(int argc, char **argv)
