@@ -5,7 +5,8 @@
 #   make run              build, then run a single-node broker (rilld) in the foreground
 #   make demo             build and show the embedded log at work (no broker)
 #   make bench            storage (rill bench log) and client benchmarks (scripts/bench.sh)
-#   make bench-compare    rill side by side with Redis Streams, NATS JetStream and raw disk
+#   make bench-compare    rill side by side with Redis Streams, NATS JetStream, raw disk and
+#                         loopback TCP, throughput and fixed-rate latency
 #   make fuzz             libFuzzer (clang) on every fuzz target for FUZZ_SECONDS each
 #   make format | format-check | tidy | clean | install PREFIX=/usr/local
 
@@ -127,7 +128,8 @@ bench: all
 	$(BUILD)/rill bench log
 	scripts/bench.sh $(BUILD)
 
-# The side-by-side harness (docs/benchmarks.md). Its peers (redis-server, nats-server) and their
+# The side-by-side harness (docs/benchmarks.md). build/bench-disk also holds its two ceilings
+# (loopback TCP consume, fdatasync group-commit latency). Its peers (redis-server, nats-server) and their
 # client libraries (hiredis, libnats) are installed here, never by `make` or `make test`.
 # By default the measured block of docs/benchmarks.md is rewritten; COMPARE_ARGS replaces the
 # flags: make bench-compare COMPARE_ARGS='--records 200000 --json' (prints only).

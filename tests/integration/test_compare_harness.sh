@@ -1,8 +1,10 @@
 #!/bin/sh
 # test_compare_harness.sh - bench/compare end to end on tiny workloads: every system runs, every
-# result line is the agreed JSON shape with the record count asked for, the markdown report and
-# the docs block are written (and replaced, not appended, on a second run), bad flags fail, and
-# no server the harness started is left running. Skips (exit 77) unless the peers and the
+# result line is the agreed JSON shape with the record count asked for (the loopback TCP
+# ceiling with a consume line only), the fixed-rate latency workload runs for rill and the disk
+# floor, the markdown report and the docs block are written (and replaced, not appended, on a
+# second run), bad flags fail, and no server the harness started is left running. The two
+# baselines of build/bench-disk that have no peer (tcp, latency) are also run directly. Skips (exit 77) unless the peers and the
 # drivers are there: `make bench-compare` (or scripts/deps.sh compare + the driver targets)
 # installs and builds them; plain `make test` on a fresh machine has neither.
 #   RILL=build/rill sh tests/integration/test_compare_harness.sh
@@ -57,6 +59,7 @@ alive() {
 
 printf '# Doc\n\nkept text\n' >"$work/doc.md"
 bench/compare --build "$build" --dir "$work" --records 3000 --size 100 --repeat 1 --json \
+    --latency-seconds 1 --rate 20000 \
     --markdown "$work/report.md" --update-docs "$work/doc.md" >"$work/out" 2>"$work/err"
 status=$?
 if [ "$status" -eq 0 ]; then
@@ -75,48 +78,109 @@ for line in open(sys.argv[1]):
     for key in ("workload", "records", "bytes", "seconds", "records_per_sec", "mb_per_sec",
                 "system", "durability"):
         assert key in r, "missing %s in %s" % (key, line)
-    assert r["records"] == 3000, line
-    assert r["bytes"] == 300000, line
     assert r["records_per_sec"] > 0, line
     if r.get("latency_us") is not None:
         assert set(r["latency_us"]) >= {"p50", "p90", "p99", "p999", "max"}, line
     seen.add((r["system"], r["durability"], r["workload"]))
-missing = {(s, d, w) for s, d in want for w in ("produce", "consume")} - seen
+    if r["workload"] == "e2e":
+        # 1 s measured at 20,000/s; rill may count a few records more or less than the rate.
+        assert r["size"] == 100 and r["durability"] == "durable", line
+        assert 10000 <= r["records"] <= 30000, line
+        assert r["latency_us"]["p99"] > 0, line
+        continue
+    assert r["records"] == 3000, line
+    assert r["bytes"] == 300000, line
+expect = {(s, d, w) for s, d in want for w in ("produce", "consume")}
+expect |= {("tcp", "relaxed", "consume"), ("rill", "durable", "e2e"), ("disk", "durable", "e2e")}
+missing = expect - seen
 assert not missing, "missing runs: %s" % sorted(missing)
+extra = seen - expect
+assert not extra, "unexpected runs: %s" % sorted(extra)
 print("ok")
 PY
 if [ "$(cat "$work/check")" = ok ]; then
-    pass "every system and durability class prints produce and consume JSON for 3000 records"
+    pass "every system prints its produce, consume (tcp: consume only) and e2e JSON"
 else
-    fail "every system and durability class prints produce and consume JSON for 3000 records" \
+    fail "every system prints its produce, consume (tcp: consume only) and e2e JSON" \
         "$(tail -n 3 "$work/check")"
 fi
 
 if grep -q 'Redis XADD, appendfsync always' "$work/report.md" &&
-    grep -q 'NATS JetStream' "$work/report.md" && grep -q '^redis-server ' "$work/report.md"; then
-    pass "--markdown writes the table and the commands"
+    grep -q 'NATS JetStream' "$work/report.md" && grep -q '^redis-server ' "$work/report.md" &&
+    grep -q '^| loopback TCP ceiling.* | not measured |' "$work/report.md" &&
+    grep -q 'rill ÷ ceiling' "$work/report.md" && grep -q '^| disk floor' "$work/report.md" &&
+    grep -q 'rill p99 ÷ disk floor p99' "$work/report.md" &&
+    grep -q '^build/bench-disk latency ' "$work/report.md" &&
+    grep -q '^build/rill bench e2e ' "$work/report.md"; then
+    pass "--markdown writes the tables (with both ceilings), the goals and the commands"
 else
-    fail "--markdown writes the table and the commands" "$(head -c 400 "$work/report.md")"
+    fail "--markdown writes the tables (with both ceilings), the goals and the commands" \
+        "$(head -c 400 "$work/report.md")"
 fi
 
 bench/compare --build "$build" --dir "$work" --records 2000 --size 1024 --repeat 1 \
-    --systems disk,redis \
+    --systems disk,redis --workloads throughput \
     --update-docs "$work/doc.md" >/dev/null 2>"$work/err2"
 blocks=$(grep -c 'bench/compare results: begin' "$work/doc.md")
 if grep -q 'kept text' "$work/doc.md" && [ "$blocks" -eq 1 ] &&
-    grep -q '1024-byte records' "$work/doc.md" && ! grep -q '100-byte records' "$work/doc.md"; then
+    grep -q '1024-byte records' "$work/doc.md" && ! grep -q '100-byte records' "$work/doc.md" &&
+    ! grep -q 'Latency at a fixed rate' "$work/doc.md"; then
     pass "--update-docs replaces its own block and keeps the rest"
 else
     fail "--update-docs replaces its own block and keeps the rest" "blocks: $blocks" \
         "$(tail -n 3 "$work/err2")"
 fi
 
-bench/compare --build "$build" --systems kafka >/dev/null 2>&1
+bench/compare --build "$build" --dir "$work" --repeat 1 --systems disk,tcp --workloads latency \
+    --latency-seconds 1 --rate 5000 --json >"$work/out4" 2>"$work/err4"
+status=$?
+if [ "$status" -eq 0 ] && [ "$(wc -l <"$work/out4")" -eq 1 ] &&
+    grep -q '"system": "disk", "workload": "e2e"' "$work/out4"; then
+    pass "--workloads latency runs only the latency workload (tcp has none)"
+else
+    fail "--workloads latency runs only the latency workload (tcp has none)" "status $status" \
+        "$(cat "$work/out4")" "$(tail -n 3 "$work/err4")"
+fi
+
+for bad in "--systems kafka" "--workloads soak" "--rate 0" "--latency-seconds 0"; do
+    # shellcheck disable=SC2086 # the flag and its value are two words on purpose
+    bench/compare --build "$build" $bad >/dev/null 2>&1
+    status=$?
+    if [ "$status" -eq 2 ]; then
+        pass "bench/compare $bad is a usage error (exit 2)"
+    else
+        fail "bench/compare $bad is a usage error (exit 2)" "status $status"
+    fi
+done
+
+# The driver's two baselines directly: the loopback ceiling streams exactly the file's bytes to
+# its child and reaps it; the latency floor writes rate x (warm-up + duration) records.
+"$build/bench-disk" tcp --file "$work/tcp" --records 3000 --size 1024 --json >"$work/tcp.json" \
+    2>"$work/tcp.err"
+status=$?
+if [ "$status" -eq 0 ] && grep -q '"workload": "consume", "records": 3000, "bytes": 3072000,' \
+    "$work/tcp.json" && [ "$(wc -c <"$work/tcp")" -eq 3072000 ]; then
+    pass "bench-disk tcp streams 3000 x 1 KiB over loopback"
+else
+    fail "bench-disk tcp streams 3000 x 1 KiB over loopback" "status $status" \
+        "$(cat "$work/tcp.json" "$work/tcp.err")"
+fi
+"$build/bench-disk" latency --file "$work/lat" --rate 2000 --duration 1 --warmup 0 --size 100 \
+    --json >"$work/lat.json" 2>"$work/lat.err"
+status=$?
+if [ "$status" -eq 0 ] && grep -q '"workload": "e2e", "records": 2000, "bytes": 200000,' \
+    "$work/lat.json" && [ "$(wc -c <"$work/lat")" -eq 200000 ]; then
+    pass "bench-disk latency appends and syncs 2000 records in 1 s"
+else
+    fail "bench-disk latency appends and syncs 2000 records in 1 s" "status $status" \
+        "$(cat "$work/lat.json" "$work/lat.err")"
+fi
+"$build/bench-disk" latency --file "$work/lat" --rate 0 >/dev/null 2>&1
 status=$?
 if [ "$status" -eq 2 ]; then
-    pass "an unknown system is a usage error (exit 2)"
+    pass "bench-disk latency --rate 0 is a usage error (exit 2)"
 else
-    fail "an unknown system is a usage error (exit 2)" "status $status"
+    fail "bench-disk latency --rate 0 is a usage error (exit 2)" "status $status"
 fi
 
 all_started=$(started "$work/err")
