@@ -6,6 +6,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -212,7 +215,8 @@ int64_t topics_high_watermark(const struct broker_partition *bp)
     return log->cfg.flush == LOG_FLUSH_ALWAYS ? log->offset_durable : log->offset_written;
 }
 
-/* Closes the partitions [0, count) of topic; returns the first error. */
+/* Closes the partitions [0, count) of topic (those never opened are skipped); returns the
+ * first error. */
 static rill_err topic_close_partitions(struct broker_topic *topic, int32_t count)
 {
     rill_err first = RILL_OK;
@@ -253,6 +257,85 @@ static void producer_rebuild_batch(void *ctx, const struct log_batch_header *hdr
     }
 }
 
+/*
+ * Partition logs opened at the same time when a topic is opened. Creating a log is mostly
+ * waiting for syncs (its directory, first segment and checkpoint: four per partition) and
+ * recovering one is mostly reads, so a topic of many partitions opens in a fraction of the
+ * time when they overlap; the caller (core 0, or the start) waits for all of them.
+ */
+#define TOPICS_OPEN_THREADS_MAX 8u
+
+struct topic_open_job {
+    struct broker_topics *topics;
+    struct broker_topic *topic;
+    rill_err *errors;   /* per partition: how its open ended */
+    atomic_int next;    /* the next partition to open */
+    atomic_bool failed; /* a partition failed: the others stop early */
+};
+
+/* Opens one partition's log (any thread): nothing else of the broker is touched. */
+static rill_err
+topic_open_partition(struct broker_topics *topics, struct broker_topic *topic, int32_t index)
+{
+    struct broker_partition *bp = &topic->partitions[index];
+    char path[RILL_PATH_BYTES_MAX];
+    rill_err err = partition_path(topics, topic->name, index, path, sizeof(path));
+    if (err == RILL_OK) {
+        err = log_partition_open(path, &topic->cfg, topics->ios[bp->core_index], &bp->log);
+    }
+    if (err != RILL_OK) {
+        DIAG_ERROR("topics", "cannot open partition %s: %s", path, rill_err_str(err));
+    }
+    return err;
+}
+
+static void *topic_open_worker(void *arg)
+{
+    struct topic_open_job *job = arg;
+    for (;;) {
+        int index = atomic_fetch_add(&job->next, 1);
+        if (index >= job->topic->partition_count || atomic_load(&job->failed)) {
+            return NULL;
+        }
+        job->errors[index] = topic_open_partition(job->topics, job->topic, index);
+        if (job->errors[index] != RILL_OK) {
+            atomic_store(&job->failed, true);
+        }
+    }
+}
+
+/* Opens every partition log of topic, several at a time; the first error in partition order. */
+static rill_err topic_open_logs(struct broker_topics *topics, struct broker_topic *topic)
+{
+    int32_t count = topic->partition_count;
+    struct topic_open_job job = { .topics = topics, .topic = topic };
+    job.errors = calloc((size_t)count, sizeof(*job.errors));
+    if (job.errors == NULL) {
+        return RILL_ERR_NOMEM;
+    }
+    atomic_init(&job.next, 0);
+    atomic_init(&job.failed, false);
+    pthread_t threads[TOPICS_OPEN_THREADS_MAX - 1];
+    unsigned started = 0;
+    unsigned wanted =
+        (unsigned)count < TOPICS_OPEN_THREADS_MAX ? (unsigned)count : TOPICS_OPEN_THREADS_MAX;
+    /* A thread that cannot start leaves its share to the others: this one works too. */
+    while (started + 1 < wanted &&
+           pthread_create(&threads[started], NULL, topic_open_worker, &job) == 0) {
+        started++;
+    }
+    (void)topic_open_worker(&job);
+    for (unsigned i = 0; i < started; i++) {
+        pthread_join(threads[i], NULL);
+    }
+    rill_err err = RILL_OK;
+    for (int32_t p = 0; p < count && err == RILL_OK; p++) {
+        err = job.errors[p];
+    }
+    free(job.errors);
+    return err;
+}
+
 /* Opens (creating when missing) every partition log of the metadata topic meta. */
 static rill_err topic_open(struct broker_topics *topics,
                            const struct meta_topic *meta,
@@ -268,35 +351,34 @@ static rill_err topic_open(struct broker_topics *topics,
     if (err == RILL_OK) {
         err = meta_topic_log_config(meta, &topic->cfg);
     }
-    int32_t opened = 0;
-    for (; err == RILL_OK && opened < meta->partition_count; opened++) {
-        struct broker_partition *bp = &topic->partitions[opened];
+    if (err != RILL_OK) {
+        topic_free(topic);
+        return err;
+    }
+    topic->partition_count = meta->partition_count;
+    for (int32_t p = 0; p < topic->partition_count; p++) {
+        struct broker_partition *bp = &topic->partitions[p];
         bp->topic = topic;
-        bp->index = opened;
-        bp->core_index = topics_owner_core(meta->name, opened, topics->core_count);
+        bp->index = p;
+        bp->core_index = topics_owner_core(meta->name, p, topics->core_count);
         producer_table_init(&bp->producers);
-        char path[RILL_PATH_BYTES_MAX];
-        err = partition_path(topics, meta->name, opened, path, sizeof(path));
-        if (err == RILL_OK) {
-            err = log_partition_open(path, &topic->cfg, topics->ios[bp->core_index], &bp->log);
-        }
-        if (err != RILL_OK) {
-            DIAG_ERROR("topics", "cannot open partition %s: %s", path, rill_err_str(err));
-            break;
-        }
+    }
+    err = topic_open_logs(topics, topic);
+    /* In partition order, on this thread: the owner cores learn of each partition, and the
+     * idempotence windows are rebuilt from the partitions' tails. */
+    for (int32_t p = 0; err == RILL_OK && p < topic->partition_count; p++) {
+        struct broker_partition *bp = &topic->partitions[p];
         bp->log->opaque = bp;
         topics_publish_partition(bp);
         err = log_partition_scan_tail(bp->log, TOPICS_PRODUCER_SCAN_BYTES, producer_rebuild_batch,
                                       bp);
         if (err != RILL_OK) {
-            DIAG_ERROR("topics", "cannot scan partition %s: %s", path, rill_err_str(err));
-            opened++; /* opened: closed below with the others */
-            break;
+            DIAG_ERROR("topics", "cannot scan partition %d of %s: %s", (int)p, topic->name,
+                       rill_err_str(err));
         }
     }
-    topic->partition_count = opened;
     if (err != RILL_OK) {
-        (void)topic_close_partitions(topic, opened);
+        (void)topic_close_partitions(topic, topic->partition_count);
         topic_free(topic);
         return err;
     }

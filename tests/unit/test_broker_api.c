@@ -1366,6 +1366,83 @@ static void t_single_owner_pass_through(void)
     rilld_stop_clean(&broker);
 }
 
+/* Starts rilld expecting it to refuse to start: its exit status within the start timeout. */
+static int rilld_start_refused(struct rilld *broker)
+{
+    char config_path[600];
+    snprintf(config_path, sizeof(config_path), "%s/rilld.conf", broker->dir);
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    T_ASSERT(pid >= 0);
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        int null_fd = open("/dev/null", O_WRONLY);
+        dup2(null_fd, STDOUT_FILENO);
+        dup2(null_fd, STDERR_FILENO);
+        execl(rilld_path, "rilld", "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0", "--data",
+              broker->data_dir, "--config", config_path, (char *)NULL);
+        _exit(127);
+    }
+    track_pid(pid, true);
+    broker->pid = pid;
+    int status = rilld_wait(broker, WIRE_START_TIMEOUT_MS);
+    if (status == -1) {
+        rilld_stop(broker);
+    }
+    return status;
+}
+
+/*
+ * A topic of many partitions: its logs are created (and at a restart recovered) several at a
+ * time (topics.c), and every partition still ends up with its own records. A partition that
+ * cannot be opened fails the whole start, whatever the others did meanwhile.
+ */
+static void t_topic_many_partitions(void)
+{
+    enum { PARTITIONS = 40 };
+    struct rilld broker;
+    api_prepare(&broker, NULL);
+    rilld_start(&broker);
+    struct api_client client;
+    client_open(&client, broker.port);
+    T_ASSERT_EQ_INT(create_topic(&client, "wide", PARTITIONS, NULL, 0), 0);
+    for (int32_t p = 0; p < PARTITIONS; p++) {
+        int64_t base = -1;
+        T_ASSERT_EQ_INT(produce_records(&client, "wide", p, -1, "w", 1 + p % 3, &base), 0);
+        T_ASSERT_EQ_INT(base, 0);
+    }
+    client_close(&client);
+    rilld_stop_clean(&broker);
+
+    rilld_start(&broker);
+    client_open(&client, broker.port);
+    for (int32_t p = 0; p < PARTITIONS; p++) {
+        int32_t error = -1;
+        T_ASSERT_EQ_INT(list_offset(&client, "wide", p, PROTO_LIST_OFFSETS_LATEST, &error),
+                        1 + p % 3);
+        T_ASSERT_EQ_INT(error, 0);
+    }
+    client_close(&client);
+    rilld_stop_clean(&broker);
+
+    /* One partition's directory replaced by a file: the start is refused. */
+    char path[700];
+    snprintf(path, sizeof(path), "%s/wide-17", broker.data_dir);
+    t_rmdir_all(path);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    T_ASSERT(fd >= 0);
+    close(fd);
+    int status = rilld_start_refused(&broker);
+    T_ASSERT(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) != 0);
+}
+
+static void t_topic_many_partitions_3cores(void)
+{
+    api_cores = 3;
+    t_topic_many_partitions();
+}
+
 static void t_single_owner_pass_through_3cores(void)
 {
     api_cores = 3;
@@ -1400,6 +1477,8 @@ static const struct t_case cases[] = {
     T_CASE(t_single_owner_pass_through_3cores),
     T_CASE(t_partitions_across_cores_3cores),
     T_CASE(t_topics_lifecycle),
+    T_CASE(t_topic_many_partitions),
+    T_CASE(t_topic_many_partitions_3cores),
     T_CASE(t_produce_fetch_acks),
     T_CASE(t_long_poll),
     T_CASE(t_idempotent_produce),
