@@ -741,7 +741,8 @@ rill_err rill_consume(rill_consumer_t *consumer, int timeout_ms, const rill_mess
         (void)cgroup_serve(c); /* commit callbacks still due from an earlier subscription */
         return RILL_ERR_INVALID;
     }
-    int64_t deadline = timeout_ms < 0 ? INT64_MAX : client_now_ns() + (int64_t)timeout_ms * 1000000;
+    /* Read from the clock only once a wait is near: a record in hand goes out without it. */
+    int64_t deadline = timeout_ms < 0 ? INT64_MAX : -1;
     for (;;) {
         const rill_message_t *event = cgroup_serve(c);
         if (event != NULL) {
@@ -770,6 +771,9 @@ rill_err rill_consume(rill_consumer_t *consumer, int timeout_ms, const rill_mess
         }
         fetch_send(c);
         int64_t now = client_now_ns();
+        if (deadline < 0) {
+            deadline = now + (int64_t)timeout_ms * 1000000;
+        }
         int64_t wake = deadline;
         if (!c->fetching) {
             /* nothing could be sent (backoff, reconnect): look again soon */
