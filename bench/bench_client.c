@@ -30,8 +30,9 @@ static const char bench_client_usage[] =
     "Measures the client library against a running broker. produce sends records and times\n"
     "each delivery report; consume reads the topic from its start; e2e runs producers and\n"
     "consumers in one process and times each record from its send time (stored in the value)\n"
-    "to its arrival at a consumer. Reports records/s, MB/s (10^6 bytes of values) and latency\n"
-    "percentiles; a progress line goes to stderr while it is a terminal.\n"
+    "to its arrival at a consumer (and, as the row 'acked', to its delivery report). Reports\n"
+    "records/s, MB/s (10^6 bytes of values) and latency percentiles; a progress line goes to\n"
+    "stderr while it is a terminal.\n"
     "\n"
     "Options:\n"
     "  --topic NAME          topic to use (default rill-bench); produce and e2e create it\n"
@@ -543,6 +544,7 @@ bench_workers_create(struct bench_settings *settings, struct bench_threads *thre
         worker->random_state = UINT64_C(0x9e3779b97f4a7c15) * (index + 1);
         bench_hist_reset(&worker->hist);
         bench_hist_reset(&worker->interval);
+        bench_hist_reset(&worker->ack_hist);
         worker->series = calloc(BENCH_SERIES_POINTS_MAX, sizeof(worker->series[0]));
         if (worker->is_producer) {
             uint32_t share_index = worker->index;
@@ -644,11 +646,14 @@ static void bench_collect(const struct bench_settings *settings,
 
     result->has_latency = settings->workload != BENCH_WORKLOAD_CONSUME;
     result->partitions = threads->run.partitions;
+    result->has_ack_latency = settings->workload == BENCH_WORKLOAD_E2E;
     bench_hist_reset(&result->hist);
+    bench_hist_reset(&result->ack_hist);
     for (uint32_t index = 0; index < threads->worker_count; index++) {
         const struct bench_worker *worker = &threads->workers[index];
         result->failed += worker->failed;
         if (settings->workload != BENCH_WORKLOAD_PRODUCE && worker->is_producer) {
+            bench_hist_merge(&result->ack_hist, &worker->ack_hist);
             continue;
         }
         result->records += worker->measured;

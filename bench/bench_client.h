@@ -91,6 +91,7 @@ struct bench_worker {
     uint32_t report_now_left;          /* reports that may still use it (0: read the clock) */
     struct bench_hist hist;            /* latency of measured records, ns */
     struct bench_hist interval;        /* the same since the last series point */
+    struct bench_hist ack_hist;        /* e2e producer: scheduled send to delivery report, ns */
     uint64_t measured;                 /* measured records completed (delivered or consumed) */
     uint64_t measured_bytes;           /* their value bytes */
     uint64_t failed;                   /* delivery reports with an error */
@@ -129,6 +130,8 @@ struct bench_result {
     double seconds;             /* from the first measured record to the last completion */
     bool has_latency;           /* produce and e2e */
     struct bench_hist hist;     /* latency, ns */
+    bool has_ack_latency;       /* e2e: the producers' share of it, below */
+    struct bench_hist ack_hist; /* e2e: scheduled send to delivery report, ns */
     int32_t partitions;         /* of the topic */
     struct bench_point *series; /* one point per second of the run, merged */
     uint32_t series_count;

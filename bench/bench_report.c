@@ -7,8 +7,9 @@
  *   {"workload": "produce"|"consume"|"e2e", "records": N, "bytes": B, "seconds": S,
  *    "records_per_sec": R, "mb_per_sec": M,
  *    "latency_us": {"p50": x, "p90": x, "p99": x, "p999": x, "max": x} | null}
- * where MB are 10^6 bytes of record values and latency_us is null for consume; the settings
- * of the run follow. The plot is drawn by gnuplot fed through a pipe with the per-second
+ * where MB are 10^6 bytes of record values and latency_us is null for consume; e2e adds
+ * "ack_latency_us" (the same percentiles up to the delivery report). The settings of the run
+ * follow. The plot is drawn by gnuplot fed through a pipe with the per-second
  * series inline, so no temporary file is left behind.
  */
 #include "bench/bench_client.h"
@@ -59,6 +60,26 @@ static void bench_size_text(const struct bench_settings *settings, char *text, s
     }
 }
 
+/* The percentile columns of one table row, in ms. */
+static void bench_table_percentiles(const struct bench_hist *hist)
+{
+    for (size_t index = 0; index < BENCH_PERCENTILE_COUNT; index++) {
+        double value_ns = (double)bench_hist_percentile(hist, bench_percentiles[index].percentile);
+        printf(" %9.3f", value_ns / 1e6);
+    }
+}
+
+/* A JSON object of hist's percentiles and mean, in microseconds. */
+static void bench_json_percentiles(const struct bench_hist *hist)
+{
+    for (size_t index = 0; index < BENCH_PERCENTILE_COUNT; index++) {
+        double value_ns = (double)bench_hist_percentile(hist, bench_percentiles[index].percentile);
+        printf("%s\"%s\": %.3f", index == 0 ? "{" : ", ", bench_percentiles[index].json_name,
+               value_ns / 1e3);
+    }
+    printf(", \"mean\": %.3f}", bench_hist_mean(hist) / 1e3);
+}
+
 void bench_report_table(const struct bench_settings *settings, const struct bench_result *result)
 {
     char size[64];
@@ -94,13 +115,16 @@ void bench_report_table(const struct bench_settings *settings, const struct benc
            result->seconds, bench_per_second((double)result->records, result->seconds),
            bench_per_second((double)result->bytes / 1e6, result->seconds));
     if (result->has_latency) {
-        for (size_t index = 0; index < BENCH_PERCENTILE_COUNT; index++) {
-            double value_ns =
-                (double)bench_hist_percentile(&result->hist, bench_percentiles[index].percentile);
-            printf(" %9.3f", value_ns / 1e6);
-        }
+        bench_table_percentiles(&result->hist);
     }
     printf("\n");
+    if (result->has_ack_latency && result->ack_hist.count > 0) {
+        /* The produce path's share of the e2e latency: same origin, up to the ack. */
+        printf("%-10s %12" PRIu64 " %14s %10s %14s %10s", "acked", result->ack_hist.count, "", "",
+               "", "");
+        bench_table_percentiles(&result->ack_hist);
+        printf("\n");
+    }
     if (result->failed > 0) {
         printf("failed deliveries: %" PRIu64 "\n", result->failed);
     }
@@ -131,15 +155,17 @@ void bench_report_json(const struct bench_settings *settings, const struct bench
            result->seconds, bench_per_second((double)result->records, result->seconds),
            bench_per_second((double)result->bytes / 1e6, result->seconds));
     if (result->has_latency && result->hist.count > 0) {
-        for (size_t index = 0; index < BENCH_PERCENTILE_COUNT; index++) {
-            double value_ns =
-                (double)bench_hist_percentile(&result->hist, bench_percentiles[index].percentile);
-            printf("%s\"%s\": %.3f", index == 0 ? "{" : ", ", bench_percentiles[index].json_name,
-                   value_ns / 1e3);
-        }
-        printf(", \"mean\": %.3f}", bench_hist_mean(&result->hist) / 1e3);
+        bench_json_percentiles(&result->hist);
     } else {
         printf("null");
+    }
+    if (result->has_ack_latency) {
+        printf(", \"ack_latency_us\": ");
+        if (result->ack_hist.count > 0) {
+            bench_json_percentiles(&result->ack_hist);
+        } else {
+            printf("null");
+        }
     }
     printf(", \"failed\": %" PRIu64 ", \"topic\": ", result->failed);
     bench_json_string(settings->topic);

@@ -120,6 +120,7 @@ run_exit "bench produce runs" 0 "$RILL" bench produce -b "$b" --records 20000 --
     --compression none --json
 json_holds "produce --json has the fields and sane values" \
     "d['workload'] == 'produce' and $common and $latency"
+json_holds "produce --json has no separate ack latency" "'ack_latency_us' not in d"
 
 run_exit "bench produce with two producers, warm-up and lz4 runs" 0 "$RILL" bench produce \
     -b "$b" --topic two --partitions 2 --producers 2 --records 20000 --warmup 1000 \
@@ -139,6 +140,8 @@ run_exit "bench e2e runs" 0 "$RILL" bench e2e -b "$b" --topic e2e --records 2000
     --json
 json_holds "e2e --json has the fields and sane values" \
     "d['workload'] == 'e2e' and $common and $latency"
+json_holds "e2e --json has the produce path's share of the latency, in order" \
+    "0 < d['ack_latency_us']['p50'] <= d['ack_latency_us']['p99'] <= d['ack_latency_us']['max']"
 
 # 20,000 records at 10,000/s cannot take less than ~2 s; only a loose lower bound is checked.
 started=$(date +%s.%N)
