@@ -2223,6 +2223,32 @@ static void subscription_end(rill_consumer_t *c, struct cgroup *g)
     g->error_due = RILL_OK;
 }
 
+/*
+ * Leaving: the callbacks still queued run first, in order; then the application hears that
+ * every partition it holds goes - REVOKED while this is still a member (a rill_commit() from
+ * the callback is accepted), LOST when the group already dropped it or did not answer - as a
+ * Kafka consumer's rebalance listener does at unsubscribe and close.
+ */
+static void leave_callbacks(rill_consumer_t *c, struct cgroup *g, bool member)
+{
+    events_deliver(c, g);
+    if (c->rebalance_cb == NULL) {
+        return;
+    }
+    rill_topic_partition_t *held = NULL;
+    size_t count = 0;
+    if (rill_consumer_assignment(c, &held, &count) != RILL_OK) {
+        return; /* out of memory: the partitions go without the callback */
+    }
+    if (count > 0) {
+        c->in_callback = true;
+        c->rebalance_cb(c, member ? RILL_REBALANCE_REVOKED : RILL_REBALANCE_LOST, held, count,
+                        c->rebalance_opaque);
+        c->in_callback = false;
+    }
+    free(held);
+}
+
 static rill_err unsubscribe_until(rill_consumer_t *c, int64_t deadline)
 {
     struct cgroup *g = c->group;
@@ -2231,6 +2257,7 @@ static rill_err unsubscribe_until(rill_consumer_t *c, int64_t deadline)
     if (!group_wait(c, deadline, join_settled, g)) {
         err = RILL_ERR_TIMEOUT;
     }
+    leave_callbacks(c, g, err == RILL_OK && g->member);
     if (err == RILL_OK && g->member && c->gconf.auto_commit) {
         size_t count = 0;
         rill_commit_offset_t *entries = commit_entries_moved(c, false, true, &count);

@@ -669,9 +669,11 @@ RILL_API RILL_MUST_CHECK rill_err rill_subscribe(rill_consumer_t *consumer,
 /**
  * Leaves the group: commits the consumed positions (when enable.auto.commit is on), sends
  * LEAVE_GROUP so the partitions move to the other members at once, and forgets every
- * partition, waiting at most timeout_ms (< 0: request.timeout.ms) for the broker. The
- * rebalance callback is not called. rill_consumer_destroy() does this by itself for a
- * subscribed consumer (waiting at most request.timeout.ms).
+ * partition, waiting at most timeout_ms (< 0: request.timeout.ms) for the broker. First the
+ * callbacks still queued run, then the rebalance callback once for every partition held:
+ * REVOKED (a rill_commit() from it is accepted), or LOST when the group already dropped the
+ * member. rill_consumer_destroy() does all this by itself for a subscribed consumer (waiting
+ * at most request.timeout.ms).
  * @return RILL_OK (also when not subscribed); the commit's error; RILL_ERR_TIMEOUT when the
  *         broker did not answer in time (the membership then expires on the broker);
  *         RILL_ERR_INVALID in assign mode or from a callback.

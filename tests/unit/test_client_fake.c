@@ -1686,6 +1686,10 @@ static void t_fake_group_consume_commit_leave(void)
     T_ASSERT_EQ_INT(rill_committed(consumer, "nope", 0, &committed), RILL_ERR_UNKNOWN_TOPIC);
     T_ASSERT(log.commit_cbs > 0); /* auto-commits are reported too */
     T_ASSERT_OK(rill_unsubscribe(consumer, 5000));
+    /* Leaving revokes everything held, through the callback, like a rebalance. */
+    T_ASSERT_EQ_INT(log.revoked, 1);
+    T_ASSERT_EQ_INT(log.last_revoked, 0xf);
+    T_ASSERT_EQ_INT(log.held, 0);
     T_ASSERT_EQ_INT(fake.leaves, 1);
     T_ASSERT_EQ_INT(fake.regressions, 0);
     const rill_message_t *msg = NULL;
@@ -2013,7 +2017,19 @@ static void t_fake_group_commit_in_revoke_callback(void)
     T_ASSERT_OK(log.revoke_commit_err);
     T_ASSERT_EQ_INT(fake.released_commit[2], log.at_revoke[2]);
     T_ASSERT_EQ_INT(fake.released_commit[3], log.at_revoke[3]);
+    /* Destroying the member revokes what it still holds the same way: the callback's commit
+     * (auto-commit is off) stores the positions of partitions 0 and 1 before it leaves. */
+    log.revoke_commit_err = RILL_ERR_INVALID;
+    while (rill_clock_mono_ns() < deadline && (log.next[0] == 0 || log.next[1] == 0)) {
+        (void)group_consume(consumer, &log);
+    }
+    T_ASSERT(log.next[0] > 0 && log.next[1] > 0);
     rill_consumer_destroy(consumer);
+    T_ASSERT_EQ_INT(log.revoked, 2);
+    T_ASSERT_EQ_INT(log.last_revoked, 0x3);
+    T_ASSERT_OK(log.revoke_commit_err);
+    T_ASSERT_EQ_INT(fake_committed(0), log.next[0]);
+    T_ASSERT_EQ_INT(fake_committed(1), log.next[1]);
     T_ASSERT_EQ_INT(fake.leaves, 1);
 }
 
