@@ -1,7 +1,7 @@
 /*
- * cmd_consume.c - `rill consume TOPIC`: prints records of a topic through a format string,
- * following new records until a signal, --count or (with --exit-at-end) the end of every
- * assigned partition.
+ * cmd_consume.c - `rill consume TOPIC`: prints records of a topic through a format string, or
+ * as JSON Lines with --json, following new records until a signal, --count or (with
+ * --exit-at-end) the end of every assigned partition.
  *
  * The consumer of rill.h runs in assign mode: one partition (--partition) or all of them.
  * Records are printed into a large stdout buffer that is flushed whenever the consumer has
@@ -52,6 +52,15 @@ static const char consume_usage[] =
     "                          %% a percent sign   \\n newline   \\t tab   \\r return   \\\\ "
     "backslash\n"
     "                        a null key or value prints as nothing\n"
+    "  -J, --json            print each record as one JSON object per line (JSON Lines):\n"
+    "                          {\"topic\", \"partition\", \"offset\", \"timestamp\" (ms), "
+    "\"key\",\n"
+    "                           \"value\", \"headers\": [{\"name\", \"value\"}]}\n"
+    "                        a null key, value or header value is null; excludes --format\n"
+    "  --json-encoding ENC   with --json, how keys, values and header values are written:\n"
+    "                          text    UTF-8 strings; bytes that are not valid UTF-8 become\n"
+    "                                  U+FFFD (a note on stderr says so) (default)\n"
+    "                          base64  base64 of the exact bytes\n"
     "  -g, --group GROUP     consume as a member of the consumer group GROUP; several TOPICs\n"
     "                        may be given. --from beginning|end then only applies to\n"
     "                        partitions without a committed offset (default beginning)\n"
@@ -69,6 +78,7 @@ static const char consume_usage[] =
     "\n"
     "Examples:\n"
     "  rill consume orders --from beginning --exit-at-end --format '%p:%o %k=%v\\n'\n"
+    "  rill consume orders --exit-at-end --json | jq -c 'select(.key == \"user1\")'\n"
     "  rill consume orders refunds --group billing --commit manual\n";
 
 enum consume_option_index {
@@ -82,6 +92,8 @@ enum consume_option_index {
     CONSUME_GROUP,
     CONSUME_COMMIT,
     CONSUME_PATTERN,
+    CONSUME_JSON,
+    CONSUME_JSON_ENCODING,
 };
 
 static const struct cli_option consume_options[] = {
@@ -94,6 +106,8 @@ static const struct cli_option consume_options[] = {
     [CONSUME_GROUP] = { "group", 'g', true },
     [CONSUME_COMMIT] = { "commit", 0, true },
     [CONSUME_PATTERN] = { "pattern", 0, true },
+    [CONSUME_JSON] = { "json", 'J', false },
+    [CONSUME_JSON_ENCODING] = { "json-encoding", 0, true },
     { NULL, 0, false },
 };
 
@@ -129,6 +143,9 @@ struct consume_settings {
     bool from_given; /* --from was on the command line */
     bool commit_given;
     const char *format;
+    bool json;                /* --json: JSON Lines instead of format */
+    bool json_encoding_given; /* --json-encoding was on the command line */
+    enum record_json_encoding json_encoding;
     const char *group;   /* --group, NULL: assign mode */
     const char *pattern; /* --pattern */
     enum consume_commit commit;
@@ -155,7 +172,8 @@ struct consume_state {
     size_t group_capacity;
     size_t group_last; /* group mode: entry of the last lookup (records come in runs) */
     int64_t printed;
-    int write_errno; /* errno of the first failed write to stdout, 0 if none */
+    int write_errno;         /* errno of the first failed write to stdout, 0 if none */
+    struct record_json json; /* --json: the printer on stdout */
     /* group mode */
     rill_consumer_t *consumer;
     const struct consume_settings *settings;
@@ -258,6 +276,15 @@ static const char *consume_option(int option_index, const char *value, void *con
             return "the pattern must not be empty";
         }
         settings->pattern = value;
+        return NULL;
+    case CONSUME_JSON:
+        settings->json = true;
+        return NULL;
+    case CONSUME_JSON_ENCODING:
+        settings->json_encoding_given = true;
+        if (!record_json_parse_encoding(value, &settings->json_encoding)) {
+            return "expected text or base64";
+        }
         return NULL;
     default:
         return "unhandled option";
@@ -619,7 +646,8 @@ static bool consume_err_is_fatal(rill_err err, bool exit_at_end)
 }
 
 /*
- * Handles one message. @return RILL_OK to go on, RILL_ERR_END when the command is done,
+ * Handles one message (printed through format, or as JSON when format is NULL). @return
+ * RILL_OK to go on, RILL_ERR_END when the command is done,
  * anything else to fail.
  */
 static rill_err consume_message(const rill_message_t *message,
@@ -631,7 +659,9 @@ static rill_err consume_message(const rill_message_t *message,
 
     if (message->err == RILL_OK) {
         struct record_origin origin = { message->topic, message->partition };
-        rill_err err = record_format_print(stdout, format, message->record, &origin);
+        rill_err err = format != NULL
+                           ? record_format_print(stdout, format, message->record, &origin)
+                           : record_json_print(&state->json, message->record, &origin);
         if (err != RILL_OK) {
             fprintf(stderr, "rill consume: %s/%" PRId32 " offset %" PRId64 ": %s\n", message->topic,
                     message->partition, rill_record_offset(message->record), rill_err_str(err));
@@ -706,6 +736,10 @@ static rill_err consume_loop(rill_consumer_t *consumer,
 {
     const char *format = settings->format != NULL ? settings->format : "%v\\n";
 
+    if (settings->json) {
+        format = NULL;
+        record_json_init(&state->json, stdout, settings->json_encoding, "consume");
+    }
     if (settings->count_max == 0) {
         return RILL_OK;
     }
@@ -835,6 +869,12 @@ consume_check(struct consume_settings *settings, const char *const *topics, size
         if (topics[index][0] == '\0') {
             return "the topic name must not be empty";
         }
+    }
+    if (settings->json && settings->format != NULL) {
+        return "--json and --format exclude each other (--json prints every field)";
+    }
+    if (settings->json_encoding_given && !settings->json) {
+        return "--json-encoding needs --json";
     }
     if (settings->group == NULL) {
         if (settings->pattern != NULL) {

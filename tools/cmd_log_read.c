@@ -1,6 +1,6 @@
 /*
  * cmd_log_read.c - `rill log read`: prints the records of a partition log through a format
- * string, kcat style.
+ * string, kcat style, or with --json as JSON Lines (one object per record per line).
  *
  * The format (tools/record_format.h) is checked once before the log is opened, so a bad format
  * is a usage error and never a half-printed output.
@@ -32,16 +32,27 @@ static const char read_usage[] =
     "                        %% a percent sign   \\n newline   \\t tab   \\r return   \\\\ "
     "backslash\n"
     "                      a null key or value prints as nothing\n"
+    "  -J, --json          print each record as one JSON object per line (JSON Lines):\n"
+    "                        {\"offset\", \"timestamp\" (ms), \"key\", \"value\",\n"
+    "                         \"headers\": [{\"name\", \"value\"}]}\n"
+    "                      a null key, value or header value is null; excludes --format\n"
+    "  --json-encoding ENC with --json, how keys, values and header values are written:\n"
+    "                        text    UTF-8 strings; bytes that are not valid UTF-8 become\n"
+    "                                U+FFFD (a note on stderr says so) (default)\n"
+    "                        base64  base64 of the exact bytes\n"
     "  -h, --help          show this help\n"
     "\n"
-    "Example:\n"
-    "  rill log read ./data --from 2 --count 3 --format '%o %k=%v\\n'\n";
+    "Examples:\n"
+    "  rill log read ./data --from 2 --count 3 --format '%o %k=%v\\n'\n"
+    "  rill log read ./data --from -10 --json --json-encoding base64\n";
 
 enum read_option_index {
     READ_FROM,
     READ_FROM_TIME,
     READ_COUNT,
     READ_FORMAT,
+    READ_JSON,
+    READ_JSON_ENCODING,
 };
 
 static const struct cli_option read_options[] = {
@@ -49,6 +60,8 @@ static const struct cli_option read_options[] = {
     [READ_FROM_TIME] = { "from-time", 0, true },
     [READ_COUNT] = { "count", 0, true },
     [READ_FORMAT] = { "format", 0, true },
+    [READ_JSON] = { "json", 'J', false },
+    [READ_JSON_ENCODING] = { "json-encoding", 0, true },
     { NULL, 0, false },
 };
 
@@ -59,6 +72,9 @@ struct read_settings {
     int64_t from_time_ms;
     int64_t count_max; /* -1: no limit */
     const char *format;
+    bool json;                /* --json: JSON Lines instead of format */
+    bool json_encoding_given; /* --json-encoding was on the command line */
+    enum record_json_encoding json_encoding;
     char problem[128];
 };
 
@@ -87,6 +103,15 @@ static const char *read_option(int option_index, const char *value, void *contex
     case READ_FORMAT:
         settings->format = value;
         return record_format_check(value, false, settings->problem, sizeof(settings->problem));
+    case READ_JSON:
+        settings->json = true;
+        return NULL;
+    case READ_JSON_ENCODING:
+        settings->json_encoding_given = true;
+        if (!record_json_parse_encoding(value, &settings->json_encoding)) {
+            return "expected text or base64";
+        }
+        return NULL;
     default:
         return "unhandled option";
     }
@@ -129,7 +154,10 @@ static rill_err
 read_records(rill_log_reader_t *reader, int64_t offset, const struct read_settings *settings)
 {
     const char *format = settings->format != NULL ? settings->format : "%v\\n";
+    struct record_json json;
     int64_t printed = 0;
+
+    record_json_init(&json, stdout, settings->json_encoding, "log read");
 
     while (settings->count_max < 0 || printed < settings->count_max) {
         const rill_record_view_t *rec = NULL;
@@ -139,7 +167,8 @@ read_records(rill_log_reader_t *reader, int64_t offset, const struct read_settin
         }
         if (err == RILL_OK) {
             offset = rill_record_offset(rec);
-            err = record_format_print(stdout, format, rec, NULL);
+            err = settings->json ? record_json_print(&json, rec, NULL)
+                                 : record_format_print(stdout, format, rec, NULL);
         }
         if (err != RILL_OK) {
             fflush(stdout);
@@ -199,6 +228,21 @@ static int read_run(const char *dir, const struct read_settings *settings)
     return err == RILL_OK && close_err == RILL_OK ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
 }
 
+/* The options that exclude or need each other; NULL or a usage problem. */
+static const char *read_check(const struct read_settings *settings)
+{
+    if (settings->has_from && settings->has_from_time) {
+        return "--from and --from-time exclude each other";
+    }
+    if (settings->json && settings->format != NULL) {
+        return "--json and --format exclude each other (--json prints every field)";
+    }
+    if (settings->json_encoding_given && !settings->json) {
+        return "--json-encoding needs --json";
+    }
+    return NULL;
+}
+
 int cmd_log_read_main(int argc, char **argv)
 {
     static char output_buffer[64 * 1024];
@@ -220,8 +264,9 @@ int cmd_log_read_main(int argc, char **argv)
     if (!cli_parse(&command, argc, argv, &dir, &positional_count, &exit_code)) {
         return exit_code;
     }
-    if (settings.has_from && settings.has_from_time) {
-        cli_usage_error(&command, "--from and --from-time exclude each other");
+    const char *problem = read_check(&settings);
+    if (problem != NULL) {
+        cli_usage_error(&command, problem);
         return CLI_EXIT_USAGE;
     }
     setvbuf(stdout, output_buffer, _IOFBF, sizeof(output_buffer));

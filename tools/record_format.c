@@ -6,6 +6,8 @@
  */
 #include "tools/record_format.h"
 
+#include "common/assert.h"
+
 #include <inttypes.h>
 #include <string.h>
 
@@ -151,6 +153,140 @@ rill_err record_format_print(FILE *out,
             fputc(record_format_escape(cursor[1]), out);
         }
         cursor += 2;
+    }
+    return RILL_OK;
+}
+
+/* ---- --json ---------------------------------------------------------------------------- */
+
+bool record_json_parse_encoding(const char *text, enum record_json_encoding *out_encoding)
+{
+    if (strcmp(text, "text") == 0) {
+        *out_encoding = RECORD_JSON_TEXT;
+        return true;
+    }
+    if (strcmp(text, "base64") == 0) {
+        *out_encoding = RECORD_JSON_BASE64;
+        return true;
+    }
+    return false;
+}
+
+void record_json_init(struct record_json *printer,
+                      FILE *out,
+                      enum record_json_encoding encoding,
+                      const char *command)
+{
+    memset(printer, 0, sizeof(*printer));
+    json_init_compact(&printer->writer, out);
+    printer->encoding = encoding;
+    printer->command = command;
+}
+
+/* A key, value or header value: null, or a string in the printer's encoding. */
+static void record_json_bytes(struct record_json *printer, const void *bytes, size_t byte_count)
+{
+    if (bytes == NULL) {
+        json_null(&printer->writer);
+    } else if (printer->encoding == RECORD_JSON_BASE64) {
+        json_string_base64(&printer->writer, bytes, byte_count);
+    } else {
+        json_string_bytes(&printer->writer, bytes, byte_count);
+    }
+}
+
+/* Decodes every header once, so that a damaged one is found before the line is started. */
+static rill_err record_json_check_headers(const rill_record_view_t *rec, size_t count)
+{
+    for (size_t index = 0; index < count; index++) {
+        const char *name = NULL;
+        const void *value = NULL;
+        size_t name_bytes = 0;
+        size_t value_bytes = 0;
+        rill_err err = rill_record_header(rec, index, &name, &name_bytes, &value, &value_bytes);
+        if (err != RILL_OK) {
+            return err;
+        }
+    }
+    return RILL_OK;
+}
+
+static void
+record_json_headers(struct record_json *printer, const rill_record_view_t *rec, size_t count)
+{
+    struct json_writer *writer = &printer->writer;
+
+    json_array_begin(writer);
+    for (size_t index = 0; index < count; index++) {
+        const char *name = NULL;
+        const void *value = NULL;
+        size_t name_bytes = 0;
+        size_t value_bytes = 0;
+        if (rill_record_header(rec, index, &name, &name_bytes, &value, &value_bytes) != RILL_OK) {
+            continue; /* not reached: record_json_check_headers decoded them all */
+        }
+        json_object_begin(writer);
+        json_key(writer, "name");
+        json_string_bytes(writer, name != NULL ? name : "", name_bytes);
+        json_key(writer, "value");
+        record_json_bytes(printer, value, value_bytes);
+        json_object_end(writer);
+    }
+    json_array_end(writer);
+}
+
+rill_err record_json_print(struct record_json *printer,
+                           const rill_record_view_t *rec,
+                           const struct record_origin *origin)
+{
+    struct json_writer *writer = &printer->writer;
+    size_t header_count = rill_record_header_count(rec);
+    size_t byte_count = 0;
+    const void *bytes;
+    uint64_t replaced_before = writer->replaced;
+
+    if (header_count > 0) {
+        rill_err err = record_json_check_headers(rec, header_count);
+        if (err != RILL_OK) {
+            return err;
+        }
+    }
+    json_object_begin(writer);
+    if (origin != NULL) {
+        json_key(writer, "topic");
+        json_string(writer, origin->topic != NULL ? origin->topic : "");
+        json_key(writer, "partition");
+        json_int(writer, origin->partition);
+    }
+    json_key(writer, "offset");
+    json_int(writer, rill_record_offset(rec));
+    json_key(writer, "timestamp");
+    json_int(writer, rill_record_timestamp(rec));
+    json_key(writer, "key");
+    bytes = rill_record_key(rec, &byte_count);
+    record_json_bytes(printer, bytes, byte_count);
+    json_key(writer, "value");
+    bytes = rill_record_value(rec, &byte_count);
+    record_json_bytes(printer, bytes, byte_count);
+    json_key(writer, "headers");
+    record_json_headers(printer, rec, header_count);
+    json_object_end(writer);
+    bool complete = json_end_line(writer);
+    RILL_ASSERT(complete); /* the calls above balance */
+    if (writer->replaced != replaced_before && !printer->noted) {
+        printer->noted = true;
+        fflush(writer->out);
+        if (printer->encoding == RECORD_JSON_BASE64) {
+            fprintf(stderr,
+                    "rill %s: note: some header names are not valid UTF-8 and were printed "
+                    "with U+FFFD\n",
+                    printer->command);
+        } else {
+            fprintf(stderr,
+                    "rill %s: note: some bytes are not valid UTF-8 and were printed as U+FFFD; "
+                    "--json-encoding base64 prints keys, values and header values exactly\n",
+                    printer->command);
+        }
     }
     return RILL_OK;
 }
