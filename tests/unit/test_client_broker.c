@@ -845,7 +845,7 @@ static void t_lost_answers_deduplicated(void)
         T_FAIL("%zu records failed, first with %s", d.failed, rill_err_name(d.first_err));
     }
     T_ASSERT(!d.disorder);
-    T_ASSERT_EQ_INT(proxy.dropped, 3);
+    T_ASSERT_EQ_INT(__atomic_load_n(&proxy.dropped, __ATOMIC_SEQ_CST), 3);
     rill_producer_destroy(producer);
     rill_conf_destroy(conf);
     /* exactly n records in the log (read directly from the broker), each where reported */
