@@ -3,6 +3,8 @@
  *
  *   bench-redis produce|consume --port PORT [--host H] [--key K] [--records N] [--size BYTES]
  *               [--window W] [--count C] [--json]
+ *   bench-redis latency --port PORT [--host H] [--key K] [--rate R] [--size BYTES]
+ *               [--duration S] [--warmup S] [--json]
  *
  * produce: deletes the stream key (untimed), then XADDs N entries "KEY * v <payload>" over one
  *   connection, pipelined: commands go out in chunks of W/2 and the replies of a chunk are read
@@ -11,36 +13,50 @@
  *   formatted once per payload, not per record. Finally XLEN must equal N.
  * consume: reads the whole stream back with XRANGE ... COUNT C (C entries per call, each next
  *   call starting after the last id seen) until N entries arrived; latency is per XRANGE call.
+ * latency: XADDs at a fixed rate R (entry i is due at start + i / R). Each round sends every
+ *   XADD due when it starts, pipelined, and reads all their replies before the next round (one
+ *   round in flight, like the disk floor's group commit). An entry's latency runs from its due
+ *   time to the read of its reply, so a slow round is charged to everything that waited behind
+ *   it. The first --warmup seconds of entries are sent but not measured.
  * The server's persistence (appendfsync everysec|always) is set by whoever started it; this
  * program prints it (CONFIG GET appendfsync) in "settings". Every reply is checked for type.
  */
+#include <errno.h>
 #include <hiredis.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bench/compare_common.h"
 
 #define REDIS_WINDOW_MAX   100000
 #define REDIS_COUNT_MAX    1000000
 #define REDIS_ID_BYTES_MAX 64
+#define REDIS_RATE_MAX     1000000u /* entries per second of the latency mode */
+#define REDIS_SECONDS_MAX  3600u    /* --duration and --warmup */
 
 static const char redis_usage[] =
     "usage: bench-redis produce|consume --port PORT [--host H] [--key K] [--records N]\n"
-    "                   [--size BYTES] [--window W] [--count C] [--json]\n";
+    "                   [--size BYTES] [--window W] [--count C] [--json]\n"
+    "       bench-redis latency --port PORT [--host H] [--key K] [--rate R] [--size BYTES]\n"
+    "                   [--duration S] [--warmup S] [--json]\n";
 
 /* Command line of one run. */
 struct redis_args {
-    const char *mode; /* "produce" or "consume" */
-    const char *host; /* server address */
-    uint64_t port;    /* server port */
-    const char *key;  /* stream key */
-    uint64_t records; /* entries to write or read */
-    uint64_t size;    /* value bytes per entry */
-    uint64_t window;  /* produce: commands in flight */
-    uint64_t count;   /* consume: entries per XRANGE */
-    bool json;        /* print JSON */
+    const char *mode;  /* "produce", "consume" or "latency" */
+    const char *host;  /* server address */
+    uint64_t port;     /* server port */
+    const char *key;   /* stream key */
+    uint64_t records;  /* entries to write or read */
+    uint64_t size;     /* value bytes per entry */
+    uint64_t window;   /* produce: commands in flight */
+    uint64_t count;    /* consume: entries per XRANGE */
+    bool json;         /* print JSON */
+    uint64_t rate;     /* latency: entries per second */
+    uint64_t duration; /* latency: measured seconds */
+    uint64_t warmup;   /* latency: seconds sent before measuring */
 };
 
 static bool redis_parse_args(int argc, char **argv, struct redis_args *a)
@@ -50,12 +66,16 @@ static bool redis_parse_args(int argc, char **argv, struct redis_args *a)
                               .records = 100000,
                               .size = 100,
                               .window = 1000,
-                              .count = 10000 };
+                              .count = 10000,
+                              .rate = 100000,
+                              .duration = 8,
+                              .warmup = 1 };
     if (argc < 2) {
         return false;
     }
     a->mode = argv[1];
-    if (strcmp(a->mode, "produce") != 0 && strcmp(a->mode, "consume") != 0) {
+    if (strcmp(a->mode, "produce") != 0 && strcmp(a->mode, "consume") != 0 &&
+        strcmp(a->mode, "latency") != 0) {
         return false;
     }
     for (int i = 2; i < argc; i++) {
@@ -84,6 +104,12 @@ static bool redis_parse_args(int argc, char **argv, struct redis_args *a)
             ok = cmp_parse_u64(opt, val, 2, REDIS_WINDOW_MAX, &a->window);
         } else if (strcmp(opt, "--count") == 0) {
             ok = cmp_parse_u64(opt, val, 1, REDIS_COUNT_MAX, &a->count);
+        } else if (strcmp(opt, "--rate") == 0) {
+            ok = cmp_parse_u64(opt, val, 1, REDIS_RATE_MAX, &a->rate);
+        } else if (strcmp(opt, "--duration") == 0) {
+            ok = cmp_parse_u64(opt, val, 1, REDIS_SECONDS_MAX, &a->duration);
+        } else if (strcmp(opt, "--warmup") == 0) {
+            ok = cmp_parse_u64(opt, val, 0, REDIS_SECONDS_MAX, &a->warmup);
         } else {
             fprintf(stderr, "bench-redis: unknown option %s\n", opt);
             return false;
@@ -95,6 +121,14 @@ static bool redis_parse_args(int argc, char **argv, struct redis_args *a)
     if (a->port == 0) {
         fprintf(stderr, "bench-redis: --port is required\n");
         return false;
+    }
+    if (strcmp(a->mode, "latency") == 0) {
+        /* The entry count follows from rate and time; it bounds the sample store. */
+        a->records = a->rate * (a->duration + a->warmup);
+        if (a->records > CMP_RECORDS_MAX) {
+            fprintf(stderr, "bench-redis: --rate x (--duration + --warmup) is too large\n");
+            return false;
+        }
     }
     return true;
 }
@@ -129,13 +163,19 @@ static void redis_describe(redisContext *c, const struct redis_args *a, char *se
         snprintf(settings, cap,
                  "appendonly yes, appendfsync %s, XADD pipelined, %" PRIu64 " in flight", fsync,
                  a->window);
+    } else if (a->mode[0] == 'l') {
+        snprintf(settings, cap,
+                 "appendonly yes, appendfsync %s, %" PRIu64 " XADD/s of %" PRIu64
+                 " B, each round pipelines the XADDs due and reads their replies",
+                 fsync, a->rate, a->size);
     } else {
         snprintf(settings, cap, "appendfsync %s, XRANGE COUNT %" PRIu64, fsync, a->count);
     }
     freeReplyObject(r);
 }
 
-/* Reads the replies of one chunk of XADDs; each must be a bulk string (the new id). */
+/* Reads the replies of one chunk of XADDs; each must be a bulk string (the new id). Each is
+ * timed from sent_ns unless lat is NULL. */
 static bool redis_read_chunk(redisContext *c, uint64_t n, uint64_t sent_ns, struct cmp_lat *lat)
 {
     for (uint64_t i = 0; i < n; i++) {
@@ -154,7 +194,9 @@ static bool redis_read_chunk(redisContext *c, uint64_t n, uint64_t sent_ns, stru
         if (!ok) {
             return false;
         }
-        cmp_lat_add(lat, cmp_now_ns() - sent_ns);
+        if (lat != NULL) {
+            cmp_lat_add(lat, cmp_now_ns() - sent_ns);
+        }
     }
     return true;
 }
@@ -237,6 +279,85 @@ static bool redis_produce(redisContext *c,
                 a->records);
     }
     freeReplyObject(r);
+    return ok;
+}
+
+/* When entry index is due. */
+static uint64_t redis_due_ns(uint64_t start, uint64_t index, uint64_t rate)
+{
+    return start + (uint64_t)((double)index * 1e9 / (double)rate);
+}
+
+static void redis_sleep_until(uint64_t ns)
+{
+    struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000u),
+                           .tv_nsec = (long)(ns % 1000000000u) };
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR) {
+    }
+}
+
+/* Reads the replies of entries [first, end); each measured one (index >= warm) is timed from its
+ * due time to the read of its reply. */
+static bool redis_read_due(redisContext *c,
+                           const struct redis_args *a,
+                           uint64_t start,
+                           uint64_t first,
+                           uint64_t end,
+                           struct cmp_lat *lat)
+{
+    uint64_t warm = a->rate * a->warmup;
+    for (uint64_t i = first; i < end; i++) {
+        if (!redis_read_chunk(c, 1, 0, NULL)) {
+            return false;
+        }
+        if (i >= warm) {
+            uint64_t now = cmp_now_ns();
+            uint64_t due = redis_due_ns(start, i, a->rate);
+            cmp_lat_add(lat, now > due ? now - due : 0);
+        }
+    }
+    return true;
+}
+
+static bool redis_latency(redisContext *c,
+                          const struct redis_args *a,
+                          struct cmp_result *res,
+                          struct cmp_lat *lat)
+{
+    redisReply *r = redis_command(c, "DEL", "DEL %s", a->key);
+    if (r == NULL) {
+        return false;
+    }
+    freeReplyObject(r);
+    char *cmd = NULL;
+    size_t cmd_len = redis_format_xadd(a, &cmd);
+    if (cmd_len == 0) {
+        fprintf(stderr, "bench-redis: cannot format XADD\n");
+        return false;
+    }
+    uint64_t total = a->records;
+    uint64_t sent = 0;
+    bool ok = true;
+    uint64_t start = cmp_now_ns();
+    while (ok && sent < total) {
+        uint64_t now = cmp_now_ns();
+        uint64_t due = (uint64_t)((double)(now - start) * (double)a->rate / 1e9) + 1;
+        due = due < total ? due : total;
+        if (due <= sent) {
+            redis_sleep_until(redis_due_ns(start, sent, a->rate));
+            continue;
+        }
+        for (uint64_t i = sent; ok && i < due; i++) {
+            ok = redisAppendFormattedCommand(c, cmd, cmd_len) == REDIS_OK;
+        }
+        ok = ok && redis_flush(c) && redis_read_due(c, a, start, sent, due, lat);
+        sent = due;
+    }
+    uint64_t warm = a->rate * a->warmup;
+    res->records = total - warm;
+    res->bytes = res->records * a->size;
+    res->seconds = (double)(cmp_now_ns() - redis_due_ns(start, warm, a->rate)) / 1e9;
+    free(cmd);
     return ok;
 }
 
@@ -327,17 +448,25 @@ int main(int argc, char **argv)
     /* A bound on every read: a stuck server fails the run instead of hanging it. */
     struct timeval rw = { .tv_sec = 60 };
     redisSetTimeout(c, rw);
-    struct cmp_result res = { .system = "redis", .workload = a.mode };
-    struct cmp_lat lat;
     bool produce = strcmp(a.mode, "produce") == 0;
-    uint64_t samples = produce ? a.records : a.records / a.count + 2;
+    bool latency = strcmp(a.mode, "latency") == 0;
+    struct cmp_result res = { .system = "redis", .workload = latency ? "e2e" : a.mode };
+    struct cmp_lat lat;
+    uint64_t samples = produce || latency ? a.records : a.records / a.count + 2;
     if (!cmp_lat_init(&lat, samples)) {
         fprintf(stderr, "bench-redis: out of memory\n");
         redisFree(c);
         return 1;
     }
     redis_describe(c, &a, res.settings, sizeof(res.settings));
-    bool ok = produce ? redis_produce(c, &a, &res, &lat) : redis_consume(c, &a, &res, &lat);
+    bool ok;
+    if (latency) {
+        ok = redis_latency(c, &a, &res, &lat);
+    } else if (produce) {
+        ok = redis_produce(c, &a, &res, &lat);
+    } else {
+        ok = redis_consume(c, &a, &res, &lat);
+    }
     if (ok) {
         cmp_report(&res, &lat, a.json);
     }

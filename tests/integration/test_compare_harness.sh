@@ -1,8 +1,8 @@
 #!/bin/sh
 # test_compare_harness.sh - bench/compare end to end on tiny workloads: every system runs, every
 # result line is the agreed JSON shape with the record count asked for (the loopback TCP
-# ceiling with a consume line only), the fixed-rate latency workload runs for rill and the disk
-# floor, the markdown report and the docs block are written (and replaced, not appended, on a
+# ceiling with a consume line only), the fixed-rate latency workload runs for rill, Redis and
+# the disk floor, the markdown report and the docs block are written (and replaced, not appended, on a
 # second run), bad flags fail, and no server the harness started is left running. The two
 # baselines of build/bench-disk that have no peer (tcp, latency) are also run directly. Skips (exit 77) unless the peers and the
 # drivers are there: `make bench-compare` (or scripts/deps.sh compare + the driver targets)
@@ -91,7 +91,8 @@ for line in open(sys.argv[1]):
     assert r["records"] == 3000, line
     assert r["bytes"] == 300000, line
 expect = {(s, d, w) for s, d in want for w in ("produce", "consume")}
-expect |= {("tcp", "relaxed", "consume"), ("rill", "durable", "e2e"), ("disk", "durable", "e2e")}
+expect |= {("tcp", "relaxed", "consume"), ("rill", "durable", "e2e"), ("redis", "durable", "e2e"),
+           ("disk", "durable", "e2e")}
 missing = expect - seen
 assert not missing, "missing runs: %s" % sorted(missing)
 extra = seen - expect
@@ -111,6 +112,7 @@ if grep -q 'Redis XADD, appendfsync always' "$work/report.md" &&
     grep -q 'rill ÷ ceiling' "$work/report.md" && grep -q '^| disk floor' "$work/report.md" &&
     grep -q 'rill p99 ÷ disk floor p99' "$work/report.md" &&
     grep -q '^build/bench-disk latency ' "$work/report.md" &&
+    grep -q '^build/bench-redis latency ' "$work/report.md" &&
     grep -q '^build/rill bench e2e ' "$work/report.md"; then
     pass "--markdown writes the tables (with both ceilings), the goals and the commands"
 else
