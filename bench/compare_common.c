@@ -4,6 +4,7 @@
  */
 #include "bench/compare_common.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +49,28 @@ void cmp_lat_free(struct cmp_lat *lat)
     lat->us = NULL;
     lat->count = 0;
     lat->cap = 0;
+}
+
+uint64_t cmp_due_ns(uint64_t start, uint64_t index, uint64_t rate)
+{
+    return start + (uint64_t)((double)index * 1e9 / (double)rate);
+}
+
+void cmp_sleep_until(uint64_t ns)
+{
+    struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000u),
+                           .tv_nsec = (long)(ns % 1000000000u) };
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR) {
+    }
+}
+
+void cmp_lat_add_waiting(
+    struct cmp_lat *lat, uint64_t start, uint64_t first, uint64_t end, uint64_t rate, uint64_t now)
+{
+    for (uint64_t i = first; i < end; i++) {
+        uint64_t due = cmp_due_ns(start, i, rate);
+        cmp_lat_add(lat, now > due ? now - due : 0);
+    }
 }
 
 void cmp_payload(char *buf, size_t size, uint64_t seed)

@@ -45,6 +45,18 @@ bool cmp_lat_init(struct cmp_lat *lat, uint64_t cap);
 void cmp_lat_add(struct cmp_lat *lat, uint64_t ns);
 void cmp_lat_free(struct cmp_lat *lat);
 
+/*
+ * Fixed-rate runs (the latency modes): record index of a run at rate records/s that began at
+ * start is due at cmp_due_ns(); cmp_sleep_until() waits for a monotonic time. A run that falls
+ * too far behind stops at a deadline; cmp_lat_add_waiting() then counts each record of
+ * [first, end) that never completed as having waited from its due time until now, so the
+ * percentiles stay lower bounds instead of leaving the slowest records out.
+ */
+uint64_t cmp_due_ns(uint64_t start, uint64_t index, uint64_t rate);
+void cmp_sleep_until(uint64_t ns);
+void cmp_lat_add_waiting(
+    struct cmp_lat *lat, uint64_t start, uint64_t first, uint64_t end, uint64_t rate, uint64_t now);
+
 /* Fills buf[0..size) with printable bytes that vary with seed. */
 void cmp_payload(char *buf, size_t size, uint64_t seed);
 

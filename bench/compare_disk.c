@@ -3,7 +3,8 @@
  *
  *   bench-disk produce|consume|tcp --file PATH [--records N] [--size BYTES] [--batch-bytes B]
  *              [--sync none|batch] [--json]
- *   bench-disk latency --file PATH [--rate R] [--size BYTES] [--duration S] [--warmup S] [--json]
+ *   bench-disk latency --file PATH [--rate R] [--size BYTES] [--duration S] [--warmup S]
+ *              [--deadline S] [--json]
  *
  * produce: packs N record values of --size bytes back to back into batches of B bytes (the
  *   producer's batch.bytes, 1 MiB by default) and writes each batch with write() to a new file,
@@ -23,7 +24,9 @@
  *   them with one fdatasync() (the next round then takes what fell due meanwhile). A record's
  *   latency runs from its due time to the end of that fdatasync, so a slow sync is charged to
  *   every record that waited behind it (no coordinated omission). The first --warmup seconds
- *   of records are written but not measured.
+ *   of records are written but not measured. If the disk falls so far behind that records are
+ *   still unwritten --deadline seconds after the last one fell due, the run stops there and
+ *   counts each of them as having waited until then (a lower bound).
  * The file is left in place for consume; whoever runs this removes it.
  */
 #include <arpa/inet.h>
@@ -55,7 +58,7 @@ static const char disk_usage[] =
     "usage: bench-disk produce|consume|tcp --file PATH [--records N] [--size BYTES]\n"
     "                  [--batch-bytes B] [--sync none|batch] [--json]\n"
     "       bench-disk latency --file PATH [--rate R] [--size BYTES] [--duration S]\n"
-    "                  [--warmup S] [--json]\n";
+    "                  [--warmup S] [--deadline S] [--json]\n";
 
 /* Command line of one run. */
 struct disk_args {
@@ -69,6 +72,7 @@ struct disk_args {
     uint64_t rate;        /* latency mode: records per second */
     uint64_t duration;    /* latency mode: measured seconds */
     uint64_t warmup;      /* latency mode: seconds written before measuring */
+    uint64_t deadline;    /* latency mode: seconds after the last due time before giving up */
 };
 
 static bool disk_parse_args(int argc, char **argv, struct disk_args *a)
@@ -78,7 +82,8 @@ static bool disk_parse_args(int argc, char **argv, struct disk_args *a)
                              .batch_bytes = 1024 * 1024,
                              .rate = 100000,
                              .duration = 8,
-                             .warmup = 1 };
+                             .warmup = 1,
+                             .deadline = 10 };
     if (argc < 2) {
         return false;
     }
@@ -116,6 +121,8 @@ static bool disk_parse_args(int argc, char **argv, struct disk_args *a)
             ok = cmp_parse_u64(opt, val, 1, DISK_SECONDS_MAX, &a->duration);
         } else if (strcmp(opt, "--warmup") == 0) {
             ok = cmp_parse_u64(opt, val, 0, DISK_SECONDS_MAX, &a->warmup);
+        } else if (strcmp(opt, "--deadline") == 0) {
+            ok = cmp_parse_u64(opt, val, 0, DISK_SECONDS_MAX, &a->deadline);
         } else {
             fprintf(stderr, "bench-disk: unknown option %s\n", opt);
             return false;
@@ -494,20 +501,6 @@ static bool disk_tcp(const struct disk_args *a, struct cmp_result *res, struct c
 
 /* ---- latency: the raw disk's group-commit floor at a fixed rate ----------------------------- */
 
-/* When record index is due. */
-static uint64_t disk_due_ns(uint64_t start, uint64_t index, uint64_t rate)
-{
-    return start + (uint64_t)((double)index * 1e9 / (double)rate);
-}
-
-static void disk_sleep_until(uint64_t ns)
-{
-    struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000u),
-                           .tv_nsec = (long)(ns % 1000000000u) };
-    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR) {
-    }
-}
-
 /* Appends len bytes (records back to back) from a buffer of chunk bytes, then fdatasync. */
 static bool disk_append_sync(int fd, const char *buf, size_t chunk, uint64_t len)
 {
@@ -543,34 +536,40 @@ static bool disk_latency(const struct disk_args *a, struct cmp_result *res, stru
     uint64_t largest = 0; /* most records in one of them */
     uint64_t start = cmp_now_ns();
     uint64_t end = start;
-    while (ok && sent < total) {
+    uint64_t give_up = cmp_due_ns(start, total, a->rate) + a->deadline * 1000000000u;
+    while (ok && sent < total && end < give_up) {
         uint64_t now = cmp_now_ns();
         uint64_t due = (uint64_t)((double)(now - start) * (double)a->rate / 1e9) + 1;
         due = due < total ? due : total;
         if (due <= sent) {
-            disk_sleep_until(disk_due_ns(start, sent, a->rate));
+            cmp_sleep_until(cmp_due_ns(start, sent, a->rate));
             continue;
         }
         ok = disk_append_sync(fd, buf, chunk, (due - sent) * a->size);
         end = cmp_now_ns();
-        for (uint64_t i = sent > warm ? sent : warm; i < due; i++) {
-            uint64_t due_ns = disk_due_ns(start, i, a->rate);
-            cmp_lat_add(lat, end > due_ns ? end - due_ns : 0);
-        }
+        uint64_t first = sent > warm ? sent : warm;
+        cmp_lat_add_waiting(lat, start, first < due ? first : due, due, a->rate, end);
         if (due > warm) {
             rounds++;
             largest = due - sent > largest ? due - sent : largest;
         }
         sent = due;
     }
-    res->records = total - warm;
+    /* Past the deadline: what was never written counts as waiting until now. */
+    uint64_t unsent = total - sent;
+    cmp_lat_add_waiting(lat, start, sent > warm ? sent : warm, total, a->rate, end);
+    res->records = sent > warm ? sent - warm : 0;
     res->bytes = res->records * a->size;
-    res->seconds = (double)(end - disk_due_ns(start, warm, a->rate)) / 1e9;
-    snprintf(res->settings, sizeof(res->settings),
-             "%" PRIu64 " records/s of %" PRIu64 " B appended; each round one write + fdatasync "
-             "of all records due (group commit): %" PRIu64 " rounds, at most %" PRIu64
-             " records in one",
-             a->rate, a->size, rounds, largest);
+    res->seconds = (double)(end - cmp_due_ns(start, warm, a->rate)) / 1e9;
+    int n = snprintf(res->settings, sizeof(res->settings),
+                     "%" PRIu64 " records/s of %" PRIu64 " B appended; each round one write + "
+                     "fdatasync of all records due (group commit): %" PRIu64
+                     " rounds, at most %" PRIu64 " records in one",
+                     a->rate, a->size, rounds, largest);
+    if (unsent > 0 && n > 0 && (size_t)n < sizeof(res->settings)) {
+        snprintf(res->settings + n, sizeof(res->settings) - (size_t)n,
+                 "; stopped at the deadline with %" PRIu64 " records unwritten", unsent);
+    }
     free(buf);
     if (close(fd) != 0) {
         perror("bench-disk: close");

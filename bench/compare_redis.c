@@ -4,7 +4,7 @@
  *   bench-redis produce|consume --port PORT [--host H] [--key K] [--records N] [--size BYTES]
  *               [--window W] [--count C] [--json]
  *   bench-redis latency --port PORT [--host H] [--key K] [--rate R] [--size BYTES]
- *               [--duration S] [--warmup S] [--json]
+ *               [--duration S] [--warmup S] [--deadline S] [--json]
  *
  * produce: deletes the stream key (untimed), then XADDs N entries "KEY * v <payload>" over one
  *   connection, pipelined: commands go out in chunks of W/2 and the replies of a chunk are read
@@ -14,20 +14,20 @@
  * consume: reads the whole stream back with XRANGE ... COUNT C (C entries per call, each next
  *   call starting after the last id seen) until N entries arrived; latency is per XRANGE call.
  * latency: XADDs at a fixed rate R (entry i is due at start + i / R). Each round sends every
- *   XADD due when it starts, pipelined, and reads all their replies before the next round (one
- *   round in flight, like the disk floor's group commit). An entry's latency runs from its due
- *   time to the read of its reply, so a slow round is charged to everything that waited behind
- *   it. The first --warmup seconds of entries are sent but not measured.
- * The server's persistence (appendfsync everysec|always) is set by whoever started it; this
- * program prints it (CONFIG GET appendfsync) in "settings". Every reply is checked for type.
+ *   XADD due when it starts (at most REDIS_ROUND_MAX), pipelined, and reads all their replies
+ *   before the next round (one round in flight, like the disk floor's group commit). An entry's
+ * latency runs from its due time to the read of its reply, so a slow round is charged to everything
+ * that waited behind it. The first --warmup seconds of entries are sent but not measured. If the
+ * server falls so far behind that entries are still unsent --deadline seconds after the last one
+ * fell due, the run stops there and counts each of them as having waited until then. The server's
+ * persistence (appendfsync everysec|always) is set by whoever started it; this program prints it
+ * (CONFIG GET appendfsync) in "settings". Every reply is checked for type.
  */
-#include <errno.h>
 #include <hiredis.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "bench/compare_common.h"
 
@@ -36,12 +36,13 @@
 #define REDIS_ID_BYTES_MAX 64
 #define REDIS_RATE_MAX     1000000u /* entries per second of the latency mode */
 #define REDIS_SECONDS_MAX  3600u    /* --duration and --warmup */
+#define REDIS_ROUND_MAX    10000u   /* XADDs in flight in one latency round (bounds memory) */
 
 static const char redis_usage[] =
     "usage: bench-redis produce|consume --port PORT [--host H] [--key K] [--records N]\n"
     "                   [--size BYTES] [--window W] [--count C] [--json]\n"
     "       bench-redis latency --port PORT [--host H] [--key K] [--rate R] [--size BYTES]\n"
-    "                   [--duration S] [--warmup S] [--json]\n";
+    "                   [--duration S] [--warmup S] [--deadline S] [--json]\n";
 
 /* Command line of one run. */
 struct redis_args {
@@ -57,6 +58,7 @@ struct redis_args {
     uint64_t rate;     /* latency: entries per second */
     uint64_t duration; /* latency: measured seconds */
     uint64_t warmup;   /* latency: seconds sent before measuring */
+    uint64_t deadline; /* latency: seconds after the last due time before giving up */
 };
 
 static bool redis_parse_args(int argc, char **argv, struct redis_args *a)
@@ -69,7 +71,8 @@ static bool redis_parse_args(int argc, char **argv, struct redis_args *a)
                               .count = 10000,
                               .rate = 100000,
                               .duration = 8,
-                              .warmup = 1 };
+                              .warmup = 1,
+                              .deadline = 10 };
     if (argc < 2) {
         return false;
     }
@@ -110,6 +113,8 @@ static bool redis_parse_args(int argc, char **argv, struct redis_args *a)
             ok = cmp_parse_u64(opt, val, 1, REDIS_SECONDS_MAX, &a->duration);
         } else if (strcmp(opt, "--warmup") == 0) {
             ok = cmp_parse_u64(opt, val, 0, REDIS_SECONDS_MAX, &a->warmup);
+        } else if (strcmp(opt, "--deadline") == 0) {
+            ok = cmp_parse_u64(opt, val, 0, REDIS_SECONDS_MAX, &a->deadline);
         } else {
             fprintf(stderr, "bench-redis: unknown option %s\n", opt);
             return false;
@@ -282,20 +287,6 @@ static bool redis_produce(redisContext *c,
     return ok;
 }
 
-/* When entry index is due. */
-static uint64_t redis_due_ns(uint64_t start, uint64_t index, uint64_t rate)
-{
-    return start + (uint64_t)((double)index * 1e9 / (double)rate);
-}
-
-static void redis_sleep_until(uint64_t ns)
-{
-    struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000u),
-                           .tv_nsec = (long)(ns % 1000000000u) };
-    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR) {
-    }
-}
-
 /* Reads the replies of entries [first, end); each measured one (index >= warm) is timed from its
  * due time to the read of its reply. */
 static bool redis_read_due(redisContext *c,
@@ -312,7 +303,7 @@ static bool redis_read_due(redisContext *c,
         }
         if (i >= warm) {
             uint64_t now = cmp_now_ns();
-            uint64_t due = redis_due_ns(start, i, a->rate);
+            uint64_t due = cmp_due_ns(start, i, a->rate);
             cmp_lat_add(lat, now > due ? now - due : 0);
         }
     }
@@ -336,27 +327,38 @@ static bool redis_latency(redisContext *c,
         return false;
     }
     uint64_t total = a->records;
+    uint64_t warm = a->rate * a->warmup;
     uint64_t sent = 0;
     bool ok = true;
     uint64_t start = cmp_now_ns();
-    while (ok && sent < total) {
-        uint64_t now = cmp_now_ns();
+    uint64_t give_up = cmp_due_ns(start, total, a->rate) + a->deadline * 1000000000u;
+    uint64_t now = start;
+    while (ok && sent < total && now < give_up) {
+        now = cmp_now_ns();
         uint64_t due = (uint64_t)((double)(now - start) * (double)a->rate / 1e9) + 1;
         due = due < total ? due : total;
         if (due <= sent) {
-            redis_sleep_until(redis_due_ns(start, sent, a->rate));
+            cmp_sleep_until(cmp_due_ns(start, sent, a->rate));
             continue;
         }
+        due = due - sent > REDIS_ROUND_MAX ? sent + REDIS_ROUND_MAX : due;
         for (uint64_t i = sent; ok && i < due; i++) {
             ok = redisAppendFormattedCommand(c, cmd, cmd_len) == REDIS_OK;
         }
         ok = ok && redis_flush(c) && redis_read_due(c, a, start, sent, due, lat);
         sent = due;
+        now = cmp_now_ns();
     }
-    uint64_t warm = a->rate * a->warmup;
-    res->records = total - warm;
+    /* Past the deadline: what was never sent counts as waiting until now. */
+    cmp_lat_add_waiting(lat, start, sent > warm ? sent : warm, total, a->rate, now);
+    if (sent < total && ok) {
+        size_t used = strlen(res->settings);
+        snprintf(res->settings + used, sizeof(res->settings) - used,
+                 "; stopped at the deadline with %" PRIu64 " entries unsent", total - sent);
+    }
+    res->records = sent > warm ? sent - warm : 0;
     res->bytes = res->records * a->size;
-    res->seconds = (double)(cmp_now_ns() - redis_due_ns(start, warm, a->rate)) / 1e9;
+    res->seconds = (double)(now - cmp_due_ns(start, warm, a->rate)) / 1e9;
     free(cmd);
     return ok;
 }
