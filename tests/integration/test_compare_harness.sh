@@ -4,7 +4,8 @@
 # ceiling with a consume line only), the fixed-rate latency workload runs for rill, Redis and
 # the disk floor, the markdown report and the docs block are written (and replaced, not appended, on a
 # second run), bad flags fail, and no server the harness started is left running. The two
-# baselines of build/bench-disk that have no peer (tcp, latency) are also run directly. Skips (exit 77) unless the peers and the
+# baselines of build/bench-disk that have no peer (tcp, latency) are also run directly, and
+# bench-redis latency against a server that cannot keep its rate stops at its deadline. Skips (exit 77) unless the peers and the
 # drivers are there: `make bench-compare` (or scripts/deps.sh compare + the driver targets)
 # installs and builds them; plain `make test` on a fresh machine has neither.
 #   RILL=build/rill sh tests/integration/test_compare_harness.sh
@@ -218,6 +219,42 @@ if [ -z "$(ls -d "$work"/rill-compare-* 2>/dev/null)" ]; then
 else
     fail "no temp dir is left behind" "$(ls -d "$work"/rill-compare-*)"
 fi
+
+# A peer that cannot keep the rate: bench-redis latency at 1,000,000 XADD/s (fsync always) stops
+# at its deadline (0 s after the last entry fell due) instead of running on, and says so.
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+mkdir "$work/redis"
+redis-server --bind 127.0.0.1 --port "$port" --dir "$work/redis" --appendonly yes \
+    --appendfsync always --save '' --daemonize no >"$work/redis/out" 2>&1 &
+redis_pid=$!
+trap 'kill "$redis_pid" 2>/dev/null; wait "$redis_pid" 2>/dev/null; rm -rf "$work"' EXIT
+tries=0
+while [ $tries -lt 200 ] && ! grep -q 'Ready to accept connections' "$work/redis/out"; do
+    tries=$((tries + 1))
+    sleep 0.05
+done
+"$build/bench-redis" latency --port "$port" --rate 1000000 --duration 1 --warmup 0 \
+    --deadline 0 --json >"$work/redis.json" 2>"$work/redis.err"
+status=$?
+python3 - "$work/redis.json" >"$work/check5" 2>&1 <<'PY'
+import json, sys
+r = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
+assert r["workload"] == "e2e", r
+if r["records"] < 1000000:
+    assert "stopped at the deadline with %d entries unsent" % (1000000 - r["records"]) \
+        in r["settings"], r
+    # every unsent entry still counts: the slowest waited about the whole run
+    assert r["latency_us"]["max"] >= 500000, r
+print("ok")
+PY
+if [ "$status" -eq 0 ] && [ "$(cat "$work/check5")" = ok ]; then
+    pass "bench-redis latency behind the rate stops at its deadline and counts the unsent"
+else
+    fail "bench-redis latency behind the rate stops at its deadline and counts the unsent" \
+        "status $status" "$(cat "$work/redis.json" "$work/redis.err" "$work/check5")"
+fi
+kill "$redis_pid"
+wait "$redis_pid" 2>/dev/null
 
 echo "test_compare_harness: $passed passed, $failed failed, 0 skipped"
 [ "$failed" -eq 0 ]
