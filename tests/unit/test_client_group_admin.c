@@ -891,7 +891,9 @@ static void t_group_reset_errors(void)
 static void t_group_unsupported(void)
 {
     fg_start();
+    pthread_mutex_lock(&fg.mu); /* its connection threads read it under the lock */
     fg.refuse_groups = true;
+    pthread_mutex_unlock(&fg.mu);
     rill_admin_t *admin = fg_admin();
     rill_group_list_t *list = NULL;
     rill_group_info_t *info = NULL;

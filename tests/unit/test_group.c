@@ -2101,7 +2101,7 @@ static void t_many_members(void)
  * chosen allocation fails. Only allocations called from this executable's own code count
  * (the coordinator is linked in statically): glibc's regcomp does not survive a failed
  * allocation of its own (it frees a work area twice), which is not what is tested here. */
-#if !defined(__SANITIZE_ADDRESS__)
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
 extern void *__libc_malloc(size_t bytes);
 extern void *__libc_calloc(size_t count, size_t bytes);
 extern void *__libc_realloc(void *ptr, size_t bytes);
@@ -2393,7 +2393,7 @@ static void t_allocation_failures(void)
 #else
 static void t_allocation_failures(void)
 {
-    T_SKIP("allocation failure injection replaces malloc, which the address sanitizer owns");
+    T_SKIP("allocation failure injection replaces malloc, which the sanitizer owns");
 }
 #endif
 
