@@ -8,6 +8,8 @@
  */
 #include "tools/json.h"
 
+#include "common/assert.h"
+
 #include <string.h>
 
 /* Hands the staged bytes to the FILE. */
@@ -255,7 +257,9 @@ static bool json_word_needs_care(uint64_t word)
 
 /*
  * json_write_escaped for a short string: into the stage directly, 8 plain bytes at a time
- * while they last, else byte by byte.
+ * while they last, else byte by byte. A tail of fewer than 8 bytes is copied as the last 8
+ * bytes of the string when those are all plain: the ones before the tail among them were
+ * plain too, so they are already the last output bytes, and writing them again is harmless.
  */
 static void
 json_write_escaped_short(struct json_writer *json, const unsigned char *bytes, size_t byte_count)
@@ -269,12 +273,21 @@ json_write_escaped_short(struct json_writer *json, const unsigned char *bytes, s
     *dst++ = '"';
     while (position < byte_count) {
         uint64_t word;
-        if (byte_count - position >= sizeof(word)) {
+        size_t left = byte_count - position;
+        if (left >= sizeof(word)) {
             memcpy(&word, bytes + position, sizeof(word));
             if (!json_word_needs_care(word)) {
                 memcpy(dst, &word, sizeof(word));
                 dst += sizeof(word);
                 position += sizeof(word);
+                continue;
+            }
+        } else if (byte_count >= sizeof(word)) {
+            memcpy(&word, bytes + byte_count - sizeof(word), sizeof(word));
+            if (!json_word_needs_care(word)) {
+                memcpy(dst - (sizeof(word) - left), &word, sizeof(word));
+                dst += left;
+                position = byte_count;
                 continue;
             }
         }
@@ -390,6 +403,18 @@ void json_key(struct json_writer *json, const char *key)
     } else {
         json_puts(json, ": ");
     }
+    json->after_key = true;
+}
+
+void json_key_plain(struct json_writer *json, const char *key, size_t key_bytes)
+{
+    for (size_t index = 0; index < key_bytes; index++) {
+        RILL_DASSERT(json_plain_ascii((unsigned char)key[index]));
+    }
+    json_value_prefix(json, true);
+    json_put_char(json, '"');
+    json_put(json, key, key_bytes);
+    json_put(json, json->compact ? "\":" : "\": ", json->compact ? 2 : 3);
     json->after_key = true;
 }
 

@@ -63,6 +63,13 @@ void json_array_end(struct json_writer *json);
 
 /* A member name inside an object; the next call writes its value. */
 void json_key(struct json_writer *json, const char *key);
+/*
+ * json_key for a name the caller knows needs no escaping (printable ASCII other than '"' and
+ * '\\'), given with its length, so that nothing is scanned: for the fixed names of output
+ * printed per record. JSON_KEY_LITERAL takes a string literal.
+ */
+void json_key_plain(struct json_writer *json, const char *key, size_t key_bytes);
+#define JSON_KEY_LITERAL(json, literal) json_key_plain((json), "" literal, sizeof(literal) - 1)
 
 void json_string(struct json_writer *json, const char *text);
 /* bytes need not be NUL-terminated nor valid UTF-8. */

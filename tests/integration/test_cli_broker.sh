@@ -2,9 +2,11 @@
 # test_cli_broker.sh - the broker commands of the CLI (topic, produce, consume, cluster status)
 # against a real rilld: topic administration with --json checked by a JSON parser, a round trip
 # of 100,000 keyed lines with headers and lz4 compared in content and per-partition order,
-# consume --count/--from/--partition/--exit-at-end and follow mode, and the exit codes scripts
-# rely on (0 ok, 1 failure such as an unknown topic or an unreachable broker, 2 bad command
-# line). Without a broker that serves topics yet, only the command-line checks run.
+# consume --count/--from/--partition/--exit-at-end and follow mode, consume --json (JSON Lines
+# checked line by line by a JSON parser, in text and base64 encodings, with --group and
+# --commit manual, and `log read --json` of a partition the broker wrote), and the exit codes
+# scripts rely on (0 ok, 1 failure such as an unknown topic or an unreachable broker, 2 bad
+# command line). Without a broker that serves topics yet, only the command-line checks run.
 #   RILL=build/rill sh tests/integration/test_cli_broker.sh   (rilld is found beside rill)
 set -u
 : "${RILL:?set RILL to the rill binary}"
@@ -94,6 +96,23 @@ sys.exit(0 if eval("(" + sys.argv[2] + ")") else 1)
     fi
 }
 
+# jsonl NAME FILE PYTHON_EXPRESSION: every line of FILE parses as one JSON document (the list
+# bound to rows; the raw lines, bytes, to lines) and the expression holds.
+jsonl() {
+    if python3 -c '
+import base64, json, sys
+lines = open(sys.argv[1], "rb").read().split(b"\n")
+assert lines[-1] == b"", "the output does not end with a newline"
+lines = lines[:-1]
+rows = [json.loads(line) for line in lines]
+sys.exit(0 if eval("(" + sys.argv[2] + ")") else 1)
+' "$2" "$3" 2>"$work/json.err"; then
+        pass "$1"
+    else
+        fail "$1" "not true: $3" "$(head -c 600 "$2")" "$(tail -c 300 "$work/json.err")"
+    fi
+}
+
 # exited PID: true once the process is gone or a zombie.
 exited() {
     [ ! -r "/proc/$1/stat" ] && return 0
@@ -174,6 +193,19 @@ check_exit "consume --count -1 exits 2" 2 "$RILL" consume t --count -1
 check_exit "consume --format %q exits 2" 2 "$RILL" consume t --format '%q'
 check_err "bad --format lists the directives" "%t %p"
 check_exit "consume -X without '=' exits 2" 2 "$RILL" consume t -X fetch.max.wait.ms
+check_exit "consume --json --format exits 2" 2 "$RILL" consume t --json --format '%v'
+check_err "--json with --format is explained" "--json and --format exclude each other"
+check_exit "consume --json-encoding hex exits 2" 2 "$RILL" consume t --json --json-encoding hex
+check_err "a bad --json-encoding names the choices" "expected text or base64"
+check_exit "consume --json-encoding without --json exits 2" 2 "$RILL" consume t \
+    --json-encoding base64
+check_err "--json-encoding asks for --json" "--json-encoding needs --json"
+check_exit "consume --help exits 0" 0 "$RILL" consume --help
+if grep -q -e '--json ' "$work/out" && grep -q -e '--json-encoding' "$work/out"; then
+    pass "consume --help documents --json and --json-encoding"
+else
+    fail "consume --help documents --json and --json-encoding" "$(head -n 3 "$work/out")"
+fi
 check_exit "-X unknown key exits 2" 2 "$RILL" topic list -X no.such.key=1
 check_exit "-X producer key on topic list exits 2" 2 "$RILL" topic list -X acks=1
 check_err "the refused key is named" "acks"
@@ -429,6 +461,96 @@ fi
 stop_with TERM "$follow_pid"
 check "SIGTERM ends follow mode with exit 0" 0 "$status"
 
+# --- --json: JSON Lines ------------------------------------------------------------------------
+# Keys (one null, one empty), a value with a quote, a backslash, a control character and a tab,
+# and bytes that are not UTF-8 (\377\376) beside valid UTF-8 (\303\251). Line-based input
+# cannot hold a newline in a value: test_cli_json covers that, and null header values.
+check_exit "topic create jsonl" 0 "$RILL" topic create jsonl
+printf 'user1:hello\nno key here\nq:say "hi" \\ back\001slash\ttab\nbin:\377\376 caf\303\251\n:empty key\n' \
+    >"$work/json-input"
+check_exit "produce the JSON test records" 0 "$RILL" produce jsonl -k : -H source=test \
+    -H "n=a b" -q <"$work/json-input"
+check_exit "consume --json --exit-at-end" 0 "$RILL" consume jsonl --json --exit-at-end
+cp "$work/out" "$work/json-text"
+jsonl "--json: one object per line with every field" "$work/json-text" \
+    'len(rows) == 5 and
+     all(sorted(r) == ["headers", "key", "offset", "partition", "timestamp", "topic", "value"]
+         for r in rows) and
+     [(r["topic"], r["partition"], r["offset"]) for r in rows] == [("jsonl", 0, i) for i in range(5)] and
+     all(isinstance(r["timestamp"], int) and r["timestamp"] > 1500000000000 for r in rows) and
+     all(r["headers"] == [{"name": "source", "value": "test"}, {"name": "n", "value": "a b"}]
+         for r in rows)'
+jsonl "--json: keys and values, escapes, null key, U+FFFD" "$work/json-text" \
+    '[(r["key"], r["value"]) for r in rows] == [
+        ("user1", "hello"), (None, "no key here"),
+        ("q", "say \"hi\" \\ back\x01slash\ttab"),
+        ("bin", "\ufffd\ufffd caf\u00e9"), ("", "empty key")]'
+jsonl "--json is compact and escapes control bytes" "$work/json-text" \
+    'all(not line.startswith(b"{ ") and b"\t" not in line and b"\x01" not in line
+         for line in lines) and b"\\u0001" in lines[2] and b"\\t" in lines[2]'
+check_err "replaced bytes are noted on stderr once" "not valid UTF-8.*--json-encoding base64"
+check "the note comes once" 1 "$(grep -c 'not valid UTF-8' "$work/err")"
+check_exit "consume --json --json-encoding base64" 0 "$RILL" consume jsonl --json \
+    --json-encoding base64 --exit-at-end
+cp "$work/out" "$work/json-base64"
+if python3 - "$work/json-input" "$work/json-base64" >"$work/check.err" 2>&1 <<'PY'
+import base64, json, sys
+sent = [line.split(b":", 1) if b":" in line else [None, line]
+        for line in open(sys.argv[1], "rb").read().split(b"\n")[:-1]]
+rows = [json.loads(line) for line in open(sys.argv[2], "rb")]
+assert len(rows) == len(sent), (len(rows), len(sent))
+for row, (key, value) in zip(rows, sent):
+    got_key = None if row["key"] is None else base64.b64decode(row["key"], validate=True)
+    assert got_key == key, (row, key)
+    assert base64.b64decode(row["value"], validate=True) == value, (row, value)
+    assert row["headers"] == [{"name": "source", "value": "dGVzdA=="},
+                              {"name": "n", "value": "YSBi"}], row["headers"]
+PY
+then
+    pass "--json-encoding base64 gives every byte back"
+else
+    fail "--json-encoding base64 gives every byte back" "$(tail -n 5 "$work/check.err")"
+fi
+check "base64 prints no note" "" "$(cat "$work/err")"
+check_exit "consume --json --count 2" 0 "$RILL" consume jsonl --json --count 2
+jsonl "--json --count 2 prints two records" "$work/out" \
+    '[r["offset"] for r in rows] == [0, 1]'
+check_exit "consume --json --format exits 2 (broker up)" 2 "$RILL" consume jsonl --json \
+    --format '%v\n' --exit-at-end
+check "nothing printed on a usage error" "" "$(cat "$work/out")"
+check_exit "consume orders --json --exit-at-end" 0 "$RILL" consume orders --json --exit-at-end
+jsonl "--json over 100,000 records of 3 partitions" "$work/out" \
+    'len(rows) == 100000 and {r["partition"] for r in rows} == {0, 1, 2} and
+     all(r["topic"] == "orders" and r["value"].startswith("value ") for r in rows)'
+{
+    "$RILL" consume orders --json --exit-at-end
+    echo $? >"$work/status"
+} | head -n 1 >"$work/head"
+check "consume --json into a pipe closed early exits 0" 0 "$(cat "$work/status")"
+jsonl "and the line read is whole" "$work/head" 'len(rows) == 1'
+if [ -w /dev/full ]; then
+    # shellcheck disable=SC2016 # $1 is expanded by the inner sh
+    check_exit "consume --json onto a full device fails with 1" 1 sh -c \
+        '"$1" consume jsonl --json --exit-at-end >/dev/full' sh "$RILL"
+    check_err "and says why" "writing to stdout"
+fi
+check_exit "consume --group --json" 0 "$RILL" consume jsonl --group jsonl-g --json \
+    --exit-at-end --commit none
+jsonl "--group --json prints the same shape" "$work/out" \
+    'len(rows) == 5 and [(r["topic"], r["partition"], r["offset"]) for r in rows] ==
+     [("jsonl", 0, i) for i in range(5)] and rows[0]["key"] == "user1" and
+     rows[0]["headers"][0] == {"name": "source", "value": "test"}'
+check_exit "consume --group --json --commit manual --count 3" 0 "$RILL" consume jsonl \
+    --group jsonl-m --json --commit manual --count 3
+jsonl "--commit manual --json prints 3 records" "$work/out" \
+    '[r["offset"] for r in rows] == [0, 1, 2]'
+check_exit "group describe jsonl-m --json" 0 "$RILL" group describe jsonl-m --json
+json "--commit manual committed what was written" "$work/out" \
+    '[o["committed"] for o in d["offsets"] if o["topic"] == "jsonl"] == [3]'
+check_exit "the next run resumes after it" 0 "$RILL" consume jsonl --group jsonl-m --json \
+    --commit manual --exit-at-end
+jsonl "and prints the rest" "$work/out" '[r["offset"] for r in rows] == [3, 4]'
+
 # --- errors ------------------------------------------------------------------------------------
 echo x | "$RILL" produce nosuch >"$work/out" 2>"$work/err"
 check "produce to an unknown topic exits 1" 1 $?
@@ -500,5 +622,19 @@ check "it has 2000 partitions" 2000 "$(grep -c '"partition":' "$work/out")"
 
 stop_with TERM "$rilld_pid"
 check "rilld stops cleanly" 0 "$status"
+
+# `log read --json` of the partition the broker wrote: the records with their headers.
+check_exit "log read --json of a broker partition" 0 "$RILL" log read "$work/data/jsonl-0" --json
+jsonl "log read --json has no topic or partition, and the headers" "$work/out" \
+    'len(rows) == 5 and
+     all(sorted(r) == ["headers", "key", "offset", "timestamp", "value"] for r in rows) and
+     [r["offset"] for r in rows] == list(range(5)) and rows[1]["key"] is None and
+     rows[3]["value"] == "\ufffd\ufffd caf\u00e9" and
+     rows[4]["headers"] == [{"name": "source", "value": "test"}, {"name": "n", "value": "a b"}]'
+check_exit "log read --json --json-encoding base64" 0 "$RILL" log read "$work/data/jsonl-0" \
+    --json --json-encoding base64 --from 3 --count 1
+jsonl "base64 from log read" "$work/out" \
+    'len(rows) == 1 and base64.b64decode(rows[0]["value"]) == b"\xff\xfe caf\xc3\xa9" and
+     rows[0]["headers"][0]["value"] == "dGVzdA=="'
 echo "test_cli_broker: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

@@ -1,7 +1,8 @@
 #!/bin/sh
 # test_cli_log.sh - `rill log append|read|dump` end to end through the CLI binary in $RILL:
-# round trips (plain, keyed, lz4), offsets, --from/--count, dump on a healthy and on a damaged
-# segment, and the exit codes scripts rely on (0 ok, 1 failure, 2 bad command line).
+# round trips (plain, keyed, lz4), offsets, --from/--count, read --json (JSON Lines checked
+# line by line by a JSON parser, text and base64), dump on a healthy and on a damaged segment,
+# and the exit codes scripts rely on (0 ok, 1 failure, 2 bad command line).
 #   RILL=build/rill sh tests/integration/test_cli_log.sh
 set -u
 : "${RILL:?set RILL to the rill binary}"
@@ -48,6 +49,23 @@ check_exit() {
         pass "$name"
     else
         fail "$name" "expected exit $expected, got $status" "stderr: $(head -c 400 "$work/err")"
+    fi
+}
+
+# jsonl NAME FILE PYTHON_EXPRESSION: every line of FILE parses as one JSON document (the list
+# bound to rows; the raw lines, bytes, to lines) and the expression holds.
+jsonl() {
+    if python3 -c '
+import base64, json, sys
+lines = open(sys.argv[1], "rb").read().split(b"\n")
+assert lines[-1] == b"", "the output does not end with a newline"
+lines = lines[:-1]
+rows = [json.loads(line) for line in lines]
+sys.exit(0 if eval("(" + sys.argv[2] + ")") else 1)
+' "$2" "$3" 2>"$work/json.err"; then
+        pass "$1"
+    else
+        fail "$1" "not true: $3" "$(head -c 600 "$2")" "$(tail -c 300 "$work/json.err")"
     fi
 }
 
@@ -121,6 +139,94 @@ check "multi-character separator" "appended 1 records at offsets 4..4" \
     "$(echo 'k1::v1' | "$RILL" log append "$keyed" --key-separator '::' 2>&1)"
 check "multi-character separator splits" "k1 v1" \
     "$("$RILL" log read "$keyed" --from 4 --format '%k %v\n')"
+
+# --- --json -----------------------------------------------------------------------------------
+# Keys (one null, one empty), a quote, a backslash, control characters, and bytes that are not
+# UTF-8 (\377\376) beside valid UTF-8 (\303\251). Newlines in values and headers cannot come
+# from line-based append: test_cli_json covers them, and test_cli_broker covers headers.
+json_log=$work/json
+printf 'user1:hello\nno key here\nq:say "hi" \\ back\001slash\ttab\177\nbin:\377\376 caf\303\251\n:empty key\n' \
+    >"$work/json-input"
+check "append the JSON test records" "appended 5 records at offsets 0..4" \
+    "$("$RILL" log append "$json_log" --key-separator : <"$work/json-input" 2>&1)"
+check_exit "read --json exits 0" 0 "$RILL" log read "$json_log" --json
+cp "$work/out" "$work/json-text"
+jsonl "--json: one object per line with offset, timestamp, key, value, headers" \
+    "$work/json-text" \
+    'len(rows) == 5 and
+     all(sorted(r) == ["headers", "key", "offset", "timestamp", "value"] for r in rows) and
+     [r["offset"] for r in rows] == list(range(5)) and
+     all(isinstance(r["timestamp"], int) and r["timestamp"] > 1500000000000 and
+         r["headers"] == [] for r in rows)'
+jsonl "--json: keys and values, escapes, null key, U+FFFD" "$work/json-text" \
+    '[(r["key"], r["value"]) for r in rows] == [
+        ("user1", "hello"), (None, "no key here"),
+        ("q", "say \"hi\" \\ back\x01slash\ttab\x7f"),
+        ("bin", "\ufffd\ufffd caf\u00e9"), ("", "empty key")]'
+jsonl "--json is compact and escapes control bytes" "$work/json-text" \
+    'all(b": " not in line and b"\x01" not in line and b"\x7f" not in line for line in lines)
+     and b"\\u0001" in lines[2] and b"\\u007f" in lines[2]'
+if grep -q 'not valid UTF-8.*--json-encoding base64' "$work/err" &&
+    [ "$(grep -c 'not valid UTF-8' "$work/err")" -eq 1 ]; then
+    pass "replaced bytes are noted on stderr, once"
+else
+    fail "replaced bytes are noted on stderr, once" "stderr: $(cat "$work/err")"
+fi
+check_exit "read --json --json-encoding base64 exits 0" 0 "$RILL" log read "$json_log" --json \
+    --json-encoding base64
+cp "$work/out" "$work/json-base64"
+if python3 - "$work/json-input" "$work/json-base64" >"$work/check.err" 2>&1 <<'PY'
+import base64, json, sys
+sent = [line.split(b":", 1) if b":" in line else [None, line]
+        for line in open(sys.argv[1], "rb").read().split(b"\n")[:-1]]
+rows = [json.loads(line) for line in open(sys.argv[2], "rb")]
+assert len(rows) == len(sent), (len(rows), len(sent))
+for row, (key, value) in zip(rows, sent):
+    got_key = None if row["key"] is None else base64.b64decode(row["key"], validate=True)
+    assert got_key == key, (row, key)
+    assert base64.b64decode(row["value"], validate=True) == value, (row, value)
+    assert row["headers"] == [], row
+PY
+then
+    pass "--json-encoding base64 gives every byte back"
+else
+    fail "--json-encoding base64 gives every byte back" "$(tail -n 5 "$work/check.err")"
+fi
+check "base64 prints no note" "" "$(cat "$work/err")"
+check_exit "read --json --from 2 --count 2" 0 "$RILL" log read "$json_log" --json --from 2 \
+    --count 2
+jsonl "--from and --count apply to --json" "$work/out" '[r["offset"] for r in rows] == [2, 3]'
+check "--json --count 0 prints nothing" "" "$("$RILL" log read "$json_log" --json --count 0)"
+check_exit "read --json of 1000 lines" 0 "$RILL" log read "$log" --json -J
+jsonl "every one of the 1002 records is a JSON line" "$work/out" \
+    'len(rows) == 1002 and rows[7]["value"] == "line 7 with some text 49" and
+     rows[-1]["value"] == "b"'
+{
+    "$RILL" log read "$log" --json
+    echo $? >"$work/status"
+} | head -n 1 >"$work/head"
+check "read --json into a pipe closed early exits 0" 0 "$(cat "$work/status")"
+jsonl "and the line read is whole" "$work/head" 'len(rows) == 1 and rows[0]["offset"] == 0'
+if [ -w /dev/full ]; then
+    # shellcheck disable=SC2016 # $1 and $2 are expanded by the inner sh
+    check_exit "read --json onto a full device fails with 1" 1 sh -c \
+        '"$1" log read "$2" --json >/dev/full' sh "$RILL" "$log"
+fi
+check_exit "--json with --format exits 2" 2 "$RILL" log read "$json_log" --json --format '%v'
+if grep -q -e '--json and --format exclude each other' "$work/err" && [ ! -s "$work/out" ]; then
+    pass "--json with --format is explained, nothing printed"
+else
+    fail "--json with --format is explained, nothing printed" "$(cat "$work/err")"
+fi
+check_exit "--json-encoding hex exits 2" 2 "$RILL" log read "$json_log" --json --json-encoding hex
+check_exit "--json-encoding without --json exits 2" 2 "$RILL" log read "$json_log" \
+    --json-encoding base64
+check_exit "read --help exits 0" 0 "$RILL" log read --help
+if grep -q -e '--json ' "$work/out" && grep -q -e '--json-encoding' "$work/out"; then
+    pass "read --help documents --json and --json-encoding"
+else
+    fail "read --help documents --json and --json-encoding" "$(head -n 3 "$work/out")"
+fi
 
 # --- lz4 ------------------------------------------------------------------------------------
 lz4=$work/lz4

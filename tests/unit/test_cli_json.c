@@ -52,7 +52,7 @@ static void t_json_nesting(void)
     json_key(&session.json, "empty");
     json_object_begin(&session.json);
     json_object_end(&session.json);
-    json_key(&session.json, "none");
+    JSON_KEY_LITERAL(&session.json, "none");
     json_array_begin(&session.json);
     json_array_end(&session.json);
     json_key(&session.json, "flags");
@@ -202,10 +202,18 @@ static void t_json_compact(void)
         json_object_end(&session.json);
         T_ASSERT(json_end_line(&session.json));
     }
+    json_object_begin(&session.json); /* literal keys, compact */
+    JSON_KEY_LITERAL(&session.json, "offset");
+    json_int(&session.json, 3);
+    JSON_KEY_LITERAL(&session.json, "");
+    json_null(&session.json);
+    json_object_end(&session.json);
+    T_ASSERT(json_end_line(&session.json));
     json_int(&session.json, 7); /* a last document ended by json_finish */
     T_ASSERT(t_json_close(&session));
     const char *expected = "{\"n\":0,\"list\":[\"a b\",{},null],\"empty\":[]}\n"
                            "{\"n\":1,\"list\":[\"a b\",{},null],\"empty\":[]}\n"
+                           "{\"offset\":3,\"\":null}\n"
                            "7\n";
     if (strcmp(session.text, expected) != 0) {
         T_FAIL("got:\n%s", session.text);
@@ -306,9 +314,10 @@ static void t_json_base64(void)
 }
 
 /*
- * Short strings take a fast path (8 bytes at a time into the stage), long ones the general
- * path: both must print every input the same. A long plain prefix sends the same bytes down
- * the general path; its output is then the prefix and the short path's output.
+ * Short strings take a fast path (8 bytes at a time into the stage, and a tail as the last 8
+ * bytes), long ones the general path: both must print every input the same. A long plain
+ * prefix sends the same bytes down the general path; its output is then the prefix and the
+ * short path's output. Rounds range from all plain letters (the word copies) to no letters.
  */
 static void t_json_short_and_long_agree(void)
 {
@@ -322,10 +331,16 @@ static void t_json_short_and_long_agree(void)
     memset(input, 'x', PREFIX);
     for (int round = 0; round < 3000; round++) {
         size_t piece = (size_t)(t_rand(&seed) % (PIECE_MAX + 1));
+        uint64_t plain_in_64 = (uint64_t)(round % 5) * 16; /* 0, 16, 32, 48, 64 of 64 */
         for (size_t index = 0; index < piece; index++) {
             uint64_t pick = t_rand(&seed);
-            input[PREFIX + index] = pick % 3 == 0 ? (unsigned char)(pick >> 8)
-                                                  : interesting[(pick >> 8) % sizeof(interesting)];
+            if (pick % 64 < plain_in_64) {
+                input[PREFIX + index] = (unsigned char)('a' + (pick >> 8) % 26);
+            } else {
+                input[PREFIX + index] = pick % 3 == 0
+                                            ? (unsigned char)(pick >> 8)
+                                            : interesting[(pick >> 8) % sizeof(interesting)];
+            }
         }
         struct t_json short_session;
         struct t_json long_session;
