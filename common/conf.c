@@ -43,6 +43,9 @@ static const struct conf_key conf_keys[] = {
     { "flush", CONF_KIND_FLUSH, "always", 0, 0, CONF_SCOPE_LOG },
     { "segment.bytes", CONF_KIND_SIZE, "1g", RILL_SEGMENT_BYTES_MIN,
       (int64_t)RILL_SEGMENT_BYTES_MAX, CONF_SCOPE_LOG },
+    /* zeros written ahead of the active segment's data end, flush=always only (log/partition.c) */
+    { "segment.preallocate.bytes", CONF_KIND_SIZE, "8m", 0, (int64_t)RILL_PREALLOC_BYTES_MAX,
+      CONF_SCOPE_LOG },
     { "segment.ms", CONF_KIND_MS, "604800000", 1, INT64_MAX / 2, CONF_SCOPE_LOG },
     { "retention.bytes", CONF_KIND_SIZE_OR_OFF, "-1", 0, INT64_MAX / 2, CONF_SCOPE_LOG },
     { "retention.ms", CONF_KIND_MS_OR_OFF, "604800000", 0, INT64_MAX / 2, CONF_SCOPE_LOG },

@@ -34,6 +34,12 @@
  * of them alternate (one filling while the other is in flight). Must hold a maximal batch. */
 #define RILL_LOG_STAGING_BYTES (RILL_BATCH_BYTES_MAX + 1024 * 1024)
 
+/* segment.preallocate.bytes: the zeroed window kept ahead of an active segment's data end
+ * (log/partition.c) is at most this; 0 turns it off. Zeros are written in pieces of at most
+ * RILL_PREALLOC_CHUNK_BYTES (one static buffer of zeros serves every partition). */
+#define RILL_PREALLOC_BYTES_MAX   (1024ull * 1024 * 1024)
+#define RILL_PREALLOC_CHUNK_BYTES (1024u * 1024)
+
 /* Sparse index spacing bounds. */
 #define RILL_INDEX_INTERVAL_BYTES_MIN     256u
 #define RILL_INDEX_INTERVAL_BYTES_DEFAULT 4096u

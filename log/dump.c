@@ -123,7 +123,46 @@ struct dump_segment {
     int64_t offset_next;
     int64_t timestamp_max;
     bool compacted; /* a valid compaction marker: offset gaps allowed, order still checked */
+    bool active;    /* the last segment: may end in zeros (preallocation, log/partition.c) */
 };
+
+/* Whether [position, file end) holds only zeros; read in pieces of at most 1 MiB. */
+static bool
+dump_zero_rest(struct dump *dump, int fd, const struct dump_segment *ds, uint64_t position)
+{
+    while (position < ds->file_bytes) {
+        uint64_t left = ds->file_bytes - position;
+        size_t piece = left < (1u << 20) ? (size_t)left : (1u << 20);
+        if (dump_read(fd, dump, piece, position) != RILL_OK || !log_zero_bytes(dump->buf, piece)) {
+            return false;
+        }
+        position += piece;
+    }
+    return true;
+}
+
+/*
+ * A batch header that cannot be decoded at position: in the active segment, zeros up to the
+ * file's end are preallocated space (an open cuts them), reported without an error; anything
+ * else is a problem.
+ */
+static void dump_bad_header(
+    struct dump *dump, int fd, struct dump_segment *ds, uint64_t position, const char *message)
+{
+    if (ds->active && dump_zero_rest(dump, fd, ds, position)) {
+        char text[96];
+        snprintf(text, sizeof(text), "zero tail of %llu bytes (preallocated space; cut on open)",
+                 (unsigned long long)(ds->file_bytes - position));
+        rill_dump_item_t item = {
+            .kind = RILL_DUMP_PROBLEM, .path = ds->path, .position = position, .message = text
+        };
+        item.bytes = ds->file_bytes - position;
+        dump_emit(dump, &item);
+        ds->file_bytes = position; /* the data ends here: the index checks compare with it */
+        return;
+    }
+    dump_problem(dump, ds->path, position, RILL_ERR_CORRUPT, message);
+}
 
 /* Checks one batch at position; false when the scan of this segment cannot go on. */
 static bool dump_batch(struct dump *dump, int fd, struct dump_segment *ds, uint64_t position)
@@ -131,12 +170,12 @@ static bool dump_batch(struct dump *dump, int fd, struct dump_segment *ds, uint6
     uint64_t left = ds->file_bytes - position;
     if (left < LOG_BATCH_HEADER_BYTES ||
         dump_read(fd, dump, LOG_BATCH_HEADER_BYTES, position) != RILL_OK) {
-        dump_problem(dump, ds->path, position, RILL_ERR_CORRUPT, "truncated batch header");
+        dump_bad_header(dump, fd, ds, position, "truncated batch header");
         return false;
     }
     struct log_batch_header hdr;
     if (log_batch_header_decode(dump->buf, LOG_BATCH_HEADER_BYTES, &hdr) != RILL_OK) {
-        dump_problem(dump, ds->path, position, RILL_ERR_CORRUPT, "invalid batch header");
+        dump_bad_header(dump, fd, ds, position, "invalid batch header");
         return false;
     }
     uint32_t total = log_batch_total_bytes(&hdr);
@@ -311,7 +350,8 @@ static rill_err dump_segment(struct dump *dump,
                                .file_bytes = (uint64_t)st.st_size,
                                .offset_next = offset_base,
                                .timestamp_max = -1,
-                               .compacted = compacted };
+                               .compacted = compacted,
+                               .active = active };
     rill_dump_item_t item = {
         .kind = RILL_DUMP_SEGMENT, .path = path, .bytes = ds.file_bytes, .offset_base = offset_base
     };

@@ -25,6 +25,13 @@
 /* Completion cookies: the staging buffer index, or this for a sync without a write. */
 #define LOG_COOKIE_SYNC_ONLY 2u
 #define LOG_COOKIE_ROLL_SYNC 3u
+#define LOG_COOKIE_PREALLOC  4u
+
+/*
+ * The source of every zero write (preallocation, below). Never written: it stays all zeros in
+ * .bss and serves every partition of every thread at once.
+ */
+static uint8_t prealloc_zeros[RILL_PREALLOC_CHUNK_BYTES];
 
 void log_config_from_conf(struct log_config *cfg, const rill_conf_t *conf)
 {
@@ -54,6 +61,10 @@ void log_config_from_conf(struct log_config *cfg, const rill_conf_t *conf)
     }
     cfg->delete_retention_ms = conf_int64(conf, "delete.retention.ms");
     cfg->compaction_map_bytes = (uint64_t)conf_int64(conf, "compaction.map.bytes");
+    /* Only flush=always syncs after (nearly) every append; docs/operations.md says why. */
+    cfg->preallocate_bytes = cfg->flush == LOG_FLUSH_ALWAYS
+                                 ? (uint64_t)conf_int64(conf, "segment.preallocate.bytes")
+                                 : 0;
 }
 
 static int64_t mono_ms(void)
@@ -121,13 +132,138 @@ static void partition_fail(struct log_partition *part, rill_err err, int errno_v
 
 static bool write_in_flight(const struct log_partition *part)
 {
-    return part->staging[0].in_flight || part->staging[1].in_flight || part->sync_only_in_flight;
+    return part->staging[0].in_flight || part->staging[1].in_flight || part->sync_only_in_flight ||
+           part->prealloc_in_flight;
 }
 
 /* Anything whose completion is still to be reaped, including a roll's background sync. */
 static bool io_in_flight(const struct log_partition *part)
 {
     return write_in_flight(part) || part->roll_sync_in_flight;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Preallocation                                                                              */
+/* ---------------------------------------------------------------------------------------- */
+
+/*
+ * With segment.preallocate.bytes = W > 0 (flush=always only), the active segment's file is kept
+ * written with zeros up to about W past its data end, so that the fdatasync acknowledging an
+ * append overwrites blocks that are already allocated and written: no size change, no block
+ * allocation, no journal commit - only the data and a cache flush. (fallocate() alone leaves
+ * unwritten extents whose conversion on first write needs the same journal commit.)
+ *
+ * Zero writes go through the io like any write and take the partition's one write slot
+ * (write_in_flight), so a data write never runs at the same time as a zero write: a zero write
+ * starts at or past seg->bytes - every staged and submitted byte lies below it - and bytes
+ * staged into its range meanwhile are written only after it has completed. When a zero write is
+ * due it goes first, but never twice in a row while data waits (prealloc_last). It carries no
+ * sync: the next data sync writes the zeros out with the data once per chunk, the other syncs
+ * overwrite.
+ *
+ * The data end (seg->bytes, bytes_written) stays the only end anything reads or counts; the
+ * file's size is seg->file_bytes. A roll and a clean close cut the file back to its data end
+ * (prealloc_trim), so sealed segments are exact. After a crash the active segment ends in zeros
+ * (or in data overwrites a power loss undid): recovery cuts that tail like a torn one.
+ *
+ * A failed zero write (EIO, ENOSPC, short) harms no data - it lies past every byte written - so
+ * it only stops preallocation for the partition until it is opened again; the data writes go
+ * on extending the file, and fail the partition themselves if the disk is really broken.
+ */
+
+/* Bytes of one zero write: half the window, at most the zero buffer (W < 2: W). */
+static uint64_t prealloc_chunk(uint64_t window)
+{
+    uint64_t chunk = window / 2 > 0 ? window / 2 : window;
+    return chunk < RILL_PREALLOC_CHUNK_BYTES ? chunk : RILL_PREALLOC_CHUNK_BYTES;
+}
+
+/*
+ * Whether a zero write should take the free write slot now, and its range. Due when a whole
+ * chunk fits between the file's end and W past the data end (never past segment.bytes, where
+ * the segment rolls), unless data is staged and the previous write was zeros already.
+ */
+static bool
+prealloc_due(const struct log_partition *part, bool staged, uint64_t *out_start, uint64_t *out_end)
+{
+    uint64_t window = part->cfg.preallocate_bytes;
+    if (window == 0 || part->prealloc_stopped || (staged && part->prealloc_last)) {
+        return false;
+    }
+    const struct log_segment *seg = part->segments[part->segment_count - 1];
+    uint64_t start = seg->file_bytes > seg->bytes ? seg->file_bytes : seg->bytes;
+    uint64_t chunk = prealloc_chunk(window);
+    uint64_t limit = seg->bytes + window;
+    if (limit > part->cfg.segment_bytes) {
+        limit = part->cfg.segment_bytes;
+    }
+    if (start >= limit || (start - seg->bytes) + chunk > window) {
+        return false;
+    }
+    *out_start = start;
+    *out_end = start + chunk < limit ? start + chunk : limit;
+    return true;
+}
+
+/* Stops preallocation for this opening of the partition; the data path is unaffected. */
+static void prealloc_stop(struct log_partition *part, rill_err err, int errno_value)
+{
+    if (!part->prealloc_stopped) {
+        DIAG_WARN("log", "preallocation stopped dir=%s err=%s errno=%d", part->dir,
+                  rill_err_name(err), errno_value);
+    }
+    part->prealloc_stopped = true;
+}
+
+static rill_err prealloc_submit(struct log_partition *part, uint64_t start, uint64_t end)
+{
+    struct log_segment *seg = part->segments[part->segment_count - 1];
+    RILL_ASSERT(start >= seg->bytes && end > start && end - start <= RILL_PREALLOC_CHUNK_BYTES);
+    rill_err err =
+        part->io->ops->submit_write(part->io, seg->fd, prealloc_zeros, (uint32_t)(end - start),
+                                    start, false, part, LOG_COOKIE_PREALLOC);
+    if (err != RILL_OK) {
+        return err;
+    }
+    part->prealloc_in_flight = true;
+    part->prealloc_start = start;
+    part->prealloc_end = end;
+    part->prealloc_last = true;
+    return RILL_OK;
+}
+
+static void prealloc_complete(struct log_partition *part, const struct log_io_completion *c)
+{
+    RILL_ASSERT(part->prealloc_in_flight);
+    part->prealloc_in_flight = false;
+    /* The segment cannot have changed: a roll or truncation drains every write first. */
+    struct log_segment *seg = part->segments[part->segment_count - 1];
+    if (part->prealloc_end > seg->file_bytes) {
+        /* Also after a failure: the file may have grown up to here (prealloc_trim cuts it). */
+        seg->file_bytes = part->prealloc_end;
+    }
+    if (c->err != RILL_OK || c->bytes != part->prealloc_end - part->prealloc_start) {
+        prealloc_stop(part, c->err != RILL_OK ? c->err : RILL_ERR_IO, c->errno_value);
+    }
+}
+
+/*
+ * Cuts seg's file back to its data end when zeros (or a failed zero write) lie past it. Called
+ * with nothing in flight, before the segment is sealed or the log closed.
+ */
+static rill_err prealloc_trim(struct log_partition *part, struct log_segment *seg, bool *out_cut)
+{
+    *out_cut = false;
+    RILL_ASSERT(seg->bytes_written == seg->bytes);
+    if (seg->file_bytes == seg->bytes) {
+        return RILL_OK;
+    }
+    rill_err err = part->io->ops->ftruncate(part->io, seg->fd, seg->bytes);
+    if (err == RILL_OK) {
+        seg->file_bytes = seg->bytes;
+        *out_cut = true;
+    }
+    return err;
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -222,7 +358,16 @@ rill_err log_partition_close(struct log_partition *part)
     }
     if (err == RILL_OK) {
         struct log_segment *seg = active_segment(part);
-        err = log_segment_write_indexes(part, seg);
+        /* Exact on disk before the checkpoint vouches for its size: the next open then takes
+         * the fast path (recovery would cut the zeros as a torn tail otherwise). */
+        bool cut = false;
+        err = prealloc_trim(part, seg, &cut);
+        if (err == RILL_OK && cut) {
+            err = part->io->ops->fdatasync(part->io, seg->fd);
+        }
+        if (err == RILL_OK) {
+            err = log_segment_write_indexes(part, seg);
+        }
         if (err == RILL_OK) {
             struct log_checkpoint ckpt = { part->offset_next, seg->offset_base, seg->bytes };
             err = log_checkpoint_write(part, &ckpt);
@@ -568,6 +713,7 @@ static rill_err submit_staged(struct log_partition *part, bool sync)
     }
     stage->in_flight = true;
     stage->sync_in_flight = sync;
+    part->prealloc_last = false;
     if (sync) {
         part->sync_last_ms = mono_ms();
         stage->sync_submit_ns = sync_clock(part);
@@ -590,6 +736,14 @@ rill_err log_partition_commit(struct log_partition *part, bool want_sync)
         return RILL_OK; /* the completion will submit what accumulated meanwhile */
     }
     struct log_staging *stage = &part->staging[part->staging_filling];
+    uint64_t zero_start = 0, zero_end = 0;
+    if (prealloc_due(part, stage->used_bytes > 0, &zero_start, &zero_end)) {
+        rill_err err = prealloc_submit(part, zero_start, zero_end);
+        if (err == RILL_OK || err == RILL_ERR_FULL) {
+            return err == RILL_OK ? RILL_OK : RILL_ERR_AGAIN;
+        }
+        prealloc_stop(part, err, 0); /* and go on with the data */
+    }
     if (stage->used_bytes > 0) {
         rill_err err = submit_staged(part, sync_due(part));
         return err == RILL_ERR_FULL ? RILL_ERR_AGAIN : err;
@@ -603,6 +757,7 @@ rill_err log_partition_commit(struct log_partition *part, bool want_sync)
         }
         part->sync_only_in_flight = true;
         part->sync_only_offset_end = part->offset_written;
+        part->prealloc_last = false;
         part->sync_last_ms = mono_ms();
         part->sync_only_submit_ns = sync_clock(part);
     }
@@ -617,6 +772,9 @@ static void complete_write(struct log_partition *part,
         partition_fail(part, c->err != RILL_OK ? c->err : RILL_ERR_IO, c->errno_value);
     } else if (part->failed == RILL_OK) {
         stage->seg->bytes_written = stage->position + stage->used_bytes;
+        if (stage->seg->bytes_written > stage->seg->file_bytes) {
+            stage->seg->file_bytes = stage->seg->bytes_written;
+        }
         RILL_ASSERT(stage->offset_end >= part->offset_written);
         part->offset_written = stage->offset_end;
     }
@@ -671,7 +829,10 @@ static void complete_roll_sync(struct log_partition *part, const struct log_io_c
 void log_partition_on_completion(struct log_partition *part, const struct log_io_completion *c)
 {
     RILL_ASSERT(c->owner == part);
-    if (c->cookie == LOG_COOKIE_ROLL_SYNC) {
+    if (c->cookie == LOG_COOKIE_PREALLOC) {
+        RILL_ASSERT(c->op == LOG_IO_OP_WRITE);
+        prealloc_complete(part, c);
+    } else if (c->cookie == LOG_COOKIE_ROLL_SYNC) {
         RILL_ASSERT(c->op == LOG_IO_OP_SYNC && part->roll_sync_in_flight);
         sync_timed(part, part->roll_sync_submit_ns, c);
         complete_roll_sync(part, c);
@@ -820,7 +981,13 @@ rill_err log_partition_roll(struct log_partition *part)
         return err;
     }
     struct log_segment *next = NULL;
-    err = log_segment_write_indexes(part, seg);
+    /* Sealed segments are exact: the zeros past the data end go (the roll's sync below makes
+     * that durable before the durable end may pass this segment). */
+    bool cut = false;
+    err = prealloc_trim(part, seg, &cut);
+    if (err == RILL_OK) {
+        err = log_segment_write_indexes(part, seg);
+    }
     if (err == RILL_OK) {
         err = log_segment_create(part, part->offset_next, true, &next);
     }
@@ -953,6 +1120,7 @@ truncate_segment_tail(struct log_partition *part, struct log_segment *seg, uint6
         err = io->ops->fdatasync(io, seg->fd);
     }
     if (err == RILL_OK) {
+        seg->file_bytes = position;
         err = log_segment_rescan(part, seg, position);
     }
     if (err == RILL_OK) {

@@ -50,6 +50,7 @@ struct log_config {
     bool compact;                  /* cleanup.policy has compact (compact.c) */
     int64_t delete_retention_ms;   /* tombstones live this long past their segment's max ts */
     uint64_t compaction_map_bytes; /* memory bound of the cleaner's key map */
+    uint64_t preallocate_bytes;    /* zeroed window ahead of the data end (flush=always); 0 off */
 };
 
 struct log_segment {
@@ -57,6 +58,9 @@ struct log_segment {
     int64_t offset_next;        /* one past the last assigned offset in it */
     uint64_t bytes;             /* assigned (staged or written) bytes */
     uint64_t bytes_written;     /* bytes whose write completed: reads stop here */
+    uint64_t file_bytes;        /* size of the .log file as written here: past bytes_written it
+                                   holds zeros (preallocation) or holes under staged bytes; a
+                                   sealed segment's is exactly bytes */
     int64_t timestamp_max;      /* largest record timestamp (-1 when empty) */
     int64_t created_ms;         /* wall time of its first append, for segment.ms (-1 empty) */
     uint32_t bytes_since_index; /* batch bytes since the last offset index entry */
@@ -125,6 +129,12 @@ struct log_partition {
     int64_t roll_offset_end;     /* that segment's end: durable once its sync completes */
     int64_t durable_after_roll;  /* syncs of the new segment that completed meanwhile */
     int64_t roll_sync_submit_ns; /* monotonic submission time of the roll's sync (sync stats) */
+    bool prealloc_in_flight;     /* a write of zeros ahead of the data end is in flight: it holds
+                                    the partition's one write slot */
+    uint64_t prealloc_start;     /* where that write starts (at or past the segment's bytes) */
+    uint64_t prealloc_end;       /* and where it ends */
+    bool prealloc_last;          /* the last write was zeros: the next slot goes to data */
+    bool prealloc_stopped;       /* a zero write failed: no more preallocation until reopen */
 
     rill_err failed; /* sticky: RILL_OK until a write or sync fails */
     int failed_errno;
@@ -316,6 +326,19 @@ RILL_MUST_CHECK rill_err log_partition_add_segment(struct log_partition *part,
 RILL_MUST_CHECK rill_err log_segment_rescan(struct log_partition *part,
                                             struct log_segment *seg,
                                             uint64_t bytes);
+
+/* The reason recovery gives for a tail of zeros (preallocated space past the data). */
+#define LOG_ZERO_TAIL_PROBLEM "zero tail (preallocated space)"
+/* Whether buf holds only zero bytes. */
+static inline bool log_zero_bytes(const uint8_t *buf, size_t bytes)
+{
+    for (size_t i = 0; i < bytes; i++) {
+        if (buf[i] != 0) {
+            return false;
+        }
+    }
+    return true;
+}
 
 /* Runs recovery over the segments found in part->dir (recovery.c). */
 RILL_MUST_CHECK rill_err log_partition_recover(struct log_partition *part);

@@ -15,6 +15,13 @@
  * are the tail (a roll syncs the segment it sealed in the background) and earlier ones sealed.
  * A tail segment that ends short of the next segment's base lost its end with the power: the
  * durable end never passed it, so the later segments are dropped like a torn tail.
+ * Preallocation (partition.c): the active segment of a log that crashed usually ends in zeros
+ * written ahead of its data; they stop the scan like any invalid batch ("zero tail") and are cut
+ * as a torn tail, which is the normal case and logged at info level only. A sealed segment is
+ * cut to its data end before its roll's sync, and the durable end never passes a sealed segment
+ * before that sync completes, so a zero tail in a segment followed by others (the cut was lost
+ * with the power) marks later segments that hold nothing acknowledged: they go as after a torn
+ * tail.
  * Compaction (compact.c): a segment with a valid .compacted marker may have offset gaps, inside
  * and at its end, and is never taken for a segment with a lost end; leftovers of an interrupted
  * clean (.cleaning copies, markers without a segment) are deleted first.
@@ -87,7 +94,16 @@ static rill_err scan_one(struct log_partition *part,
 {
     uint64_t position = seg->bytes;
     if (file_bytes - position < LOG_BATCH_HEADER_BYTES) {
-        state->problem = "truncated batch header";
+        uint8_t rest[LOG_BATCH_HEADER_BYTES];
+        size_t rest_bytes = 0;
+        rill_err err = part->io->ops->pread(part->io, seg->fd, rest,
+                                            (size_t)(file_bytes - position), position, &rest_bytes);
+        if (err != RILL_OK) {
+            return err;
+        }
+        state->problem = rest_bytes == file_bytes - position && log_zero_bytes(rest, rest_bytes)
+                             ? LOG_ZERO_TAIL_PROBLEM
+                             : "truncated batch header";
         return RILL_OK;
     }
     rill_err err = scan_fill(part, seg, state, position, LOG_BATCH_HEADER_BYTES, file_bytes);
@@ -97,7 +113,8 @@ static rill_err scan_one(struct log_partition *part,
     const uint8_t *at = state->buf + (position - state->buf_position);
     struct log_batch_header hdr;
     if (log_batch_header_decode(at, LOG_BATCH_HEADER_BYTES, &hdr) != RILL_OK) {
-        state->problem = "invalid batch header";
+        state->problem = log_zero_bytes(at, LOG_BATCH_HEADER_BYTES) ? LOG_ZERO_TAIL_PROBLEM
+                                                                    : "invalid batch header";
         return RILL_OK;
     }
     uint32_t total = log_batch_total_bytes(&hdr);
@@ -239,10 +256,13 @@ static rill_err truncate_tail(struct log_partition *part,
                               uint64_t file_bytes,
                               const char *problem)
 {
-    DIAG_WARN("log",
-              "truncating invalid tail dir=%s segment=%" PRId64 " position=%" PRIu64
-              " file_bytes=%" PRIu64 " offset=%" PRId64 " reason=\"%s\"",
-              part->dir, seg->offset_base, seg->bytes, file_bytes, seg->offset_next, problem);
+    /* Zeros past the data are what preallocation leaves behind a crash: expected, not damage. */
+    enum diag_level level =
+        strcmp(problem, LOG_ZERO_TAIL_PROBLEM) == 0 ? DIAG_LEVEL_INFO : DIAG_LEVEL_WARN;
+    diag_write(level, "log",
+               "truncating invalid tail dir=%s segment=%" PRId64 " position=%" PRIu64
+               " file_bytes=%" PRIu64 " offset=%" PRId64 " reason=\"%s\"",
+               part->dir, seg->offset_base, seg->bytes, file_bytes, seg->offset_next, problem);
     rill_err err = part->io->ops->ftruncate(part->io, seg->fd, seg->bytes);
     if (err == RILL_OK) {
         err = part->io->ops->fdatasync(part->io, seg->fd);
@@ -485,6 +505,10 @@ rill_err log_partition_recover(struct log_partition *part)
             }
             part->segments[i]->index_files_stale = false;
         }
+    }
+    for (uint32_t i = 0; i < part->segment_count; i++) {
+        /* Every segment now ends at its data: torn tails (zeros included) were cut. */
+        part->segments[i]->file_bytes = part->segments[i]->bytes;
     }
     struct log_segment *active = part->segments[part->segment_count - 1];
     active->sealed = false;

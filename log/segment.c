@@ -168,6 +168,7 @@ log_segment_load_indexes(struct log_partition *part, struct log_segment *seg, ui
     }
     seg->bytes = file_bytes;
     seg->bytes_written = file_bytes;
+    seg->file_bytes = file_bytes;
     seg->offset_next = offsets.offset_next;
     seg->timestamp_max = offsets.timestamp_max;
     return RILL_OK;
