@@ -26,9 +26,9 @@
 
 /* The topic-level settings DESCRIBE_TOPICS lists (docs/protocol.md, CREATE_TOPICS). */
 static const char *const admin_topic_keys[] = {
-    "cleanup.policy",       "compaction.map.bytes", "delete.retention.ms", "flush",
-    "index.interval.bytes", "max.batch.bytes",      "retention.bytes",     "retention.ms",
-    "segment.bytes",        "segment.ms",
+    "cleanup.policy",       "compaction.map.bytes", "delete.retention.ms",       "flush",
+    "index.interval.bytes", "max.batch.bytes",      "retention.bytes",           "retention.ms",
+    "segment.bytes",        "segment.ms",           "segment.preallocate.bytes",
 };
 
 char *handler_strdup(struct proto_arena *arena, const char *ptr, uint32_t bytes)

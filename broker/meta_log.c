@@ -129,6 +129,7 @@ static rill_err meta_log_start(struct meta_log *log, const char *data_dir)
     struct log_config cfg;
     log_config_from_conf(&cfg, NULL);
     cfg.flush = LOG_FLUSH_ALWAYS;
+    cfg.preallocate_bytes = 0; /* a few small records a day: zeros ahead would only cost space */
     cfg.retention_bytes = -1;
     cfg.retention_ms = -1;
     cfg.batch_bytes_max = RILL_BATCH_BYTES_DEFAULT;

@@ -120,6 +120,9 @@ RILL_API const char *rill_version(void);
  *   flush                 always | interval:<ms> | os                         [always]
  *   segment.bytes         roll the active segment past this size             [1073741824]
  *   segment.ms            roll the active segment when its first record is older [604800000]
+ *   segment.preallocate.bytes  with flush=always, keep the active segment's file written with
+ *                         zeros this far past its data, so that syncs do not grow the file;
+ *                         0 = off (docs/operations.md)                        [8m]
  *   retention.bytes       delete old segments while the log exceeds this; -1 = off [-1]
  *   retention.ms          delete segments whose newest record is older; -1 = off [604800000]
  *   index.interval.bytes  bytes of batches between two sparse index entries  [4096]

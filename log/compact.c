@@ -750,6 +750,7 @@ static rill_err segment_swap(struct cleaner *c, struct log_segment *seg, struct 
     t->seg.idx = old;
     seg->bytes = t->seg.bytes;
     seg->bytes_written = t->seg.bytes;
+    seg->file_bytes = t->seg.bytes;
     seg->bytes_since_index = t->seg.bytes_since_index;
     seg->timestamp_max = t->seg.timestamp_max;
     seg->offset_next = t->seg.offset_next;

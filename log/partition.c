@@ -166,10 +166,20 @@ static bool io_in_flight(const struct log_partition *part)
  * (prealloc_trim), so sealed segments are exact. After a crash the active segment ends in zeros
  * (or in data overwrites a power loss undid): recovery cuts that tail like a torn one.
  *
+ * Zeros cost a second write of every byte. That pays while syncs are frequent and small (each
+ * saves a journal commit, ~0.2-0.4 ms here); when the partition writes in large pieces - the
+ * staging buffer fills between syncs, throughput rather than latency - the commits are few and
+ * the zeros would halve the bandwidth (measured: docs/benchmarks.md), so no zeros are written
+ * while the moving average of the data writes is above LOG_PREALLOC_WRITE_BYTES_MAX.
+ *
  * A failed zero write (EIO, ENOSPC, short) harms no data - it lies past every byte written - so
  * it only stops preallocation for the partition until it is opened again; the data writes go
  * on extending the file, and fail the partition themselves if the disk is really broken.
  */
+
+/* Data writes averaging more than this make the partition stop writing zeros (see above): at
+ * ~400 MB/s, writing 128 KiB of zeros costs about what the journal commit it saves does. */
+#define LOG_PREALLOC_WRITE_BYTES_MAX (128u * 1024)
 
 /* Bytes of one zero write: half the window, at most the zero buffer (W < 2: W). */
 static uint64_t prealloc_chunk(uint64_t window)
@@ -187,7 +197,8 @@ static bool
 prealloc_due(const struct log_partition *part, bool staged, uint64_t *out_start, uint64_t *out_end)
 {
     uint64_t window = part->cfg.preallocate_bytes;
-    if (window == 0 || part->prealloc_stopped || (staged && part->prealloc_last)) {
+    if (window == 0 || part->prealloc_stopped || (staged && part->prealloc_last) ||
+        part->write_bytes_avg > LOG_PREALLOC_WRITE_BYTES_MAX) {
         return false;
     }
     const struct log_segment *seg = part->segments[part->segment_count - 1];
@@ -714,6 +725,9 @@ static rill_err submit_staged(struct log_partition *part, bool sync)
     stage->in_flight = true;
     stage->sync_in_flight = sync;
     part->prealloc_last = false;
+    /* Moving average over about the last 8 writes (the staging buffer bounds each). */
+    part->write_bytes_avg =
+        part->write_bytes_avg - part->write_bytes_avg / 8 + (uint32_t)(stage->used_bytes / 8);
     if (sync) {
         part->sync_last_ms = mono_ms();
         stage->sync_submit_ns = sync_clock(part);

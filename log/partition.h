@@ -14,6 +14,10 @@
  * the OS; reads stop here) and offset_durable (every record below is on stable storage).
  * offset_durable <= offset_written <= offset_next always.
  *
+ * Preallocation (segment.preallocate.bytes, partition.c): the active segment's file may extend
+ * past its data with zeros written ahead, tracked as seg->file_bytes; everything that reads or
+ * counts uses the data ends (bytes, bytes_written). Zero writes take the same single write slot.
+ *
  * A failed write or sync sets `failed` for good: the partition is offline, nothing past
  * offset_durable is ever reported durable and every later call returns the error.
  *
@@ -50,7 +54,8 @@ struct log_config {
     bool compact;                  /* cleanup.policy has compact (compact.c) */
     int64_t delete_retention_ms;   /* tombstones live this long past their segment's max ts */
     uint64_t compaction_map_bytes; /* memory bound of the cleaner's key map */
-    uint64_t preallocate_bytes;    /* zeroed window ahead of the data end (flush=always); 0 off */
+    uint64_t preallocate_bytes;    /* zeroed window ahead of the data end; 0 off (from_conf
+                                      sets it for flush=always only) */
 };
 
 struct log_segment {
@@ -135,6 +140,8 @@ struct log_partition {
     uint64_t prealloc_end;       /* and where it ends */
     bool prealloc_last;          /* the last write was zeros: the next slot goes to data */
     bool prealloc_stopped;       /* a zero write failed: no more preallocation until reopen */
+    uint32_t write_bytes_avg;    /* moving average of data write sizes: large writes (throughput,
+                                    few syncs) get no preallocation */
 
     rill_err failed; /* sticky: RILL_OK until a write or sync fails */
     int failed_errno;

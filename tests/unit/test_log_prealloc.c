@@ -58,8 +58,8 @@ static bool segment_zeros(const char *dir, int64_t offset_base, uint64_t from, u
 }
 
 /* Appends `batches` durable batches of 1..20 records (generation 0) at the partition's end. */
-static void append_durable(struct log_partition *part, struct fx_model *m, uint64_t *rng,
-                           unsigned batches)
+static void
+append_durable(struct log_partition *part, struct fx_model *m, uint64_t *rng, unsigned batches)
 {
     struct log_batch_builder bld;
     T_ASSERT_OK(log_batch_builder_init(&bld, LOG_CODEC_NONE, RILL_BATCH_BYTES_DEFAULT));
@@ -181,6 +181,51 @@ static void t_off_keeps_file_exact(void)
     fx_rmdir(dir);
 }
 
+/* Large writes (the staging buffer fills between syncs) get no zeros: they would halve the
+ * bandwidth for few syncs. Small ones afterwards get them again. */
+static void t_large_writes_skip_zeros(void)
+{
+    char dir[256];
+    t_mkdtemp(dir, sizeof(dir));
+    struct log_io *io = fault_io();
+    struct log_config cfg = prealloc_config(WINDOW_BYTES);
+    cfg.segment_bytes = 64u << 20;
+    struct log_partition *part = NULL;
+    T_ASSERT_OK(log_partition_open(dir, &cfg, io, &part));
+    struct fx_model m;
+    fx_model_init(&m, fx_seed(16), 4000);
+    struct log_batch_builder bld;
+    T_ASSERT_OK(log_batch_builder_init(&bld, LOG_CODEC_NONE, RILL_BATCH_BYTES_DEFAULT));
+    for (unsigned i = 0; i < 40; i++) {
+        /* 16 batches staged (~250 KB), then one write with its sync. */
+        int64_t base = part->offset_next;
+        for (unsigned b = 0; b < 16; b++) {
+            uint8_t *batch = NULL;
+            size_t bytes = 0;
+            int64_t got = -1;
+            fx_batch_build(&bld, &m, 0, part->offset_next, 64, &batch, &bytes);
+            T_ASSERT_OK(fx_part_append(part, batch, bytes, &got));
+        }
+        fx_model_set(&m, base, part->offset_next, 0);
+        T_ASSERT_OK(log_partition_wait(part, part->offset_next, true));
+    }
+    T_ASSERT(part->write_bytes_avg > 128u * 1024);
+    struct log_segment *seg = active(part);
+    T_ASSERT_EQ_INT(seg->file_bytes, seg->bytes); /* the data ran past the zeros and stayed */
+    /* Small writes again: the average falls and zeros come back. */
+    uint64_t rng = fx_seed(17);
+    append_durable(part, &m, &rng, 60);
+    T_ASSERT(seg->file_bytes > seg->bytes);
+    check_reads(part);
+    int64_t end = part->offset_next;
+    T_ASSERT_OK(log_partition_close(part));
+    io->ops->destroy(io);
+    log_batch_builder_deinit(&bld);
+    verify_public(dir, &m, end);
+    fx_model_deinit(&m);
+    fx_rmdir(dir);
+}
+
 /* A roll cuts the sealed segment to its data end; the new segment is preallocated at once. */
 static void t_roll_cuts_sealed_segment(void)
 {
@@ -295,8 +340,8 @@ static void dump_collect(const rill_dump_item_t *item, void *opaque)
 {
     unsigned *zero_tails = opaque;
     if (item->err != RILL_OK) {
-        fprintf(stderr, "  dump: %s at %llu: %s\n", item->path,
-                (unsigned long long)item->position, item->message);
+        fprintf(stderr, "  dump: %s at %llu: %s\n", item->path, (unsigned long long)item->position,
+                item->message);
     }
     if (item->kind == RILL_DUMP_PROBLEM && item->err == RILL_OK &&
         strstr(item->message, "zero tail") != NULL) {
@@ -555,6 +600,7 @@ static void t_setting(void)
 static const struct t_case cases[] = {
     T_CASE(t_data_end_and_file_size),
     T_CASE(t_off_keeps_file_exact),
+    T_CASE(t_large_writes_skip_zeros),
     T_CASE(t_roll_cuts_sealed_segment),
     T_CASE(t_clean_close_fast_path),
     T_CASE(t_crash_zero_tail),
