@@ -150,11 +150,11 @@ static inline void read_listening_lines(int fd, struct rilld *broker)
     broker->http_port = (uint16_t)http_port;
 }
 
-/* Starts rilld on 127.0.0.1:0 with broker's data dir and config; waits for its port. */
-static inline void rilld_start(struct rilld *broker)
+/* Forks rilld on 127.0.0.1:0 with broker's data dir and config: its stdout goes to out_fd
+ * (and its stderr too when to_stderr), close_fd is closed in the child (-1: none). The pid is
+ * tracked and kept in broker->pid. */
+static inline void rilld_spawn(struct rilld *broker, int out_fd, int close_fd, bool to_stderr)
 {
-    int pipe_fds[2];
-    T_ASSERT(pipe(pipe_fds) == 0);
     char config_path[600];
     snprintf(config_path, sizeof(config_path), "%s/rilld.conf", broker->dir);
     fflush(stdout);
@@ -169,17 +169,30 @@ static inline void rilld_start(struct rilld *broker)
             limit.rlim_cur = broker->nofile;
             setrlimit(RLIMIT_NOFILE, &limit);
         }
-        dup2(pipe_fds[1], STDOUT_FILENO);
-        close(pipe_fds[0]);
-        close(pipe_fds[1]);
+        dup2(out_fd, STDOUT_FILENO);
+        if (to_stderr) {
+            dup2(out_fd, STDERR_FILENO);
+        }
+        close(out_fd);
+        if (close_fd >= 0) {
+            close(close_fd);
+        }
         /* --http too: the default 127.0.0.1:9701 would collide between brokers. */
         execl(rilld_path, "rilld", "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0", "--data",
               broker->data_dir, "--config", config_path, (char *)NULL);
         _exit(127);
     }
     track_pid(pid, true);
-    close(pipe_fds[1]);
     broker->pid = pid;
+}
+
+/* Starts rilld on 127.0.0.1:0 with broker's data dir and config; waits for its port. */
+static inline void rilld_start(struct rilld *broker)
+{
+    int pipe_fds[2];
+    T_ASSERT(pipe(pipe_fds) == 0);
+    rilld_spawn(broker, pipe_fds[1], pipe_fds[0], false);
+    close(pipe_fds[1]);
     read_listening_lines(pipe_fds[0], broker);
     close(pipe_fds[0]);
 }

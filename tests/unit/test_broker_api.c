@@ -1369,23 +1369,10 @@ static void t_single_owner_pass_through(void)
 /* Starts rilld expecting it to refuse to start: its exit status within the start timeout. */
 static int rilld_start_refused(struct rilld *broker)
 {
-    char config_path[600];
-    snprintf(config_path, sizeof(config_path), "%s/rilld.conf", broker->dir);
-    fflush(stdout);
-    fflush(stderr);
-    pid_t pid = fork();
-    T_ASSERT(pid >= 0);
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        int null_fd = open("/dev/null", O_WRONLY);
-        dup2(null_fd, STDOUT_FILENO);
-        dup2(null_fd, STDERR_FILENO);
-        execl(rilld_path, "rilld", "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0", "--data",
-              broker->data_dir, "--config", config_path, (char *)NULL);
-        _exit(127);
-    }
-    track_pid(pid, true);
-    broker->pid = pid;
+    int null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    T_ASSERT(null_fd >= 0);
+    rilld_spawn(broker, null_fd, -1, true);
+    close(null_fd);
     int status = rilld_wait(broker, WIRE_START_TIMEOUT_MS);
     if (status == -1) {
         rilld_stop(broker);
