@@ -279,7 +279,11 @@ struct record_fields {
     int32_t header_count;
 };
 
-static bool read_varint64(const uint8_t **pos, const uint8_t *end, int64_t *out_value)
+/* The three readers below are forced inline: record_decode calls them about six times per
+ * record, and as calls they were ~11 % of a consumer's instructions per 1 KiB record and ~16 %
+ * per 100 B record (callgrind of `rill bench consume`). The broker's validation gains alike. */
+__attribute__((always_inline)) static inline bool
+read_varint64(const uint8_t **pos, const uint8_t *end, int64_t *out_value)
 {
     size_t used = log_varint_decode_inline(*pos, (size_t)(end - *pos), out_value);
     if (used == 0) {
@@ -290,7 +294,8 @@ static bool read_varint64(const uint8_t **pos, const uint8_t *end, int64_t *out_
 }
 
 /* A varint that Kafka declares as int32: values outside int32 are malformed. */
-static bool read_varint32(const uint8_t **pos, const uint8_t *end, int32_t *out_value)
+__attribute__((always_inline)) static inline bool
+read_varint32(const uint8_t **pos, const uint8_t *end, int32_t *out_value)
 {
     int64_t value;
     if (!read_varint64(pos, end, &value) || value < INT32_MIN || value > INT32_MAX) {
@@ -301,10 +306,10 @@ static bool read_varint32(const uint8_t **pos, const uint8_t *end, int32_t *out_
 }
 
 /* A varint length (-1 = null) followed by that many bytes. */
-static bool read_nullable_bytes(const uint8_t **pos,
-                                const uint8_t *end,
-                                const uint8_t **out_data,
-                                int32_t *out_bytes)
+__attribute__((always_inline)) static inline bool read_nullable_bytes(const uint8_t **pos,
+                                                                      const uint8_t *end,
+                                                                      const uint8_t **out_data,
+                                                                      int32_t *out_bytes)
 {
     int32_t bytes;
     if (!read_varint32(pos, end, &bytes)) {
