@@ -65,6 +65,7 @@ void log_config_from_conf(struct log_config *cfg, const rill_conf_t *conf)
     cfg->preallocate_bytes = cfg->flush == LOG_FLUSH_ALWAYS
                                  ? (uint64_t)conf_int64(conf, "segment.preallocate.bytes")
                                  : 0;
+    cfg->preallocate_after_bytes = cfg->preallocate_bytes;
 }
 
 static int64_t mono_ms(void)
@@ -202,6 +203,13 @@ prealloc_due(const struct log_partition *part, bool staged, uint64_t *out_start,
         return false;
     }
     const struct log_segment *seg = part->segments[part->segment_count - 1];
+    if (seg->bytes < part->cfg.preallocate_after_bytes) {
+        /* Not before the segment holds a window of data: a partition that writes little (one
+         * of thousands, most of them quiet) would otherwise cost a window of zeros on disk and
+         * on the device for its first record (100 partitions given 3 keyed records each took
+         * 762 MB). A busy partition passes it within its first window of data. */
+        return false;
+    }
     uint64_t start = seg->file_bytes > seg->bytes ? seg->file_bytes : seg->bytes;
     uint64_t chunk = prealloc_chunk(window);
     uint64_t limit = seg->bytes + window;

@@ -50,12 +50,14 @@ struct log_config {
     int64_t retention_ms;    /* -1: no age limit */
     uint32_t index_interval_bytes;
     uint32_t batch_bytes_max;
-    int codec;                     /* used by the embedded API's builder */
-    bool compact;                  /* cleanup.policy has compact (compact.c) */
-    int64_t delete_retention_ms;   /* tombstones live this long past their segment's max ts */
-    uint64_t compaction_map_bytes; /* memory bound of the cleaner's key map */
-    uint64_t preallocate_bytes;    /* zeroed window ahead of the data end; 0 off (from_conf
-                                      sets it for flush=always only) */
+    int codec;                        /* used by the embedded API's builder */
+    bool compact;                     /* cleanup.policy has compact (compact.c) */
+    int64_t delete_retention_ms;      /* tombstones live this long past their segment's max ts */
+    uint64_t compaction_map_bytes;    /* memory bound of the cleaner's key map */
+    uint64_t preallocate_bytes;       /* zeroed window ahead of the data end; 0 off (from_conf
+                                         sets it for flush=always only) */
+    uint64_t preallocate_after_bytes; /* no zeros before the active segment holds this much
+                                         data (from_conf: the window) */
 };
 
 struct log_segment {

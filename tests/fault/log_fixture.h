@@ -486,6 +486,9 @@ fx_config(uint64_t segment_bytes, uint32_t index_interval_bytes, enum log_flush_
     cfg.segment_bytes = segment_bytes;
     cfg.index_interval_bytes = index_interval_bytes;
     cfg.flush = flush;
+    /* Preallocate from the first byte: the small workloads of the crash and fault sweeps
+     * then meet zero writes (rilld waits for a window of data first, log/partition.c). */
+    cfg.preallocate_after_bytes = 0;
     return cfg;
 }
 

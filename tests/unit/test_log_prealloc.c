@@ -181,6 +181,43 @@ static void t_off_keeps_file_exact(void)
     fx_rmdir(dir);
 }
 
+/* As rilld configures it (preallocate_after_bytes = the window): a quiet partition writes no
+ * zeros at all; once its active segment holds a window of data, the window follows. */
+static void t_quiet_partition_no_zeros(void)
+{
+    char dir[256];
+    t_mkdtemp(dir, sizeof(dir));
+    struct log_io *io = fault_io();
+    struct log_config cfg = prealloc_config(WINDOW_BYTES);
+    struct log_config from_conf;
+    log_config_from_conf(&from_conf, NULL);
+    T_ASSERT_EQ_INT(from_conf.preallocate_after_bytes, from_conf.preallocate_bytes);
+    cfg.preallocate_after_bytes = WINDOW_BYTES;
+    struct log_partition *part = NULL;
+    T_ASSERT_OK(log_partition_open(dir, &cfg, io, &part));
+    struct fx_model m;
+    fx_model_init(&m, fx_seed(5), 300);
+    uint64_t rng = fx_seed(6);
+    bool zeros_seen = false;
+    for (unsigned round = 0; round < 400 && !zeros_seen; round++) {
+        append_durable(part, &m, &rng, 1);
+        struct log_segment *seg = active(part);
+        if (seg->bytes < WINDOW_BYTES) {
+            /* Less than a window of data so far: the file is exact. */
+            T_ASSERT_EQ_INT(seg->file_bytes, seg->bytes);
+            T_ASSERT_EQ_INT(segment_file_size(dir, seg->offset_base), seg->bytes);
+        }
+        zeros_seen = seg->file_bytes > seg->bytes;
+    }
+    T_ASSERT(zeros_seen);
+    T_ASSERT(active(part)->bytes >= WINDOW_BYTES);
+    check_reads(part);
+    T_ASSERT_OK(log_partition_close(part));
+    io->ops->destroy(io);
+    fx_model_deinit(&m);
+    fx_rmdir(dir);
+}
+
 /* Large writes (the staging buffer fills between syncs) get no zeros: they would halve the
  * bandwidth for few syncs. Small ones afterwards get them again. */
 static void t_large_writes_skip_zeros(void)
@@ -598,19 +635,13 @@ static void t_setting(void)
 }
 
 static const struct t_case cases[] = {
-    T_CASE(t_data_end_and_file_size),
-    T_CASE(t_off_keeps_file_exact),
-    T_CASE(t_large_writes_skip_zeros),
-    T_CASE(t_roll_cuts_sealed_segment),
-    T_CASE(t_clean_close_fast_path),
-    T_CASE(t_crash_zero_tail),
-    T_CASE(t_crash_zero_tail_uring),
-    T_CASE(t_power_loss_zero_tail),
-    T_CASE(t_lost_cut_of_sealed_segment),
-    T_CASE(t_zero_write_eio),
-    T_CASE(t_zero_write_enospc),
-    T_CASE(t_zero_write_short),
-    T_CASE(t_setting),
+    T_CASE(t_data_end_and_file_size),   T_CASE(t_off_keeps_file_exact),
+    T_CASE(t_quiet_partition_no_zeros), T_CASE(t_large_writes_skip_zeros),
+    T_CASE(t_roll_cuts_sealed_segment), T_CASE(t_clean_close_fast_path),
+    T_CASE(t_crash_zero_tail),          T_CASE(t_crash_zero_tail_uring),
+    T_CASE(t_power_loss_zero_tail),     T_CASE(t_lost_cut_of_sealed_segment),
+    T_CASE(t_zero_write_eio),           T_CASE(t_zero_write_enospc),
+    T_CASE(t_zero_write_short),         T_CASE(t_setting),
 };
 
 int main(int argc, char **argv)
