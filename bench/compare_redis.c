@@ -234,20 +234,29 @@ static size_t redis_format_xadd(const struct redis_args *a, char **out)
     return len > 0 ? (size_t)len : 0;
 }
 
+/* Empties the stream and formats the XADD every record sends; 0 after printing why it failed. */
+static size_t redis_prepare(redisContext *c, const struct redis_args *a, char **out_cmd)
+{
+    redisReply *r = redis_command(c, "DEL", "DEL %s", a->key);
+    if (r == NULL) {
+        return 0;
+    }
+    freeReplyObject(r);
+    size_t cmd_len = redis_format_xadd(a, out_cmd);
+    if (cmd_len == 0) {
+        fprintf(stderr, "bench-redis: cannot format XADD\n");
+    }
+    return cmd_len;
+}
+
 static bool redis_produce(redisContext *c,
                           const struct redis_args *a,
                           struct cmp_result *res,
                           struct cmp_lat *lat)
 {
-    redisReply *r = redis_command(c, "DEL", "DEL %s", a->key);
-    if (r == NULL) {
-        return false;
-    }
-    freeReplyObject(r);
     char *cmd = NULL;
-    size_t cmd_len = redis_format_xadd(a, &cmd);
+    size_t cmd_len = redis_prepare(c, a, &cmd);
     if (cmd_len == 0) {
-        fprintf(stderr, "bench-redis: cannot format XADD\n");
         return false;
     }
     uint64_t chunk = a->window / 2;
@@ -274,7 +283,7 @@ static bool redis_produce(redisContext *c,
     }
     res->records = a->records;
     res->bytes = a->records * a->size;
-    r = redis_command(c, "XLEN", "XLEN %s", a->key);
+    redisReply *r = redis_command(c, "XLEN", "XLEN %s", a->key);
     if (r == NULL) {
         return false;
     }
@@ -315,15 +324,9 @@ static bool redis_latency(redisContext *c,
                           struct cmp_result *res,
                           struct cmp_lat *lat)
 {
-    redisReply *r = redis_command(c, "DEL", "DEL %s", a->key);
-    if (r == NULL) {
-        return false;
-    }
-    freeReplyObject(r);
     char *cmd = NULL;
-    size_t cmd_len = redis_format_xadd(a, &cmd);
+    size_t cmd_len = redis_prepare(c, a, &cmd);
     if (cmd_len == 0) {
-        fprintf(stderr, "bench-redis: cannot format XADD\n");
         return false;
     }
     uint64_t total = a->records;

@@ -290,58 +290,12 @@ struct http_broker {
     uint16_t http_port;
 };
 
-/* Starts rilld like rilld_start() and reads both lines: "listening ..." then "http ...". */
+/* Starts rilld with config_text (the fixture reads its "listening" and "http" lines). */
 static void http_broker_start(struct http_broker *broker, const char *config_text)
 {
     rilld_prepare(&broker->rilld, config_text);
-    int pipe_fds[2];
-    T_ASSERT(pipe(pipe_fds) == 0);
-    char config_path[600];
-    snprintf(config_path, sizeof(config_path), "%s/rilld.conf", broker->rilld.dir);
-    fflush(stdout);
-    fflush(stderr);
-    pid_t pid = fork();
-    T_ASSERT(pid >= 0);
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        dup2(pipe_fds[1], STDOUT_FILENO);
-        close(pipe_fds[0]);
-        close(pipe_fds[1]);
-        execl(rilld_path, "rilld", "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0", "--data",
-              broker->rilld.data_dir, "--config", config_path, (char *)NULL);
-        _exit(127);
-    }
-    track_pid(pid, true);
-    close(pipe_fds[1]);
-    broker->rilld.pid = pid;
-    char lines[512];
-    size_t used = 0;
-    int64_t deadline = now_ms() + WIRE_START_TIMEOUT_MS;
-    for (;;) {
-        lines[used] = '\0';
-        char *second = strchr(lines, '\n');
-        if (second != NULL && strchr(second + 1, '\n') != NULL) {
-            break;
-        }
-        T_ASSERT(used < sizeof(lines) - 1);
-        struct pollfd pfd = { .fd = pipe_fds[0], .events = POLLIN };
-        int64_t left = deadline - now_ms();
-        T_ASSERT(left > 0);
-        if (poll(&pfd, 1, (int)left) <= 0) {
-            continue;
-        }
-        ssize_t got = read(pipe_fds[0], lines + used, sizeof(lines) - 1 - used);
-        T_ASSERT(got > 0);
-        used += (size_t)got;
-    }
-    close(pipe_fds[0]);
-    unsigned port = 0;
-    unsigned http_port = 0;
-    if (sscanf(lines, "listening 127.0.0.1:%u\nhttp 127.0.0.1:%u", &port, &http_port) != 2) {
-        T_FAIL("unexpected start lines: %s", lines);
-    }
-    broker->rilld.port = (uint16_t)port;
-    broker->http_port = (uint16_t)http_port;
+    rilld_start(&broker->rilld);
+    broker->http_port = broker->rilld.http_port;
 }
 
 struct http_reply {
